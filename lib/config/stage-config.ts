@@ -1,0 +1,299 @@
+/**
+ * Stage configuration: the typed settings of one deployment (`sandbox` or `prod`), their documented defaults, and
+ * the synth-time validation that turns a wrong value into a message saying which key to change and how.
+ *
+ * A user changes a value in `cdk.json` under `context.pipeline.<stage>`, for example
+ * `"pipeline": { "sandbox": { "ingest": { "bufferIntervalSeconds": 120 } } }`, or picks the stage with
+ * `-c stage=prod`. Only keys that exist below may appear there.
+ */
+
+export const STAGE_NAMES = ['sandbox', 'prod'] as const;
+export type StageName = (typeof STAGE_NAMES)[number];
+
+/** What happens to stored data (buckets, objects, the key) when a stack is deleted. */
+export interface DataConfig {
+  /**
+   * `destroy` deletes the buckets with their objects and schedules the KMS key for deletion on `cdk destroy`;
+   * `retain` keeps them. @default sandbox `destroy`, prod `retain`
+   */
+  readonly removalPolicy: 'destroy' | 'retain';
+  /**
+   * The second switch for deleting data: must be `true` together with `removalPolicy: 'destroy'`, so one stray
+   * setting can never delete a data lake. @default sandbox `true`, prod `false`
+   */
+  readonly allowDataDeletion: boolean;
+}
+
+/** S3 lifecycle, in days since an object was written. */
+export interface LifecycleConfig {
+  /** Raw events move to S3 Standard-IA (30 days at the earliest). @default 30 */
+  readonly rawInfrequentAccessAfterDays: number;
+  /** Raw events move to Glacier Instant Retrieval, still queryable by Athena. @default sandbox 90, prod 180 */
+  readonly rawGlacierInstantRetrievalAfterDays: number;
+  /** Training exports are deleted (they can be re-exported from raw). @default sandbox 14, prod 90 */
+  readonly curatedExpireAfterDays: number;
+  /** Athena query results are deleted. @default sandbox 7, prod 30 */
+  readonly athenaResultsExpireAfterDays: number;
+  /** Spot-training checkpoints are deleted (only an interrupted job needs them). @default 7 */
+  readonly checkpointsExpireAfterDays: number;
+  /** S3 server access logs are deleted. @default sandbox 30, prod 365 */
+  readonly accessLogsExpireAfterDays: number;
+  /** Overwritten or deleted versions in versioned buckets are deleted. @default sandbox 7, prod 90 */
+  readonly noncurrentVersionsExpireAfterDays: number;
+}
+
+/** Firehose buffering: a file is written when either limit is reached. */
+export interface IngestConfig {
+  /** Buffer size; Parquet conversion needs 64 to 128 MiB. @default 64 */
+  readonly bufferSizeMiB: number;
+  /** Longest wait before writing a file, 0 to 900 s. @default sandbox 60, prod 300 */
+  readonly bufferIntervalSeconds: number;
+}
+
+export interface CrawlerConfig {
+  /**
+   * Glue cron expression for the partition crawler (it is also started by the training pipeline), or `null` for
+   * on-demand only. Each crawl bills at least 10 minutes of a DPU, so the sandbox crawls once a day.
+   * @default sandbox `cron(30 2 * * ? *)`, prod `cron(15 * * * ? *)`
+   */
+  readonly schedule: string | null;
+}
+
+export interface AthenaConfig {
+  /** Per-query scan limit: a query that would read more is cancelled (at least 10 MiB). @default sandbox 1024, prod 10240 */
+  readonly bytesScannedCutoffMiB: number;
+}
+
+export interface StageConfig {
+  readonly stage: StageName;
+  /**
+   * Prefix of the few physical names that must be stable (Glue database, Athena workgroup, Firehose stream, crawler,
+   * key alias): lower-case letters, digits and hyphens, 3 to 24 characters. @default `mlpipe-<stage>`
+   */
+  readonly namePrefix: string;
+  /** Region to pin the stacks to, or `null` for the CLI's default region. @default null */
+  readonly region: string | null;
+  /** Protect the stacks against `cdk destroy`. @default sandbox false, prod true */
+  readonly terminationProtection: boolean;
+  /** Retention of every CloudWatch log group, a value CloudWatch accepts. @default sandbox 14, prod 365 */
+  readonly logRetentionDays: number;
+  readonly data: DataConfig;
+  readonly lifecycle: LifecycleConfig;
+  readonly ingest: IngestConfig;
+  readonly crawler: CrawlerConfig;
+  readonly athena: AthenaConfig;
+}
+
+/** The defaults of each stage. Sandbox is cheap and disposable; prod keeps data and is protected. */
+export const STAGE_DEFAULTS: { readonly [S in StageName]: StageConfig } = {
+  sandbox: {
+    stage: 'sandbox',
+    namePrefix: 'mlpipe-sandbox',
+    region: null,
+    terminationProtection: false,
+    logRetentionDays: 14,
+    data: { removalPolicy: 'destroy', allowDataDeletion: true },
+    lifecycle: {
+      rawInfrequentAccessAfterDays: 30,
+      rawGlacierInstantRetrievalAfterDays: 90,
+      curatedExpireAfterDays: 14,
+      athenaResultsExpireAfterDays: 7,
+      checkpointsExpireAfterDays: 7,
+      accessLogsExpireAfterDays: 30,
+      noncurrentVersionsExpireAfterDays: 7,
+    },
+    ingest: { bufferSizeMiB: 64, bufferIntervalSeconds: 60 },
+    crawler: { schedule: 'cron(30 2 * * ? *)' },
+    athena: { bytesScannedCutoffMiB: 1024 },
+  },
+  prod: {
+    stage: 'prod',
+    namePrefix: 'mlpipe-prod',
+    region: null,
+    terminationProtection: true,
+    logRetentionDays: 365,
+    data: { removalPolicy: 'retain', allowDataDeletion: false },
+    lifecycle: {
+      rawInfrequentAccessAfterDays: 30,
+      rawGlacierInstantRetrievalAfterDays: 180,
+      curatedExpireAfterDays: 90,
+      athenaResultsExpireAfterDays: 30,
+      checkpointsExpireAfterDays: 7,
+      accessLogsExpireAfterDays: 365,
+      noncurrentVersionsExpireAfterDays: 90,
+    },
+    ingest: { bufferSizeMiB: 64, bufferIntervalSeconds: 300 },
+    crawler: { schedule: 'cron(15 * * * ? *)' },
+    athena: { bytesScannedCutoffMiB: 10240 },
+  },
+};
+
+/** The retention periods CloudWatch Logs accepts, in days. */
+export const LOG_RETENTION_DAYS = [
+  1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
+] as const;
+
+/** Raised when the configuration is invalid; lists every problem at once so one synth shows all fixes. */
+export class ConfigError extends Error {
+  constructor(
+    readonly stage: string,
+    readonly problems: readonly string[],
+  ) {
+    super(
+      `Invalid configuration for stage '${stage}' (set values in cdk.json under context.pipeline.${stage}):\n` +
+        problems.map((p) => `  - ${p}`).join('\n'),
+    );
+    this.name = 'ConfigError';
+  }
+}
+
+type Plain = { [key: string]: unknown };
+const isPlainObject = (value: unknown): value is Plain =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
+const show = (value: unknown) => JSON.stringify(value) ?? String(value);
+
+/**
+ * Lays the user's overrides over the defaults. A key the defaults do not have is reported rather than ignored:
+ * a typo must not silently leave a default in force.
+ */
+function mergeOverrides(defaults: Plain, overrides: unknown, path: string, problems: string[]): Plain {
+  if (!isPlainObject(overrides)) {
+    problems.push(`${path || 'the stage overrides'} must be an object, got ${show(overrides)}`);
+    return defaults;
+  }
+  const merged: Plain = { ...defaults };
+  for (const [key, value] of Object.entries(overrides)) {
+    const keyPath = path ? `${path}.${key}` : key;
+    if (!(key in defaults)) {
+      problems.push(`${keyPath} is not a setting; known keys here: ${Object.keys(defaults).join(', ')}`);
+    } else if (isPlainObject(defaults[key])) {
+      merged[key] = mergeOverrides(defaults[key] as Plain, value, keyPath, problems);
+    } else {
+      merged[key] = value;
+    }
+  }
+  return merged;
+}
+
+/** Collects problems for one key at a time; every check names the key, the value and what to do. */
+class Checker {
+  readonly problems: string[] = [];
+
+  constructor(private readonly config: Plain) {}
+
+  private get(path: string): unknown {
+    return path.split('.').reduce<unknown>((node, key) => (isPlainObject(node) ? node[key] : undefined), this.config);
+  }
+
+  integer(path: string, min: number, max: number, why: string): void {
+    const value = this.get(path);
+    if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+      this.problems.push(`${path} is ${show(value)}; ${why}. Set a whole number from ${min} to ${max}`);
+    }
+  }
+
+  oneOf(path: string, allowed: readonly unknown[], why: string): void {
+    const value = this.get(path);
+    if (!allowed.includes(value)) {
+      this.problems.push(`${path} is ${show(value)}; ${why}. Use one of: ${allowed.map(show).join(', ')}`);
+    }
+  }
+
+  matches(path: string, pattern: RegExp, why: string, example: string, nullable = false): void {
+    const value = this.get(path);
+    if (nullable && value === null) return;
+    if (typeof value !== 'string' || !pattern.test(value)) {
+      this.problems.push(`${path} is ${show(value)}; ${why}, for example ${show(example)}`);
+    }
+  }
+
+  rule(holds: boolean, message: string): void {
+    if (!holds) this.problems.push(message);
+  }
+}
+
+/** Glue cron: six fields, and exactly one of day-of-month and day-of-week must be `?`. */
+const GLUE_CRON = /^cron\(\S+ \S+ (\?|\S+) \S+ (\?|\S+) \S+\)$/;
+const isGlueCron = (expression: string) => {
+  if (!GLUE_CRON.test(expression)) return false;
+  const fields = expression.slice('cron('.length, -1).split(' ');
+  return (fields[2] === '?') !== (fields[4] === '?');
+};
+
+/**
+ * Builds the validated configuration of a stage from its defaults and the user's overrides.
+ * @param stage the value of `-c stage=…`; undefined means `sandbox`
+ * @param overrides the value of context `pipeline.<stage>`, if any
+ * @throws ConfigError listing every invalid value with its fix
+ */
+export function loadStageConfig(stage: unknown, overrides?: unknown): StageConfig {
+  const stageName = stage ?? 'sandbox';
+  if (typeof stageName !== 'string' || !(STAGE_NAMES as readonly string[]).includes(stageName)) {
+    throw new ConfigError(String(stageName), [
+      `stage is ${show(stageName)}, which is not a stage of this app. Pass -c stage=${STAGE_NAMES.join(' or -c stage=')}`,
+    ]);
+  }
+  const defaults = STAGE_DEFAULTS[stageName as StageName] as unknown as Plain;
+  const problems: string[] = [];
+  const merged = overrides === undefined ? defaults : mergeOverrides(defaults, overrides, '', problems);
+  if (merged.stage !== stageName) problems.push(`stage is chosen with -c stage=…, not set in the overrides`);
+
+  const check = new Checker(merged);
+  check.matches(
+    'namePrefix',
+    /^[a-z][a-z0-9-]{1,22}[a-z0-9]$/,
+    'it must be 3 to 24 lower-case letters, digits or hyphens, starting with a letter',
+    'mlpipe-sandbox',
+  );
+  check.matches('region', /^[a-z]{2}(-[a-z]+)+-\d$/, 'it must be an AWS region code or null', 'eu-west-1', true);
+  check.oneOf('terminationProtection', [true, false], 'it turns stack termination protection on or off');
+  check.oneOf('logRetentionDays', LOG_RETENTION_DAYS, 'CloudWatch Logs accepts only fixed retention periods');
+  check.oneOf('data.removalPolicy', ['destroy', 'retain'], 'it decides whether cdk destroy deletes stored data');
+  check.oneOf('data.allowDataDeletion', [true, false], 'it is the second switch for deleting data');
+
+  const days = 'days must be a whole number';
+  check.integer('lifecycle.rawInfrequentAccessAfterDays', 30, 3650, 'S3 moves objects to Standard-IA after 30 days at the earliest');
+  check.integer('lifecycle.rawGlacierInstantRetrievalAfterDays', 60, 3650, days);
+  check.integer('lifecycle.curatedExpireAfterDays', 1, 3650, days);
+  check.integer('lifecycle.athenaResultsExpireAfterDays', 1, 3650, days);
+  check.integer('lifecycle.checkpointsExpireAfterDays', 1, 3650, days);
+  check.integer('lifecycle.accessLogsExpireAfterDays', 1, 3650, days);
+  check.integer('lifecycle.noncurrentVersionsExpireAfterDays', 1, 3650, days);
+  check.integer('ingest.bufferSizeMiB', 64, 128, 'Firehose needs a 64 to 128 MiB buffer when it converts records to Parquet');
+  check.integer('ingest.bufferIntervalSeconds', 0, 900, 'Firehose buffers for at most 900 seconds');
+  check.matches(
+    'crawler.schedule',
+    /^cron\(/,
+    'it must be a Glue cron expression with six fields and exactly one of day-of-month and day-of-week set to ?, or null',
+    'cron(15 * * * ? *)',
+    true,
+  );
+  check.integer('athena.bytesScannedCutoffMiB', 10, 1_048_576, 'Athena cancels queries above this scan size and accepts at least 10 MiB');
+  if (check.problems.length === 0) {
+    const config = merged as unknown as StageConfig;
+    const { lifecycle, data, crawler } = config;
+    check.rule(
+      crawler.schedule === null || isGlueCron(crawler.schedule),
+      `crawler.schedule is ${show(crawler.schedule)}; a Glue cron expression has six fields ` +
+        `(minutes hours day-of-month month day-of-week year) with exactly one of day-of-month and day-of-week ` +
+        `set to ?, for example "cron(15 * * * ? *)". Set null to crawl on demand only`,
+    );
+    check.rule(
+      lifecycle.rawGlacierInstantRetrievalAfterDays >= lifecycle.rawInfrequentAccessAfterDays + 30,
+      `lifecycle.rawGlacierInstantRetrievalAfterDays (${lifecycle.rawGlacierInstantRetrievalAfterDays}) must be at ` +
+        `least 30 days after lifecycle.rawInfrequentAccessAfterDays (${lifecycle.rawInfrequentAccessAfterDays}), ` +
+        `because S3 keeps objects in Standard-IA for 30 days; raise it to ` +
+        `${lifecycle.rawInfrequentAccessAfterDays + 30} or more`,
+    );
+    check.rule(
+      (data.removalPolicy === 'destroy') === data.allowDataDeletion,
+      `data.removalPolicy is "${data.removalPolicy}" but data.allowDataDeletion is ${data.allowDataDeletion}; ` +
+        `deleting data takes both switches. Set both (removalPolicy "destroy", allowDataDeletion true) to let ` +
+        `cdk destroy delete the buckets and their objects, or neither (removalPolicy "retain", allowDataDeletion false)`,
+    );
+  }
+  if (problems.length + check.problems.length > 0) {
+    throw new ConfigError(stageName, [...problems, ...check.problems]);
+  }
+  return merged as unknown as StageConfig;
+}

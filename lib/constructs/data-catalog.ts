@@ -1,0 +1,170 @@
+import { Stack, Validations } from 'aws-cdk-lib';
+import * as glue from 'aws-cdk-lib/aws-glue';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import { Construct } from 'constructs';
+import type { DataRemoval } from '../config/data-removal';
+import { FeatureSchema, FieldType } from '../schema/feature-schema';
+import { RAW_EVENTS_PREFIX, RAW_PARTITION_KEYS } from '../schema/lake-layout';
+import { objectArnFindingId } from '../nag-findings';
+import { encryptedLogGroup } from './log-group';
+
+export interface DataCatalogProps {
+  /** Glue database name: lower case, digits and underscores, so Athena needs no quoting. */
+  readonly databaseName: string;
+  /** Name prefix of the crawler, its role and its security configuration. */
+  readonly namePrefix: string;
+  readonly schema: FeatureSchema;
+  readonly rawBucket: s3.IBucket;
+  readonly encryptionKey: kms.IKey;
+  /** Glue cron expression for the crawler, or `null` to crawl only on demand. */
+  readonly crawlerSchedule: string | null;
+  readonly logRetention: logs.RetentionDays;
+  readonly removal: DataRemoval;
+}
+
+const GLUE_TYPES: { readonly [T in FieldType]: glue.Type } = {
+  string: glue.Schema.STRING,
+  double: glue.Schema.DOUBLE,
+  int: glue.Schema.INTEGER,
+  boolean: glue.Schema.BOOLEAN,
+  timestamp: glue.Schema.TIMESTAMP,
+};
+
+/** The Glue columns of a schema, in schema order; Firehose writes Parquet with exactly these. */
+export function glueColumns(schema: FeatureSchema): glue.Column[] {
+  return schema.fields.map((f) => ({ name: f.name, type: GLUE_TYPES[f.type], comment: f.description }));
+}
+
+/**
+ * The Glue Data Catalog side of the lake: a database, the raw events table defined from the feature schema, and a
+ * crawler that registers new hourly partitions.
+ *
+ * The table is defined in code, not discovered: the crawler targets the existing catalog table, new partitions
+ * inherit the table's columns (`InheritFromTable`), and schema changes are only logged, so a malformed file can never
+ * rewrite the schema that Firehose's Parquet conversion and the training export depend on.
+ */
+export class DataCatalog extends Construct {
+  readonly database: glue.Database;
+  readonly table: glue.S3Table;
+  readonly crawler: glue.CfnCrawler;
+  readonly crawlerRole: iam.Role;
+  readonly crawlerLogGroup: logs.LogGroup;
+
+  constructor(scope: Construct, id: string, props: DataCatalogProps) {
+    super(scope, id);
+    if (!/^[a-z][a-z0-9_]{0,254}$/.test(props.databaseName)) {
+      throw new Error(
+        `DataCatalog: databaseName '${props.databaseName}' must be lower case letters, digits and underscores`,
+      );
+    }
+    const stack = Stack.of(this);
+
+    this.database = new glue.Database(this, 'Database', {
+      databaseName: props.databaseName,
+      description: 'ML pipeline data lake: raw events landed by Firehose',
+    });
+
+    this.table = new glue.S3Table(this, 'RawEvents', {
+      database: this.database,
+      tableName: props.schema.tableName,
+      description: props.schema.description,
+      columns: glueColumns(props.schema),
+      partitionKeys: RAW_PARTITION_KEYS.map((k) => ({ name: k.name, type: glue.Schema.STRING })),
+      dataFormat: glue.DataFormat.PARQUET,
+      storage: glue.S3TableStorage.fromBucket(props.rawBucket),
+      s3Prefix: RAW_EVENTS_PREFIX,
+      enablePartitionFiltering: true,
+    });
+
+    const securityConfiguration = new glue.SecurityConfiguration(this, 'CrawlerSecurity', {
+      securityConfigurationName: `${props.namePrefix}-crawler`,
+      cloudWatchEncryption: glue.CloudWatchEncryption.kms(props.encryptionKey),
+    });
+
+    // The role name is fixed because Glue names the crawler's encrypted log group after it, and the stack creates
+    // that group up front so it has a retention period and the key.
+    const roleName = `${props.namePrefix}-crawler`;
+    this.crawlerRole = new iam.Role(this, 'CrawlerRole', {
+      roleName,
+      assumedBy: new iam.ServicePrincipal('glue.amazonaws.com'),
+      description: 'Registers partitions of the raw events table; reads the raw zone, writes nothing to S3',
+    });
+    this.crawlerLogGroup = encryptedLogGroup(this, 'CrawlerLogs', {
+      logGroupName: `/aws-glue/crawlers-role/${roleName}-${securityConfiguration.securityConfigurationName}`,
+      encryptionKey: props.encryptionKey,
+      retention: props.logRetention,
+      removal: props.removal,
+    });
+
+    const rawObjects = `${RAW_EVENTS_PREFIX}*`;
+    props.rawBucket.grantRead(this.crawlerRole, rawObjects);
+    const readOnlyGrant = `bucket.grantRead's read-only actions, limited to the raw events prefix (${rawObjects}) that the crawler scans for new partitions.`;
+    Validations.of(this.crawlerRole).acknowledge(
+      { id: 'AwsSolutions-IAM5[Action::s3:GetBucket*]', reason: readOnlyGrant },
+      { id: 'AwsSolutions-IAM5[Action::s3:GetObject*]', reason: readOnlyGrant },
+      { id: 'AwsSolutions-IAM5[Action::s3:List*]', reason: readOnlyGrant },
+      {
+        id: objectArnFindingId(this.crawlerRole, props.rawBucket, rawObjects),
+        reason: 'The crawler reads every object under the raw events prefix, whose partition folders appear hourly.',
+      },
+    );
+    const catalogArn = stack.formatArn({ service: 'glue', resource: 'catalog' });
+    const databaseArn = stack.formatArn({ service: 'glue', resource: 'database', resourceName: props.databaseName });
+    this.crawlerRole.addToPolicy(
+      new iam.PolicyStatement({
+        sid: 'ReadTheTargetTable',
+        actions: ['glue:GetDatabase', 'glue:GetTable'],
+        resources: [catalogArn, databaseArn, this.table.tableArn],
+      }),
+    );
+    this.crawlerRole.addToPolicy(
+      new iam.PolicyStatement({
+        sid: 'RegisterPartitions',
+        actions: [
+          'glue:GetPartition',
+          'glue:GetPartitions',
+          'glue:BatchGetPartition',
+          'glue:CreatePartition',
+          'glue:BatchCreatePartition',
+          'glue:UpdatePartition',
+          'glue:BatchUpdatePartition',
+          // The crawler records its run in the table's parameters; its columns stay as defined (UpdateBehavior LOG).
+          'glue:UpdateTable',
+        ],
+        resources: [catalogArn, databaseArn, this.table.tableArn],
+      }),
+    );
+    this.crawlerRole.addToPolicy(
+      new iam.PolicyStatement({
+        sid: 'WriteEncryptedCrawlerLogs',
+        actions: ['logs:CreateLogStream', 'logs:PutLogEvents', 'logs:AssociateKmsKey'],
+        resources: [this.crawlerLogGroup.logGroupArn],
+      }),
+    );
+
+    this.crawler = new glue.CfnCrawler(this, 'Crawler', {
+      name: `${props.namePrefix}-raw-partitions`,
+      description: `Adds new hourly partitions of ${props.databaseName}.${props.schema.tableName}`,
+      role: this.crawlerRole.roleArn,
+      databaseName: props.databaseName,
+      targets: { catalogTargets: [{ databaseName: props.databaseName, tables: [props.schema.tableName] }] },
+      schemaChangePolicy: { updateBehavior: 'LOG', deleteBehavior: 'LOG' },
+      recrawlPolicy: { recrawlBehavior: 'CRAWL_EVERYTHING' },
+      configuration: JSON.stringify({
+        Version: 1.0,
+        CrawlerOutput: { Partitions: { AddOrUpdateBehavior: 'InheritFromTable' } },
+      }),
+      crawlerSecurityConfiguration: securityConfiguration.securityConfigurationName,
+      schedule: props.crawlerSchedule === null ? undefined : { scheduleExpression: props.crawlerSchedule },
+    });
+    this.crawler.node.addDependency(this.table, this.crawlerLogGroup);
+  }
+
+  /** ARN of the crawler, for granting `glue:StartCrawler` and `glue:GetCrawler`. */
+  get crawlerArn(): string {
+    return Stack.of(this).formatArn({ service: 'glue', resource: 'crawler', resourceName: this.crawler.ref });
+  }
+}

@@ -1,0 +1,140 @@
+import { Duration, Stack, Validations } from 'aws-cdk-lib';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import { Construct } from 'constructs';
+import type { DataRemoval } from '../config/data-removal';
+import type { LifecycleConfig } from '../config/stage-config';
+import { RAW_EVENTS_PREFIX, TRAINING_EXPORTS_PREFIX } from '../schema/lake-layout';
+import { LakeBucket, enableEventBridgeNotifications } from './lake-bucket';
+
+export interface DataLakeStorageProps {
+  readonly encryptionKey: kms.IKey;
+  readonly removal: DataRemoval;
+  readonly lifecycle: LifecycleConfig;
+}
+
+/**
+ * The S3 zones of the data lake, one bucket per kind of data so each gets the lifecycle and access it needs:
+ *
+ * - `raw`: Parquet records from Firehose, the source of truth (versioned; tiered to cheaper storage as it ages);
+ * - `curated`: training and validation CSV exported by Athena (re-creatable, so it expires);
+ * - `athenaResults`: query results of the Athena workgroup (expire);
+ * - `models`: trained model artifacts that endpoints serve (versioned);
+ * - `checkpoints`: spot-training checkpoints that let an interrupted job resume (expire);
+ * - `accessLogs`: S3 server access logs of all the buckets above.
+ */
+export class DataLakeStorage extends Construct {
+  readonly raw: s3.Bucket;
+  readonly curated: s3.Bucket;
+  readonly athenaResults: s3.Bucket;
+  readonly models: s3.Bucket;
+  readonly checkpoints: s3.Bucket;
+  readonly accessLogs: s3.Bucket;
+
+  constructor(scope: Construct, id: string, props: DataLakeStorageProps) {
+    super(scope, id);
+    const { lifecycle } = props;
+    const days = Duration.days;
+
+    this.accessLogs = new s3.Bucket(this, 'AccessLogs', {
+      // S3 delivers server access logs only to buckets encrypted with S3-managed keys, not SSE-KMS.
+      encryption: s3.BucketEncryption.S3_MANAGED,
+      enforceSSL: true,
+      minimumTLSVersion: 1.2,
+      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
+      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+      lifecycleRules: [
+        { id: 'ExpireAccessLogs', expiration: days(lifecycle.accessLogsExpireAfterDays) },
+        { id: 'AbortIncompleteUploads', abortIncompleteMultipartUploadAfter: days(1) },
+      ],
+      removalPolicy: props.removal.removalPolicy,
+      autoDeleteObjects: props.removal.autoDeleteObjects,
+    });
+    enableEventBridgeNotifications(this.accessLogs);
+    const logsBucketReason = 'This bucket receives the server access logs of the data lake buckets; logging it too would log its own log deliveries.';
+    Validations.of(this.accessLogs).acknowledge(
+      { id: 'AwsSolutions-S1', reason: logsBucketReason },
+      { id: 'cdk-validator-cfnguard::s3_bucket_logging_enabled_check', reason: logsBucketReason },
+      {
+        id: 'cdk-validator-cfnguard::s3_bucket_default_encryption_kms_check',
+        reason: 'S3 server access log delivery supports only SSE-S3 on the target bucket; SSE-KMS would drop the logs.',
+      },
+      {
+        id: 'cdk-validator-cfnguard::s3_bucket_versioning_enabled_check',
+        reason: 'Access logs are written once by S3 and expire by lifecycle; nothing overwrites them, so versions would only add cost.',
+      },
+      {
+        id: 'cdk-validator-cfnguard::s3_bucket_object_lock_enabled_check',
+        reason: 'Access logs expire by lifecycle rule and the sandbox deletes them on cdk destroy; a retention lock would block both.',
+      },
+    );
+
+    const common = { encryptionKey: props.encryptionKey, accessLogsBucket: this.accessLogs, removal: props.removal };
+    const noncurrentVersionExpiration = days(lifecycle.noncurrentVersionsExpireAfterDays);
+
+    this.raw = new LakeBucket(this, 'Raw', {
+      ...common,
+      versioning: { enabled: true, noncurrentVersionExpiration },
+      lifecycleRules: [
+        {
+          id: 'TierAgingRawEvents',
+          prefix: RAW_EVENTS_PREFIX,
+          // Glacier Instant Retrieval keeps old partitions queryable by Athena at a lower storage price.
+          transitions: [
+            { storageClass: s3.StorageClass.INFREQUENT_ACCESS, transitionAfter: days(lifecycle.rawInfrequentAccessAfterDays) },
+            {
+              storageClass: s3.StorageClass.GLACIER_INSTANT_RETRIEVAL,
+              transitionAfter: days(lifecycle.rawGlacierInstantRetrievalAfterDays),
+            },
+          ],
+        },
+      ],
+    }).bucket;
+
+    this.curated = new LakeBucket(this, 'Curated', {
+      ...common,
+      versioning: {
+        enabled: false,
+        whyNotVersioned: 'Training exports are regenerated from the raw zone by every pipeline run into a new prefix and expire by lifecycle; old versions would only add cost.',
+      },
+      lifecycleRules: [
+        { id: 'ExpireTrainingExports', prefix: TRAINING_EXPORTS_PREFIX, expiration: days(lifecycle.curatedExpireAfterDays) },
+      ],
+    }).bucket;
+
+    this.athenaResults = new LakeBucket(this, 'AthenaResults', {
+      ...common,
+      versioning: {
+        enabled: false,
+        whyNotVersioned: 'Athena query results are disposable output of re-runnable queries and expire by lifecycle.',
+      },
+      lifecycleRules: [{ id: 'ExpireQueryResults', expiration: days(lifecycle.athenaResultsExpireAfterDays) }],
+    }).bucket;
+
+    this.models = new LakeBucket(this, 'Models', {
+      ...common,
+      versioning: { enabled: true, noncurrentVersionExpiration },
+      lifecycleRules: [],
+    }).bucket;
+
+    this.checkpoints = new LakeBucket(this, 'Checkpoints', {
+      ...common,
+      versioning: {
+        enabled: false,
+        whyNotVersioned: 'Checkpoints are overwritten every training round and only matter until the job finishes; versions would multiply their size.',
+      },
+      lifecycleRules: [{ id: 'ExpireCheckpoints', expiration: days(lifecycle.checkpointsExpireAfterDays) }],
+    }).bucket;
+
+    if (props.removal.autoDeleteObjects) {
+      // autoDeleteObjects adds one stack-wide Lambda provider that empties the buckets on stack deletion.
+      const provider = Stack.of(this).node.tryFindChild('Custom::S3AutoDeleteObjectsCustomResourceProvider');
+      if (provider !== undefined) {
+        Validations.of(provider).acknowledge({
+          id: 'cdk-validator-cfnguard::lambda_inside_vpc_check',
+          reason: 'CDK\'s bucket-emptying function runs only on stack deletion and calls only the S3 API; this pipeline has no VPC, and adding one would add NAT or endpoint cost for a delete-time helper.',
+        });
+      }
+    }
+  }
+}

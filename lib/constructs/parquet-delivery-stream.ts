@@ -1,0 +1,155 @@
+import { Duration, Size, Stack, Validations } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as firehose from 'aws-cdk-lib/aws-kinesisfirehose';
+import * as glue from 'aws-cdk-lib/aws-glue';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import { Construct } from 'constructs';
+import type { DataRemoval } from '../config/data-removal';
+import { RAW_ERRORS_PREFIX, RAW_EVENTS_PREFIX, firehoseDataPrefix, firehoseErrorPrefix } from '../schema/lake-layout';
+import { objectArnFindingId } from '../nag-findings';
+import { encryptedLogGroup } from './log-group';
+
+/** Firehose accepts 64 to 128 MiB of buffer when it converts record formats. */
+export const PARQUET_BUFFER_MIB = { min: 64, max: 128 } as const;
+
+export interface ParquetDeliveryStreamProps {
+  readonly deliveryStreamName: string;
+  /** Raw zone bucket the Parquet files land in. */
+  readonly rawBucket: s3.IBucket;
+  /** Glue table whose columns define the Parquet schema. */
+  readonly table: glue.S3Table;
+  readonly encryptionKey: kms.IKey;
+  /** Buffer size, 64 to 128 MiB. */
+  readonly bufferSize: Size;
+  /** Longest buffering time, 0 to 900 s. */
+  readonly bufferInterval: Duration;
+  readonly logRetention: logs.RetentionDays;
+  readonly removal: DataRemoval;
+}
+
+/**
+ * Ingest: a Direct PUT Firehose stream that converts JSON records to Snappy-compressed Parquet through the Glue
+ * table's schema (record format conversion) and writes them under Hive-style `year=/month=/day=/hour=` prefixes.
+ *
+ * Records that fail conversion (a field of the wrong type, malformed JSON) go under the error prefix instead of
+ * being dropped, and every failure is logged to CloudWatch.
+ */
+export class ParquetDeliveryStream extends Construct {
+  readonly deliveryStream: firehose.DeliveryStream;
+  readonly logGroup: logs.LogGroup;
+  /** The role Firehose assumes: write to the raw zone's two prefixes, read the table schema, use the key, log. */
+  readonly role: iam.Role;
+
+  constructor(scope: Construct, id: string, props: ParquetDeliveryStreamProps) {
+    super(scope, id);
+    const bufferMiB = props.bufferSize.toMebibytes();
+    if (bufferMiB < PARQUET_BUFFER_MIB.min || bufferMiB > PARQUET_BUFFER_MIB.max) {
+      throw new Error(
+        `ParquetDeliveryStream: bufferSize (${bufferMiB} MiB) must be ${PARQUET_BUFFER_MIB.min} to ` +
+          `${PARQUET_BUFFER_MIB.max} MiB, the range Firehose allows with Parquet conversion; set ingest.bufferSizeMiB`,
+      );
+    }
+    const intervalSeconds = props.bufferInterval.toSeconds();
+    if (intervalSeconds < 0 || intervalSeconds > 900) {
+      throw new Error(
+        `ParquetDeliveryStream: bufferInterval (${intervalSeconds} s) must be 0 to 900 s; set ingest.bufferIntervalSeconds`,
+      );
+    }
+
+    this.logGroup = encryptedLogGroup(this, 'DeliveryErrors', {
+      encryptionKey: props.encryptionKey,
+      retention: props.logRetention,
+      removal: props.removal,
+    });
+
+    this.role = this.createDeliveryRole(props);
+    // The L2 would grant itself read-write (including deletes) on the whole bucket; handing it a role that ignores
+    // policy updates keeps the explicit least-privilege policy above as the only one.
+    const role = this.role.withoutPolicyUpdates();
+    this.deliveryStream = new firehose.DeliveryStream(this, 'Stream', {
+      deliveryStreamName: props.deliveryStreamName,
+      role,
+      encryption: firehose.StreamEncryption.customerManagedKey(props.encryptionKey),
+      destination: new firehose.S3Bucket(props.rawBucket, {
+        role,
+        dataOutputPrefix: firehoseDataPrefix(),
+        errorOutputPrefix: firehoseErrorPrefix(),
+        bufferingSize: props.bufferSize,
+        bufferingInterval: props.bufferInterval,
+        encryptionKey: props.encryptionKey,
+        loggingConfig: new firehose.EnableLogging(this.logGroup),
+        dataFormatConversion: {
+          schemaConfiguration: firehose.SchemaConfiguration.fromCfnTable(
+            props.table.node.defaultChild as glue.CfnTable,
+          ),
+          // Producers send timestamps as epoch milliseconds (see TIMESTAMP_WIRE_FORMAT in the feature schema).
+          inputFormat: new firehose.HiveJsonInputFormat({ timestampParsers: [firehose.TimestampParser.EPOCH_MILLIS] }),
+          // Parquet compresses its own column pages; Firehose allows no S3-level compression on top of conversion.
+          outputFormat: new firehose.ParquetOutputFormat({ compression: firehose.ParquetCompression.SNAPPY }),
+        },
+      }),
+    });
+  }
+
+  private createDeliveryRole(props: ParquetDeliveryStreamProps): iam.Role {
+    const stack = Stack.of(this);
+    const role = new iam.Role(this, 'DeliveryRole', {
+      assumedBy: new iam.ServicePrincipal('firehose.amazonaws.com', {
+        // Only this account's delivery streams can assume the role (confused-deputy protection).
+        conditions: { StringEquals: { 'sts:ExternalId': stack.account } },
+      }),
+      description: 'Firehose: convert records to Parquet and write them to the raw zone',
+    });
+    const objectPatterns = [RAW_EVENTS_PREFIX, RAW_ERRORS_PREFIX].map((prefix) => `${prefix}*`);
+    role.addToPolicy(
+      new iam.PolicyStatement({
+        sid: 'ListRawBucket',
+        actions: ['s3:GetBucketLocation', 's3:ListBucket', 's3:ListBucketMultipartUploads'],
+        resources: [props.rawBucket.bucketArn],
+      }),
+    );
+    role.addToPolicy(
+      new iam.PolicyStatement({
+        sid: 'WriteRawObjects',
+        // GetObject lets Firehose check multipart uploads it started; it never deletes.
+        actions: ['s3:AbortMultipartUpload', 's3:GetObject', 's3:PutObject'],
+        resources: objectPatterns.map((pattern) => props.rawBucket.arnForObjects(pattern)),
+      }),
+    );
+    role.addToPolicy(
+      new iam.PolicyStatement({
+        sid: 'EncryptWithLakeKey',
+        actions: ['kms:Encrypt', 'kms:Decrypt', 'kms:GenerateDataKey'],
+        resources: [props.encryptionKey.keyArn],
+      }),
+    );
+    const table = props.table;
+    role.addToPolicy(
+      new iam.PolicyStatement({
+        sid: 'ReadParquetSchema',
+        actions: ['glue:GetTable', 'glue:GetTableVersion', 'glue:GetTableVersions'],
+        resources: [
+          stack.formatArn({ service: 'glue', resource: 'catalog' }),
+          stack.formatArn({ service: 'glue', resource: 'database', resourceName: table.database.databaseName }),
+          table.tableArn,
+        ],
+      }),
+    );
+    role.addToPolicy(
+      new iam.PolicyStatement({
+        sid: 'LogDeliveryErrors',
+        actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+        resources: [this.logGroup.logGroupArn],
+      }),
+    );
+    Validations.of(role).acknowledge(
+      ...objectPatterns.map((pattern) => ({
+        id: objectArnFindingId(role, props.rawBucket, pattern),
+        reason: 'Firehose names each object after its arrival hour and a random suffix, so writes cover the whole prefix; the role cannot touch other prefixes.',
+      })),
+    );
+    return role;
+  }
+}

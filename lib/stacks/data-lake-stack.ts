@@ -1,0 +1,64 @@
+import { CfnOutput, Stack, StackProps } from 'aws-cdk-lib';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import { Construct } from 'constructs';
+import { dataRemoval } from '../config/data-removal';
+import type { StageConfig } from '../config/stage-config';
+import { DataCatalog } from '../constructs/data-catalog';
+import { DataLakeStorage } from '../constructs/data-lake-storage';
+import { LakeKey } from '../constructs/lake-key';
+import { QueryWorkgroup } from '../constructs/query-workgroup';
+import type { FeatureSchema } from '../schema/feature-schema';
+
+export interface DataLakeStackProps extends StackProps {
+  readonly config: StageConfig;
+  readonly schema: FeatureSchema;
+}
+
+/**
+ * Stateful storage of the pipeline: the KMS key, the S3 zones, the Glue catalog with its crawler, and the Athena
+ * workgroup. It outlives the compute stacks, which can be destroyed and redeployed without touching the data.
+ */
+export class DataLakeStack extends Stack {
+  readonly key: LakeKey;
+  readonly storage: DataLakeStorage;
+  readonly catalog: DataCatalog;
+  readonly queries: QueryWorkgroup;
+
+  constructor(scope: Construct, id: string, props: DataLakeStackProps) {
+    super(scope, id, props);
+    const { config } = props;
+    const removal = dataRemoval(config.data);
+
+    this.key = new LakeKey(this, 'Encryption', { aliasName: `${config.namePrefix}-data`, removal });
+    this.storage = new DataLakeStorage(this, 'Storage', {
+      encryptionKey: this.key.key,
+      removal,
+      lifecycle: config.lifecycle,
+    });
+    this.catalog = new DataCatalog(this, 'Catalog', {
+      databaseName: `${config.namePrefix.replace(/-/g, '_')}_lake`,
+      namePrefix: config.namePrefix,
+      schema: props.schema,
+      rawBucket: this.storage.raw,
+      encryptionKey: this.key.key,
+      crawlerSchedule: config.crawler.schedule,
+      logRetention: config.logRetentionDays as logs.RetentionDays,
+      removal,
+    });
+    this.queries = new QueryWorkgroup(this, 'Queries', {
+      workgroupName: `${config.namePrefix}-analytics`,
+      schema: props.schema,
+      database: this.catalog.database,
+      resultsBucket: this.storage.athenaResults,
+      curatedBucket: this.storage.curated,
+      encryptionKey: this.key.key,
+      bytesScannedCutoffMiB: config.athena.bytesScannedCutoffMiB,
+      deleteWithStack: removal.autoDeleteObjects,
+    });
+
+    new CfnOutput(this, 'RawBucketName', { value: this.storage.raw.bucketName });
+    new CfnOutput(this, 'GlueDatabaseName', { value: this.catalog.database.databaseName });
+    new CfnOutput(this, 'CrawlerName', { value: this.catalog.crawler.ref });
+    new CfnOutput(this, 'AthenaWorkgroupName', { value: this.queries.workgroupName });
+  }
+}
