@@ -252,14 +252,24 @@ export function loadStageConfig(stage: unknown, overrides?: unknown): StageConfi
   check.oneOf('data.allowDataDeletion', [true, false], 'it is the second switch for deleting data');
 
   const days = 'days must be a whole number';
-  check.integer('lifecycle.rawInfrequentAccessAfterDays', 30, 3650, 'S3 moves objects to Standard-IA after 30 days at the earliest');
+  check.integer(
+    'lifecycle.rawInfrequentAccessAfterDays',
+    30,
+    3650,
+    'S3 moves objects to Standard-IA after 30 days at the earliest',
+  );
   check.integer('lifecycle.rawGlacierInstantRetrievalAfterDays', 60, 3650, days);
   check.integer('lifecycle.curatedExpireAfterDays', 1, 3650, days);
   check.integer('lifecycle.athenaResultsExpireAfterDays', 1, 3650, days);
   check.integer('lifecycle.checkpointsExpireAfterDays', 1, 3650, days);
   check.integer('lifecycle.accessLogsExpireAfterDays', 1, 3650, days);
   check.integer('lifecycle.noncurrentVersionsExpireAfterDays', 1, 3650, days);
-  check.integer('ingest.bufferSizeMiB', 64, 128, 'Firehose needs a 64 to 128 MiB buffer when it converts records to Parquet');
+  check.integer(
+    'ingest.bufferSizeMiB',
+    64,
+    128,
+    'Firehose needs a 64 to 128 MiB buffer when it converts records to Parquet',
+  );
   check.integer('ingest.bufferIntervalSeconds', 0, 900, 'Firehose buffers for at most 900 seconds');
   check.matches(
     'crawler.schedule',
@@ -268,7 +278,12 @@ export function loadStageConfig(stage: unknown, overrides?: unknown): StageConfi
     'cron(15 * * * ? *)',
     true,
   );
-  check.integer('athena.bytesScannedCutoffMiB', 10, 1_048_576, 'Athena cancels queries above this scan size and accepts at least 10 MiB');
+  check.integer(
+    'athena.bytesScannedCutoffMiB',
+    10,
+    1_048_576,
+    'Athena cancels queries above this scan size and accepts at least 10 MiB',
+  );
   if (check.problems.length === 0) {
     const config = merged as unknown as StageConfig;
     const { lifecycle, data, crawler } = config;

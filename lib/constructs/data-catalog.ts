@@ -9,7 +9,7 @@ import type { DataRemoval } from '../config/data-removal';
 import { FeatureSchema, FieldType } from '../schema/feature-schema';
 import { RAW_EVENTS_PREFIX, RAW_PARTITION_KEYS } from '../schema/lake-layout';
 import { objectArnFindingId } from '../nag-findings';
-import { encryptedLogGroup } from './log-group';
+import { EncryptedLogGroup } from './log-group';
 
 export interface DataCatalogProps {
   /** Glue database name: lower case, digits and underscores, so Athena needs no quoting. */
@@ -47,11 +47,11 @@ export function glueColumns(schema: FeatureSchema): glue.Column[] {
  * rewrite the schema that Firehose's Parquet conversion and the training export depend on.
  */
 export class DataCatalog extends Construct {
-  readonly database: glue.Database;
-  readonly table: glue.S3Table;
+  readonly database: glue.IDatabase;
+  readonly table: glue.ITable;
   readonly crawler: glue.CfnCrawler;
-  readonly crawlerRole: iam.Role;
-  readonly crawlerLogGroup: logs.LogGroup;
+  readonly crawlerRole: iam.IRole;
+  readonly crawlerLogGroup: logs.ILogGroup;
 
   constructor(scope: Construct, id: string, props: DataCatalogProps) {
     super(scope, id);
@@ -92,7 +92,7 @@ export class DataCatalog extends Construct {
       assumedBy: new iam.ServicePrincipal('glue.amazonaws.com'),
       description: 'Registers partitions of the raw events table; reads the raw zone, writes nothing to S3',
     });
-    this.crawlerLogGroup = encryptedLogGroup(this, 'CrawlerLogs', {
+    this.crawlerLogGroup = new EncryptedLogGroup(this, 'CrawlerLogs', {
       logGroupName: `/aws-glue/crawlers-role/${roleName}-${securityConfiguration.securityConfigurationName}`,
       encryptionKey: props.encryptionKey,
       retention: props.logRetention,
@@ -113,14 +113,14 @@ export class DataCatalog extends Construct {
     );
     const catalogArn = stack.formatArn({ service: 'glue', resource: 'catalog' });
     const databaseArn = stack.formatArn({ service: 'glue', resource: 'database', resourceName: props.databaseName });
-    this.crawlerRole.addToPolicy(
+    this.crawlerRole.addToPrincipalPolicy(
       new iam.PolicyStatement({
         sid: 'ReadTheTargetTable',
         actions: ['glue:GetDatabase', 'glue:GetTable'],
         resources: [catalogArn, databaseArn, this.table.tableArn],
       }),
     );
-    this.crawlerRole.addToPolicy(
+    this.crawlerRole.addToPrincipalPolicy(
       new iam.PolicyStatement({
         sid: 'RegisterPartitions',
         actions: [
@@ -137,7 +137,7 @@ export class DataCatalog extends Construct {
         resources: [catalogArn, databaseArn, this.table.tableArn],
       }),
     );
-    this.crawlerRole.addToPolicy(
+    this.crawlerRole.addToPrincipalPolicy(
       new iam.PolicyStatement({
         sid: 'WriteEncryptedCrawlerLogs',
         actions: ['logs:CreateLogStream', 'logs:PutLogEvents', 'logs:AssociateKmsKey'],

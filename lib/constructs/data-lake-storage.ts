@@ -24,19 +24,19 @@ export interface DataLakeStorageProps {
  * - `accessLogs`: S3 server access logs of all the buckets above.
  */
 export class DataLakeStorage extends Construct {
-  readonly raw: s3.Bucket;
-  readonly curated: s3.Bucket;
-  readonly athenaResults: s3.Bucket;
-  readonly models: s3.Bucket;
-  readonly checkpoints: s3.Bucket;
-  readonly accessLogs: s3.Bucket;
+  readonly raw: s3.IBucket;
+  readonly curated: s3.IBucket;
+  readonly athenaResults: s3.IBucket;
+  readonly models: s3.IBucket;
+  readonly checkpoints: s3.IBucket;
+  readonly accessLogs: s3.IBucket;
 
   constructor(scope: Construct, id: string, props: DataLakeStorageProps) {
     super(scope, id);
     const { lifecycle } = props;
     const days = Duration.days;
 
-    this.accessLogs = new s3.Bucket(this, 'AccessLogs', {
+    const accessLogs = new s3.Bucket(this, 'AccessLogs', {
       // S3 delivers server access logs only to buckets encrypted with S3-managed keys, not SSE-KMS.
       encryption: s3.BucketEncryption.S3_MANAGED,
       enforceSSL: true,
@@ -50,8 +50,10 @@ export class DataLakeStorage extends Construct {
       removalPolicy: props.removal.removalPolicy,
       autoDeleteObjects: props.removal.autoDeleteObjects,
     });
-    enableEventBridgeNotifications(this.accessLogs);
-    const logsBucketReason = 'This bucket receives the server access logs of the data lake buckets; logging it too would log its own log deliveries.';
+    enableEventBridgeNotifications(accessLogs);
+    this.accessLogs = accessLogs;
+    const logsBucketReason =
+      'This bucket receives the server access logs of the data lake buckets; logging it too would log its own log deliveries.';
     Validations.of(this.accessLogs).acknowledge(
       { id: 'AwsSolutions-S1', reason: logsBucketReason },
       { id: 'cdk-validator-cfnguard::s3_bucket_logging_enabled_check', reason: logsBucketReason },
@@ -61,11 +63,13 @@ export class DataLakeStorage extends Construct {
       },
       {
         id: 'cdk-validator-cfnguard::s3_bucket_versioning_enabled_check',
-        reason: 'Access logs are written once by S3 and expire by lifecycle; nothing overwrites them, so versions would only add cost.',
+        reason:
+          'Access logs are written once by S3 and expire by lifecycle; nothing overwrites them, so versions would only add cost.',
       },
       {
         id: 'cdk-validator-cfnguard::s3_bucket_object_lock_enabled_check',
-        reason: 'Access logs expire by lifecycle rule and the sandbox deletes them on cdk destroy; a retention lock would block both.',
+        reason:
+          'Access logs expire by lifecycle rule and the sandbox deletes them on cdk destroy; a retention lock would block both.',
       },
     );
 
@@ -81,7 +85,10 @@ export class DataLakeStorage extends Construct {
           prefix: RAW_EVENTS_PREFIX,
           // Glacier Instant Retrieval keeps old partitions queryable by Athena at a lower storage price.
           transitions: [
-            { storageClass: s3.StorageClass.INFREQUENT_ACCESS, transitionAfter: days(lifecycle.rawInfrequentAccessAfterDays) },
+            {
+              storageClass: s3.StorageClass.INFREQUENT_ACCESS,
+              transitionAfter: days(lifecycle.rawInfrequentAccessAfterDays),
+            },
             {
               storageClass: s3.StorageClass.GLACIER_INSTANT_RETRIEVAL,
               transitionAfter: days(lifecycle.rawGlacierInstantRetrievalAfterDays),
@@ -95,10 +102,15 @@ export class DataLakeStorage extends Construct {
       ...common,
       versioning: {
         enabled: false,
-        whyNotVersioned: 'Training exports are regenerated from the raw zone by every pipeline run into a new prefix and expire by lifecycle; old versions would only add cost.',
+        whyNotVersioned:
+          'Training exports are regenerated from the raw zone by every pipeline run into a new prefix and expire by lifecycle; old versions would only add cost.',
       },
       lifecycleRules: [
-        { id: 'ExpireTrainingExports', prefix: TRAINING_EXPORTS_PREFIX, expiration: days(lifecycle.curatedExpireAfterDays) },
+        {
+          id: 'ExpireTrainingExports',
+          prefix: TRAINING_EXPORTS_PREFIX,
+          expiration: days(lifecycle.curatedExpireAfterDays),
+        },
       ],
     }).bucket;
 
@@ -121,7 +133,8 @@ export class DataLakeStorage extends Construct {
       ...common,
       versioning: {
         enabled: false,
-        whyNotVersioned: 'Checkpoints are overwritten every training round and only matter until the job finishes; versions would multiply their size.',
+        whyNotVersioned:
+          'Checkpoints are overwritten every training round and only matter until the job finishes; versions would multiply their size.',
       },
       lifecycleRules: [{ id: 'ExpireCheckpoints', expiration: days(lifecycle.checkpointsExpireAfterDays) }],
     }).bucket;
@@ -132,7 +145,8 @@ export class DataLakeStorage extends Construct {
       if (provider !== undefined) {
         Validations.of(provider).acknowledge({
           id: 'cdk-validator-cfnguard::lambda_inside_vpc_check',
-          reason: 'CDK\'s bucket-emptying function runs only on stack deletion and calls only the S3 API; this pipeline has no VPC, and adding one would add NAT or endpoint cost for a delete-time helper.',
+          reason:
+            "CDK's bucket-emptying function runs only on stack deletion and calls only the S3 API; this pipeline has no VPC, and adding one would add NAT or endpoint cost for a delete-time helper.",
         });
       }
     }

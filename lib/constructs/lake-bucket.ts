@@ -27,11 +27,11 @@ export interface LakeBucketProps {
  * The server access logs go under a prefix named after this construct so every bucket's logs stay apart.
  */
 export class LakeBucket extends Construct {
-  readonly bucket: s3.Bucket;
+  readonly bucket: s3.IBucket;
 
   constructor(scope: Construct, id: string, props: LakeBucketProps) {
     super(scope, id);
-    this.bucket = new s3.Bucket(this, 'Bucket', {
+    const bucket = new s3.Bucket(this, 'Bucket', {
       encryption: s3.BucketEncryption.KMS,
       encryptionKey: props.encryptionKey,
       bucketKeyEnabled: true,
@@ -58,15 +58,16 @@ export class LakeBucket extends Construct {
       removalPolicy: props.removal.removalPolicy,
       autoDeleteObjects: props.removal.autoDeleteObjects,
     });
-    enableEventBridgeNotifications(this.bucket);
+    enableEventBridgeNotifications(bucket);
+    this.bucket = bucket;
 
     if (!props.versioning.enabled) {
-      Validations.of(this.bucket).acknowledge({
+      Validations.of(bucket).acknowledge({
         id: 'cdk-validator-cfnguard::s3_bucket_versioning_enabled_check',
         reason: props.versioning.whyNotVersioned,
       });
     }
-    Validations.of(this.bucket).acknowledge({
+    Validations.of(bucket).acknowledge({
       id: 'cdk-validator-cfnguard::s3_bucket_object_lock_enabled_check',
       reason:
         'Object Lock is write-once retention for regulated records. This pipeline expires data through lifecycle ' +

@@ -16,7 +16,7 @@ export interface LakeKeyProps {
  * policy statement; nobody can create grants for anything other than AWS services acting on a user's behalf.
  */
 export class LakeKey extends Construct {
-  readonly key: kms.Key;
+  readonly key: kms.IKey;
 
   constructor(scope: Construct, id: string, props: LakeKeyProps) {
     super(scope, id);

@@ -18,24 +18,26 @@ export interface EncryptedLogGroupProps {
  * Control Tower's CT.CLOUDWATCH.PR.2 asks for a year of retention. Prod keeps 365 days; a stage configured for less
  * (the sandbox keeps 14 to stay cheap) acknowledges the rule here, naming the configured period.
  */
-export function encryptedLogGroup(scope: Construct, id: string, props: EncryptedLogGroupProps): logs.LogGroup {
-  const logGroup = new logs.LogGroup(scope, id, {
-    logGroupName: props.logGroupName,
-    encryptionKey: props.encryptionKey,
-    retention: props.retention,
-    removalPolicy: props.removal.removalPolicy,
-  });
-  if (props.retention < logs.RetentionDays.ONE_YEAR) {
-    Validations.of(logGroup).acknowledge({
-      id: 'cdk-validator-cfnguard::cloudwatch_log_group_retention_period_check',
-      reason: `This stage keeps logs for ${props.retention} days (logRetentionDays in the stage config) to limit cost; the prod stage keeps them for a year.`,
+export class EncryptedLogGroup extends logs.LogGroup {
+  constructor(scope: Construct, id: string, props: EncryptedLogGroupProps) {
+    super(scope, id, {
+      logGroupName: props.logGroupName,
+      encryptionKey: props.encryptionKey,
+      retention: props.retention,
+      removalPolicy: props.removal.removalPolicy,
     });
+    if (props.retention < logs.RetentionDays.ONE_YEAR) {
+      Validations.of(this).acknowledge({
+        id: 'cdk-validator-cfnguard::cloudwatch_log_group_retention_period_check',
+        reason: `This stage keeps logs for ${props.retention} days (logRetentionDays in the stage config) to limit cost; the prod stage keeps them for a year.`,
+      });
+    }
+    if (Stack.of(props.encryptionKey) !== Stack.of(this)) {
+      Validations.of(this).acknowledge({
+        id: 'cdk-validator-cfnguard::cloudwatch_log_group_encrypted_check',
+        reason:
+          'The log group is encrypted with the lake key; its KmsKeyId is an import of the data lake stack export, which the rule cannot evaluate statically.',
+      });
+    }
   }
-  if (Stack.of(props.encryptionKey) !== Stack.of(logGroup)) {
-    Validations.of(logGroup).acknowledge({
-      id: 'cdk-validator-cfnguard::cloudwatch_log_group_encrypted_check',
-      reason: 'The log group is encrypted with the lake key; its KmsKeyId is an import of the data lake stack export, which the rule cannot evaluate statically.',
-    });
-  }
-  return logGroup;
 }

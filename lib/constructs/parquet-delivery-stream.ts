@@ -9,7 +9,7 @@ import { Construct } from 'constructs';
 import type { DataRemoval } from '../config/data-removal';
 import { RAW_ERRORS_PREFIX, RAW_EVENTS_PREFIX, firehoseDataPrefix, firehoseErrorPrefix } from '../schema/lake-layout';
 import { objectArnFindingId } from '../nag-findings';
-import { encryptedLogGroup } from './log-group';
+import { EncryptedLogGroup } from './log-group';
 
 /** Firehose accepts 64 to 128 MiB of buffer when it converts record formats. */
 export const PARQUET_BUFFER_MIB = { min: 64, max: 128 } as const;
@@ -19,7 +19,7 @@ export interface ParquetDeliveryStreamProps {
   /** Raw zone bucket the Parquet files land in. */
   readonly rawBucket: s3.IBucket;
   /** Glue table whose columns define the Parquet schema. */
-  readonly table: glue.S3Table;
+  readonly table: glue.ITable;
   readonly encryptionKey: kms.IKey;
   /** Buffer size, 64 to 128 MiB. */
   readonly bufferSize: Size;
@@ -37,10 +37,10 @@ export interface ParquetDeliveryStreamProps {
  * being dropped, and every failure is logged to CloudWatch.
  */
 export class ParquetDeliveryStream extends Construct {
-  readonly deliveryStream: firehose.DeliveryStream;
-  readonly logGroup: logs.LogGroup;
+  readonly deliveryStream: firehose.IDeliveryStream;
+  readonly logGroup: logs.ILogGroup;
   /** The role Firehose assumes: write to the raw zone's two prefixes, read the table schema, use the key, log. */
-  readonly role: iam.Role;
+  readonly role: iam.IRole;
 
   constructor(scope: Construct, id: string, props: ParquetDeliveryStreamProps) {
     super(scope, id);
@@ -58,16 +58,25 @@ export class ParquetDeliveryStream extends Construct {
       );
     }
 
-    this.logGroup = encryptedLogGroup(this, 'DeliveryErrors', {
+    // Firehose reads the Parquet schema from the Glue table at delivery time; the L2 takes the table's L1 resource.
+    const cfnTable = props.table.node.defaultChild;
+    if (!(cfnTable instanceof glue.CfnTable)) {
+      throw new Error(
+        `ParquetDeliveryStream: table ${props.table.node.path} must be a Glue table defined in this app (glue.S3Table)`,
+      );
+    }
+
+    this.logGroup = new EncryptedLogGroup(this, 'DeliveryErrors', {
       encryptionKey: props.encryptionKey,
       retention: props.logRetention,
       removal: props.removal,
     });
 
-    this.role = this.createDeliveryRole(props);
+    const deliveryRole = this.createDeliveryRole(props, cfnTable.databaseName);
+    this.role = deliveryRole;
     // The L2 would grant itself read-write (including deletes) on the whole bucket; handing it a role that ignores
     // policy updates keeps the explicit least-privilege policy above as the only one.
-    const role = this.role.withoutPolicyUpdates();
+    const role = deliveryRole.withoutPolicyUpdates();
     this.deliveryStream = new firehose.DeliveryStream(this, 'Stream', {
       deliveryStreamName: props.deliveryStreamName,
       role,
@@ -81,9 +90,7 @@ export class ParquetDeliveryStream extends Construct {
         encryptionKey: props.encryptionKey,
         loggingConfig: new firehose.EnableLogging(this.logGroup),
         dataFormatConversion: {
-          schemaConfiguration: firehose.SchemaConfiguration.fromCfnTable(
-            props.table.node.defaultChild as glue.CfnTable,
-          ),
+          schemaConfiguration: firehose.SchemaConfiguration.fromCfnTable(cfnTable),
           // Producers send timestamps as epoch milliseconds (see TIMESTAMP_WIRE_FORMAT in the feature schema).
           inputFormat: new firehose.HiveJsonInputFormat({ timestampParsers: [firehose.TimestampParser.EPOCH_MILLIS] }),
           // Parquet compresses its own column pages; Firehose allows no S3-level compression on top of conversion.
@@ -93,7 +100,7 @@ export class ParquetDeliveryStream extends Construct {
     });
   }
 
-  private createDeliveryRole(props: ParquetDeliveryStreamProps): iam.Role {
+  private createDeliveryRole(props: ParquetDeliveryStreamProps, databaseName: string): iam.Role {
     const stack = Stack.of(this);
     const role = new iam.Role(this, 'DeliveryRole', {
       assumedBy: new iam.ServicePrincipal('firehose.amazonaws.com', {
@@ -132,7 +139,7 @@ export class ParquetDeliveryStream extends Construct {
         actions: ['glue:GetTable', 'glue:GetTableVersion', 'glue:GetTableVersions'],
         resources: [
           stack.formatArn({ service: 'glue', resource: 'catalog' }),
-          stack.formatArn({ service: 'glue', resource: 'database', resourceName: table.database.databaseName }),
+          stack.formatArn({ service: 'glue', resource: 'database', resourceName: databaseName }),
           table.tableArn,
         ],
       }),
@@ -147,7 +154,8 @@ export class ParquetDeliveryStream extends Construct {
     Validations.of(role).acknowledge(
       ...objectPatterns.map((pattern) => ({
         id: objectArnFindingId(role, props.rawBucket, pattern),
-        reason: 'Firehose names each object after its arrival hour and a random suffix, so writes cover the whole prefix; the role cannot touch other prefixes.',
+        reason:
+          'Firehose names each object after its arrival hour and a random suffix, so writes cover the whole prefix; the role cannot touch other prefixes.',
       })),
     );
     return role;

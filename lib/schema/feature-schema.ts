@@ -143,7 +143,9 @@ export function validateSchema(schema: FeatureSchema): FeatureSchema {
         problems.push(`${where(field)} needs a non-empty list of distinct categories`);
       }
     } else if (field.role === 'feature' && field.type === 'string') {
-      problems.push(`${where(field)} is a string feature without categories; list its known values so it can be encoded`);
+      problems.push(
+        `${where(field)} is a string feature without categories; list its known values so it can be encoded`,
+      );
     }
     if (field.role === 'feature' && field.type === 'timestamp') {
       problems.push(`${where(field)} is a timestamp feature; derive a numeric feature from it instead`);

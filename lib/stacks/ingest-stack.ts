@@ -11,7 +11,7 @@ import { ParquetDeliveryStream } from '../constructs/parquet-delivery-stream';
 export interface IngestStackProps extends StackProps {
   readonly config: StageConfig;
   readonly rawBucket: s3.IBucket;
-  readonly table: glue.S3Table;
+  readonly table: glue.ITable;
   readonly encryptionKey: kms.IKey;
 }
 
