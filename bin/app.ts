@@ -23,7 +23,10 @@ try {
   throw error;
 }
 addComplianceChecks(app);
-buildPipeline(app, config, TRANSACTION_SCHEMA);
+buildPipeline(app, config, TRANSACTION_SCHEMA, {
+  account: process.env.CDK_DEFAULT_ACCOUNT,
+  region: config.region ?? process.env.CDK_DEFAULT_REGION,
+});
 
 function pickStage(pipeline: unknown, stageName: unknown): unknown {
   if (typeof pipeline !== 'object' || pipeline === null || Array.isArray(pipeline)) {

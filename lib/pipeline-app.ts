@@ -1,4 +1,4 @@
-import { App, Tags } from 'aws-cdk-lib';
+import { App, Environment, Tags } from 'aws-cdk-lib';
 import type { StageConfig } from './config/stage-config';
 import { validateSchema, type FeatureSchema } from './schema/feature-schema';
 import { DataLakeStack } from './stacks/data-lake-stack';
@@ -12,10 +12,10 @@ export interface PipelineStacks {
 /**
  * Builds the pipeline's stacks into an app, in the order data flows. Used by `bin/app.ts` and by the tests, so
  * both synthesize the same app.
+ * @param env account and region; omit for environment-agnostic stacks
  */
-export function buildPipeline(app: App, config: StageConfig, schema: FeatureSchema): PipelineStacks {
+export function buildPipeline(app: App, config: StageConfig, schema: FeatureSchema, env?: Environment): PipelineStacks {
   validateSchema(schema);
-  const env = { account: process.env.CDK_DEFAULT_ACCOUNT, region: config.region ?? process.env.CDK_DEFAULT_REGION };
   const common = { env, terminationProtection: config.terminationProtection };
 
   const dataLake = new DataLakeStack(app, 'DataLake', {

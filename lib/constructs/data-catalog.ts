@@ -79,8 +79,9 @@ export class DataCatalog extends Construct {
       enablePartitionFiltering: true,
     });
 
+    const securityConfigurationName = `${props.namePrefix}-crawler`;
     const securityConfiguration = new glue.SecurityConfiguration(this, 'CrawlerSecurity', {
-      securityConfigurationName: `${props.namePrefix}-crawler`,
+      securityConfigurationName,
       cloudWatchEncryption: glue.CloudWatchEncryption.kms(props.encryptionKey),
     });
 
@@ -93,7 +94,7 @@ export class DataCatalog extends Construct {
       description: 'Registers partitions of the raw events table; reads the raw zone, writes nothing to S3',
     });
     this.crawlerLogGroup = new EncryptedLogGroup(this, 'CrawlerLogs', {
-      logGroupName: `/aws-glue/crawlers-role/${roleName}-${securityConfiguration.securityConfigurationName}`,
+      logGroupName: `/aws-glue/crawlers-role/${roleName}-${securityConfigurationName}`,
       encryptionKey: props.encryptionKey,
       retention: props.logRetention,
       removal: props.removal,

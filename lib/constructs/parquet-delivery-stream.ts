@@ -98,6 +98,8 @@ export class ParquetDeliveryStream extends Construct {
         },
       }),
     });
+    // Firehose checks its access when the stream is created, so the policy must exist first.
+    this.deliveryStream.node.addDependency(deliveryRole);
   }
 
   private createDeliveryRole(props: ParquetDeliveryStreamProps, databaseName: string): iam.Role {

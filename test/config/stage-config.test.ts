@@ -1,0 +1,132 @@
+import { RemovalPolicy } from 'aws-cdk-lib';
+import { dataRemoval } from '../../lib/config/data-removal';
+import { ConfigError, STAGE_DEFAULTS, loadStageConfig } from '../../lib/config/stage-config';
+
+/** The message of the ConfigError that loading the given stage and overrides throws. */
+function configError(stage: unknown, overrides?: unknown): string {
+  try {
+    loadStageConfig(stage, overrides);
+  } catch (error) {
+    expect(error).toBeInstanceOf(ConfigError);
+    return (error as ConfigError).message;
+  }
+  throw new Error('expected loadStageConfig to throw');
+}
+
+describe('loadStageConfig', () => {
+  test('defaults to the sandbox stage when no stage is given', () => {
+    expect(loadStageConfig(undefined)).toEqual(STAGE_DEFAULTS.sandbox);
+  });
+
+  test('returns the prod defaults for -c stage=prod', () => {
+    const config = loadStageConfig('prod');
+    expect(config.stage).toBe('prod');
+    expect(config.terminationProtection).toBe(true);
+    expect(config.data).toEqual({ removalPolicy: 'retain', allowDataDeletion: false });
+  });
+
+  test('lays overrides over the defaults and keeps the keys they do not name', () => {
+    const config = loadStageConfig('sandbox', { ingest: { bufferIntervalSeconds: 120 }, crawler: { schedule: null } });
+    expect(config.ingest).toEqual({ bufferSizeMiB: 64, bufferIntervalSeconds: 120 });
+    expect(config.crawler.schedule).toBeNull();
+    expect(config.athena).toEqual(STAGE_DEFAULTS.sandbox.athena);
+  });
+
+  test('rejects an unknown stage and names the stages it knows', () => {
+    expect(configError('qa')).toContain(
+      'stage is "qa", which is not a stage of this app. Pass -c stage=sandbox or -c stage=prod',
+    );
+  });
+
+  test('rejects a Firehose buffer below the 64 MiB Parquet minimum', () => {
+    expect(configError('sandbox', { ingest: { bufferSizeMiB: 32 } })).toContain(
+      'ingest.bufferSizeMiB is 32; Firehose needs a 64 to 128 MiB buffer when it converts records to Parquet. Set a whole number from 64 to 128',
+    );
+  });
+
+  test('rejects negative lifecycle days', () => {
+    expect(configError('sandbox', { lifecycle: { athenaResultsExpireAfterDays: -1 } })).toContain(
+      'lifecycle.athenaResultsExpireAfterDays is -1; days must be a whole number. Set a whole number from 1 to 3650',
+    );
+  });
+
+  test('rejects a crawler schedule that is not a Glue cron expression', () => {
+    expect(configError('sandbox', { crawler: { schedule: 'rate(1 hour)' } })).toContain(
+      'crawler.schedule is "rate(1 hour)"; it must be a Glue cron expression',
+    );
+    expect(configError('sandbox', { crawler: { schedule: 'cron(0 * * * * *)' } })).toContain(
+      'crawler.schedule is "cron(0 * * * * *)"; a Glue cron expression has six fields',
+    );
+  });
+
+  test('accepts a Glue cron expression with a day-of-week', () => {
+    expect(loadStageConfig('sandbox', { crawler: { schedule: 'cron(0 6 ? * MON-FRI *)' } }).crawler.schedule).toBe(
+      'cron(0 6 ? * MON-FRI *)',
+    );
+  });
+
+  test('rejects a key that is not a setting instead of ignoring the typo', () => {
+    expect(configError('sandbox', { ingest: { bufferSizeMb: 64 } })).toContain(
+      'ingest.bufferSizeMb is not a setting; known keys here: bufferSizeMiB, bufferIntervalSeconds',
+    );
+  });
+
+  test('rejects a log retention that CloudWatch does not offer', () => {
+    expect(configError('sandbox', { logRetentionDays: 10 })).toContain(
+      'logRetentionDays is 10; CloudWatch Logs accepts only fixed retention periods. Use one of: 1, 3, 5, 7, 14',
+    );
+  });
+
+  test('rejects a Glacier transition sooner than 30 days after Standard-IA', () => {
+    expect(
+      configError('sandbox', {
+        lifecycle: { rawInfrequentAccessAfterDays: 60, rawGlacierInstantRetrievalAfterDays: 75 },
+      }),
+    ).toContain('raise it to 90 or more');
+  });
+
+  test('rejects an Athena scan cutoff below the 10 MiB minimum', () => {
+    expect(configError('prod', { athena: { bytesScannedCutoffMiB: 1 } })).toContain(
+      'athena.bytesScannedCutoffMiB is 1',
+    );
+  });
+
+  test('rejects a name prefix that cannot be used in resource names', () => {
+    expect(configError('sandbox', { namePrefix: 'My_Pipeline' })).toContain('namePrefix is "My_Pipeline"');
+  });
+
+  test('needs both switches to delete data', () => {
+    expect(configError('prod', { data: { removalPolicy: 'destroy' } })).toContain(
+      'data.removalPolicy is "destroy" but data.allowDataDeletion is false; deleting data takes both switches',
+    );
+    expect(configError('sandbox', { data: { removalPolicy: 'retain' } })).toContain(
+      'data.removalPolicy is "retain" but data.allowDataDeletion is true',
+    );
+  });
+
+  test('lists every problem in one error, with the place to fix them', () => {
+    const message = configError('sandbox', { ingest: { bufferSizeMiB: 256, bufferIntervalSeconds: 1000 } });
+    expect(message).toContain(
+      "Invalid configuration for stage 'sandbox' (set values in cdk.json under context.pipeline.sandbox)",
+    );
+    expect(message).toContain('ingest.bufferSizeMiB is 256');
+    expect(message).toContain('ingest.bufferIntervalSeconds is 1000');
+  });
+
+  test('rejects overrides that are not an object', () => {
+    expect(configError('sandbox', 'bufferSizeMiB=64')).toContain('the stage overrides must be an object');
+  });
+});
+
+describe('dataRemoval', () => {
+  test('destroys data and empties buckets only when both switches are set', () => {
+    expect(dataRemoval({ removalPolicy: 'destroy', allowDataDeletion: true })).toEqual({
+      removalPolicy: RemovalPolicy.DESTROY,
+      autoDeleteObjects: true,
+    });
+    expect(dataRemoval({ removalPolicy: 'destroy', allowDataDeletion: false })).toEqual({
+      removalPolicy: RemovalPolicy.RETAIN,
+      autoDeleteObjects: false,
+    });
+  });
+});

@@ -1,0 +1,56 @@
+import { App } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { loadStageConfig, type StageConfig } from '../lib/config/stage-config';
+import { buildPipeline, type PipelineStacks } from '../lib/pipeline-app';
+import { TRANSACTION_SCHEMA, type FeatureSchema } from '../lib/schema/feature-schema';
+
+/** The feature flags and context of cdk.json, so tests synthesize what `cdk synth` does. */
+export function cdkJsonContext(): Record<string, unknown> {
+  const cdkJson = JSON.parse(readFileSync(join(__dirname, '..', 'cdk.json'), 'utf8')) as {
+    context: Record<string, unknown>;
+  };
+  return cdkJson.context;
+}
+
+export interface SynthOptions {
+  readonly stage?: string;
+  readonly overrides?: unknown;
+  readonly schema?: FeatureSchema;
+}
+
+export interface SynthesizedPipeline {
+  readonly app: App;
+  readonly config: StageConfig;
+  readonly stacks: PipelineStacks;
+  readonly dataLake: Template;
+  readonly ingest: Template;
+}
+
+/** Builds the pipeline app as bin/app.ts does (without the compliance plugins) and returns its templates. */
+export function synthPipeline(options: SynthOptions = {}): SynthesizedPipeline {
+  const app = new App({ context: cdkJsonContext() });
+  const config = loadStageConfig(options.stage ?? 'sandbox', options.overrides);
+  const stacks = buildPipeline(app, config, options.schema ?? TRANSACTION_SCHEMA);
+  return {
+    app,
+    config,
+    stacks,
+    dataLake: Template.fromStack(stacks.dataLake),
+    ingest: Template.fromStack(stacks.ingest),
+  };
+}
+
+/** A template with asset hashes replaced, for a snapshot that changes only when the infrastructure does. */
+export function normalizedTemplate(template: Template): unknown {
+  return JSON.parse(JSON.stringify(template.toJSON()).replace(/[0-9a-f]{64}/g, '<asset-hash>'));
+}
+
+/** The single resource of a type whose logical id starts with `prefix`, failing loudly when there is not exactly one. */
+export function logicalIdOf(template: Template, type: string, prefix: string): string {
+  const ids = Object.keys(template.findResources(type)).filter((id) => id.startsWith(prefix));
+  if (ids.length !== 1)
+    throw new Error(`expected one ${type} with logical id ${prefix}*, found ${ids.join(', ') || 'none'}`);
+  return ids[0];
+}
