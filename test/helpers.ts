@@ -54,3 +54,11 @@ export function logicalIdOf(template: Template, type: string, prefix: string): s
     throw new Error(`expected one ${type} with logical id ${prefix}*, found ${ids.join(', ') || 'none'}`);
   return ids[0];
 }
+
+/** A template string value as text: an `Fn::Join` is joined, with each token shown as its JSON. */
+export function templateText(value: unknown): string {
+  if (typeof value === 'string') return value;
+  const join = (value as { 'Fn::Join'?: [string, unknown[]] })['Fn::Join'];
+  if (join === undefined) return JSON.stringify(value);
+  return join[1].map((part) => (typeof part === 'string' ? part : JSON.stringify(part))).join(join[0]);
+}

@@ -1,0 +1,167 @@
+import {
+  TRANSACTION_SCHEMA,
+  featureFields,
+  labelField,
+  recordIdField,
+  validateSchema,
+  type FeatureSchema,
+  type FieldSpec,
+} from '../../lib/schema/feature-schema';
+import {
+  encodedExpression,
+  labelBalanceQuery,
+  latestPartitionQuery,
+  nullCountsQuery,
+  trainingExportQuery,
+} from '../../lib/schema/athena-queries';
+
+const withFields = (fields: FieldSpec[]): FeatureSchema => ({ ...TRANSACTION_SCHEMA, fields });
+
+describe('feature schema', () => {
+  test('the running example is valid', () => {
+    expect(validateSchema(TRANSACTION_SCHEMA)).toBe(TRANSACTION_SCHEMA);
+  });
+
+  test('orders the model features as the schema lists them and finds the label and record id', () => {
+    expect(featureFields(TRANSACTION_SCHEMA).map((f) => f.name)).toEqual([
+      'amount',
+      'merchant_category',
+      'channel',
+      'card_present',
+      'distance_from_home_km',
+      'minutes_since_last_transaction',
+      'transactions_last_24h',
+      'hour_of_day',
+    ]);
+    expect(labelField(TRANSACTION_SCHEMA).name).toBe('is_fraud');
+    expect(recordIdField(TRANSACTION_SCHEMA).name).toBe('transaction_id');
+  });
+
+  test('rejects a schema with two labels', () => {
+    const fields = [
+      ...TRANSACTION_SCHEMA.fields,
+      { name: 'is_chargeback', type: 'boolean', role: 'label', description: '' } as const,
+    ];
+    expect(() => validateSchema(withFields(fields))).toThrow('needs exactly one label field, found 2');
+  });
+
+  test('rejects a string feature without categories, since the model cannot encode it', () => {
+    const fields = [
+      ...TRANSACTION_SCHEMA.fields,
+      { name: 'city', type: 'string', role: 'feature', description: '' } as const,
+    ];
+    expect(() => validateSchema(withFields(fields))).toThrow(
+      "field 'city' is a string feature without categories; list its known values so it can be encoded",
+    );
+  });
+
+  test('rejects names that Hive would fold or Athena would need to quote', () => {
+    const fields = [
+      ...TRANSACTION_SCHEMA.fields,
+      { name: 'CardType', type: 'double', role: 'feature', description: '' } as const,
+    ];
+    expect(() => validateSchema(withFields(fields))).toThrow("field 'CardType' must be lower snake_case");
+  });
+
+  test('rejects duplicate field names', () => {
+    expect(() => validateSchema(withFields([...TRANSACTION_SCHEMA.fields, TRANSACTION_SCHEMA.fields[3]]))).toThrow(
+      "field 'amount' is defined twice",
+    );
+  });
+});
+
+describe('Athena queries derived from the schema', () => {
+  const database = 'lake';
+  const exportSql = (split: 'train' | 'validation') =>
+    trainingExportQuery(TRANSACTION_SCHEMA, {
+      database,
+      split,
+      destination: 's3://curated/exports/run-1/',
+      validationPercent: 20,
+    });
+
+  test('exports the label first, then every feature in model order', () => {
+    const sql = exportSql('train');
+    const order = ['is_fraud', ...featureFields(TRANSACTION_SCHEMA).map((f) => f.name)].map((name) =>
+      sql.indexOf(`AS "${name}"`),
+    );
+    expect(order.every((position) => position > 0)).toBe(true);
+    expect([...order].sort((a, b) => a - b)).toEqual(order);
+    expect(sql).not.toContain('AS "transaction_id"');
+    expect(sql).not.toContain('AS "event_time"');
+  });
+
+  test('writes header-less, uncompressed CSV to the destination with UNLOAD', () => {
+    const sql = exportSql('validation');
+    expect(sql).toMatch(/^-- .*\nUNLOAD \(/);
+    expect(sql).toContain("TO 's3://curated/exports/run-1/'");
+    expect(sql).toContain("WITH (format = 'TEXTFILE', field_delimiter = ',', compression = 'NONE')");
+  });
+
+  test('splits deterministically by a hash of the record id into complementary sides', () => {
+    expect(exportSql('train')).toContain('AND crc32(to_utf8("transaction_id")) % 100 < 80');
+    expect(exportSql('validation')).toContain('AND crc32(to_utf8("transaction_id")) % 100 >= 80');
+  });
+
+  test('encodes booleans as 0/1 and categories as their position, -1 when unknown', () => {
+    const [, merchant, , cardPresent] = featureFields(TRANSACTION_SCHEMA);
+    expect(encodedExpression(cardPresent)).toBe('CAST("card_present" AS INTEGER)');
+    expect(encodedExpression(merchant)).toBe(
+      `CASE "merchant_category" WHEN 'grocery' THEN 0 WHEN 'restaurant' THEN 1 WHEN 'fuel' THEN 2 WHEN 'travel' THEN 3 ` +
+        `WHEN 'electronics' THEN 4 WHEN 'online_services' THEN 5 WHEN 'gambling' THEN 6 WHEN 'other' THEN 7 ELSE -1 END`,
+    );
+    expect(encodedExpression(featureFields(TRANSACTION_SCHEMA)[0])).toBe('"amount"');
+  });
+
+  test('leaves out records with a null in any exported column, which XGBoost could not parse', () => {
+    const sql = exportSql('train');
+    for (const name of ['is_fraud', ...featureFields(TRANSACTION_SCHEMA).map((f) => f.name)]) {
+      expect(sql).toContain(`"${name}" IS NOT NULL`);
+    }
+  });
+
+  test('rejects a destination that is not an S3 prefix and an impossible split', () => {
+    expect(() =>
+      trainingExportQuery(TRANSACTION_SCHEMA, {
+        database,
+        split: 'train',
+        destination: 's3://b/x',
+        validationPercent: 20,
+      }),
+    ).toThrow("destination 's3://b/x' must be an s3:// URI ending in '/'");
+    expect(() =>
+      trainingExportQuery(TRANSACTION_SCHEMA, {
+        database,
+        split: 'train',
+        destination: 's3://b/x/',
+        validationPercent: 100,
+      }),
+    ).toThrow('validationPercent 100 must be between 0 and 100');
+  });
+
+  test('reads only the newest partition through the $partitions table', () => {
+    const sql = latestPartitionQuery(TRANSACTION_SCHEMA, database);
+    expect(sql).toContain('FROM "lake"."transactions$partitions"');
+    expect(sql).toContain('ORDER BY "year" DESC, "month" DESC, "day" DESC, "hour" DESC');
+    expect(sql).toContain('JOIN latest USING ("year", "month", "day", "hour")');
+  });
+
+  test('counts nulls for every schema field and shows the label balance', () => {
+    const nulls = nullCountsQuery(TRANSACTION_SCHEMA, database);
+    for (const field of TRANSACTION_SCHEMA.fields) {
+      expect(nulls).toContain(`count_if("${field.name}" IS NULL) AS "${field.name}_nulls"`);
+    }
+    expect(labelBalanceQuery(TRANSACTION_SCHEMA, database)).toContain('GROUP BY "is_fraud"');
+  });
+
+  test('quotes identifiers and literals so a name or category cannot break the SQL', () => {
+    const field: FieldSpec = {
+      name: 'tier',
+      type: 'string',
+      role: 'feature',
+      description: '',
+      categories: ["o'brien"],
+    };
+    expect(encodedExpression(field)).toBe(`CASE "tier" WHEN 'o''brien' THEN 0 ELSE -1 END`);
+  });
+});
