@@ -1,36 +1,37 @@
 #!/usr/bin/env node
 /**
- * The CDK app's entry point and the only place that reads context: `-c stage=sandbox|prod` picks the stage, and
- * `context.pipeline.<stage>` in cdk.json may override its settings (see lib/config/stage-config.ts).
+ * The CDK app's entry point and the only place that reads context or the environment: `-c stage=sandbox|prod` picks
+ * the stage, and `context.pipeline.<stage>` in cdk.json may override its settings (see lib/config/stage-config.ts).
  */
 import { App } from 'aws-cdk-lib';
 import { addComplianceChecks } from '../lib/compliance';
-import { ConfigError, loadStageConfig } from '../lib/config/stage-config';
+import { ConfigError, loadStageConfig, type StageConfig } from '../lib/config/stage-config';
 import { buildPipeline } from '../lib/pipeline-app';
 import { TRANSACTION_SCHEMA } from '../lib/schema/feature-schema';
 
 const app = new App();
-const stage: unknown = app.node.tryGetContext('stage');
-const overrides: unknown = app.node.tryGetContext('pipeline');
-let config;
-try {
-  config = loadStageConfig(stage, overrides === undefined ? undefined : pickStage(overrides, stage ?? 'sandbox'));
-} catch (error) {
-  if (error instanceof ConfigError) {
-    console.error(error.message);
-    process.exit(1);
-  }
-  throw error;
-}
+const config = loadConfigOrExit(app);
 addComplianceChecks(app);
 buildPipeline(app, config, TRANSACTION_SCHEMA, {
   account: process.env.CDK_DEFAULT_ACCOUNT,
   region: config.region ?? process.env.CDK_DEFAULT_REGION,
 });
 
-function pickStage(pipeline: unknown, stageName: unknown): unknown {
-  if (typeof pipeline !== 'object' || pipeline === null || Array.isArray(pipeline)) {
-    throw new ConfigError(String(stageName), [`context "pipeline" must be an object of per-stage overrides`]);
+/** The validated stage config; on a config error, prints what to change and exits without a stack trace. */
+function loadConfigOrExit(scope: App): StageConfig {
+  const stage: unknown = scope.node.tryGetContext('stage') ?? 'sandbox';
+  const pipeline: unknown = scope.node.tryGetContext('pipeline');
+  try {
+    if (pipeline !== undefined && (typeof pipeline !== 'object' || pipeline === null || Array.isArray(pipeline))) {
+      throw new ConfigError(String(stage), [
+        'context "pipeline" must be an object of per-stage overrides, set in cdk.json (-c passes only strings)',
+      ]);
+    }
+    const overrides = pipeline === undefined ? undefined : (pipeline as Record<string, unknown>)[String(stage)];
+    return loadStageConfig(stage, overrides);
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    console.error(error.message);
+    process.exit(1);
   }
-  return (pipeline as Record<string, unknown>)[String(stageName)];
 }

@@ -61,7 +61,7 @@ describe('the compliance checks', () => {
   test('fail synthesis on a resource that breaks the rules', () => {
     const app = newApp();
     addComplianceChecks(app);
-    new s3.Bucket(new Stack(app, 'Insecure'), 'Unencrypted', { encryption: s3.BucketEncryption.UNENCRYPTED });
+    new s3.Bucket(new Stack(app, 'Insecure'), 'PlainBucket');
     // cdk-nag (server access logs) and the Control Tower rules (KMS encryption) both report the bucket.
     expect(() => app.synth()).toThrow(/AwsSolutions-S1[\s\S]*CT\.S3\.PR\.10/);
   });

@@ -139,10 +139,10 @@ export class ConfigError extends Error {
     readonly stage: string,
     readonly problems: readonly string[],
   ) {
-    super(
-      `Invalid configuration for stage '${stage}' (set values in cdk.json under context.pipeline.${stage}):\n` +
-        problems.map((p) => `  - ${p}`).join('\n'),
-    );
+    const where = (STAGE_NAMES as readonly string[]).includes(stage)
+      ? ` (set values in cdk.json under context.pipeline.${stage})`
+      : '';
+    super(`Invalid configuration for stage '${stage}'${where}:\n` + problems.map((p) => `  - ${p}`).join('\n'));
     this.name = 'ConfigError';
   }
 }
