@@ -161,7 +161,8 @@ export class DataCatalog extends Construct {
       crawlerSecurityConfiguration: securityConfiguration.securityConfigurationName,
       schedule: props.crawlerSchedule === null ? undefined : { scheduleExpression: props.crawlerSchedule },
     });
-    this.crawler.node.addDependency(this.table, this.crawlerLogGroup);
+    // A scheduled crawl must find its log group and its role's policy in place.
+    this.crawler.node.addDependency(this.table, this.crawlerLogGroup, this.crawlerRole);
   }
 
   /** ARN of the crawler, for granting `glue:StartCrawler` and `glue:GetCrawler`. */
