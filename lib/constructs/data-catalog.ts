@@ -140,6 +140,14 @@ export class DataCatalog extends Construct {
     );
     this.crawlerRole.addToPrincipalPolicy(
       new iam.PolicyStatement({
+        // The security configuration encrypts the crawler's CloudWatch logs with the lake key on the role's behalf.
+        sid: 'UseLakeKeyForCrawlerLogs',
+        actions: ['kms:Encrypt', 'kms:Decrypt', 'kms:GenerateDataKey'],
+        resources: [props.encryptionKey.keyArn],
+      }),
+    );
+    this.crawlerRole.addToPrincipalPolicy(
+      new iam.PolicyStatement({
         sid: 'WriteEncryptedCrawlerLogs',
         actions: ['logs:CreateLogStream', 'logs:PutLogEvents', 'logs:AssociateKmsKey'],
         resources: [this.crawlerLogGroup.logGroupArn],
