@@ -78,12 +78,16 @@ export class DataCatalog extends Construct {
       s3Prefix: RAW_EVENTS_PREFIX,
       enablePartitionFiltering: true,
     });
+    // Catalog entries are metadata, but they have fixed names: left behind, they would block the next deploy.
+    this.database.applyRemovalPolicy(props.removal.removalPolicy);
+    this.table.applyRemovalPolicy(props.removal.removalPolicy);
 
     const securityConfigurationName = `${props.namePrefix}-crawler`;
     const securityConfiguration = new glue.SecurityConfiguration(this, 'CrawlerSecurity', {
       securityConfigurationName,
       cloudWatchEncryption: glue.CloudWatchEncryption.kms(props.encryptionKey),
     });
+    securityConfiguration.applyRemovalPolicy(props.removal.removalPolicy);
 
     // The role name is fixed because Glue names the crawler's encrypted log group after it, and the stack creates
     // that group up front so it has a retention period and the key.
@@ -149,7 +153,8 @@ export class DataCatalog extends Construct {
     this.crawlerRole.addToPrincipalPolicy(
       new iam.PolicyStatement({
         sid: 'WriteEncryptedCrawlerLogs',
-        actions: ['logs:CreateLogStream', 'logs:PutLogEvents', 'logs:AssociateKmsKey'],
+        // CreateLogGroup: Glue may try to create the group before it associates the key; it exists already.
+        actions: ['logs:CreateLogGroup', 'logs:CreateLogStream', 'logs:PutLogEvents', 'logs:AssociateKmsKey'],
         resources: [this.crawlerLogGroup.logGroupArn],
       }),
     );

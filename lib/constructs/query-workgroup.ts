@@ -11,7 +11,7 @@ import {
   trainingExportQuery,
 } from '../schema/athena-queries';
 import type { FeatureSchema } from '../schema/feature-schema';
-import { TRAINING_EXPORTS_PREFIX } from '../schema/lake-layout';
+import { ATHENA_RESULTS_PREFIX, TRAINING_EXPORTS_PREFIX } from '../schema/lake-layout';
 
 export interface QueryWorkgroupProps {
   readonly workgroupName: string;
@@ -25,8 +25,6 @@ export interface QueryWorkgroupProps {
   readonly bytesScannedCutoffMiB: number;
   /** Percent of records in the validation split. @default 20 */
   readonly validationPercent?: number;
-  /** Delete the workgroup with its saved queries and history when the stack is deleted. */
-  readonly deleteWithStack: boolean;
 }
 
 /**
@@ -46,7 +44,9 @@ export class QueryWorkgroup extends Construct {
       name: props.workgroupName,
       description: 'ML pipeline: data checks and training-set exports',
       state: 'ENABLED',
-      recursiveDeleteOption: props.deleteWithStack,
+      // Deleting the workgroup removes only its saved queries and history; results stay in the results bucket.
+      // Without this, CloudFormation cannot delete a workgroup that has ever run a query.
+      recursiveDeleteOption: true,
       workGroupConfiguration: {
         enforceWorkGroupConfiguration: true,
         engineVersion: { selectedEngineVersion: 'Athena engine version 3' },
@@ -54,7 +54,7 @@ export class QueryWorkgroup extends Construct {
         bytesScannedCutoffPerQuery: props.bytesScannedCutoffMiB * 1024 * 1024,
         requesterPaysEnabled: false,
         resultConfiguration: {
-          outputLocation: props.resultsBucket.s3UrlForObject('query-results/'),
+          outputLocation: props.resultsBucket.s3UrlForObject(ATHENA_RESULTS_PREFIX),
           encryptionConfiguration: { encryptionOption: 'SSE_KMS', kmsKey: props.encryptionKey.keyArn },
           expectedBucketOwner: Stack.of(this).account,
         },

@@ -88,7 +88,8 @@ export function latestPartitionQuery(schema: FeatureSchema, database: string, li
     `  ORDER BY ${keys.map((k) => `${k} DESC`).join(', ')}`,
     '  LIMIT 1',
     ')',
-    'SELECT t.*',
+    // USING merges the join keys into one column each, which `t.*` would leave out.
+    'SELECT *',
     `FROM ${tableRef(database, schema)} t`,
     `JOIN latest USING (${keys.join(', ')})`,
     `LIMIT ${limit}`,
@@ -115,7 +116,8 @@ export function labelBalanceQuery(schema: FeatureSchema, database: string): stri
     '-- Class balance of the label.',
     `SELECT ${label},`,
     '  count(*) AS "records",',
-    '  round(100.0 * count(*) / sum(count(*)) OVER (), 2) AS "percent"',
+    // A double literal: Trino's decimal 100.0 would keep only one decimal place in the division.
+    '  round(100.0E0 * count(*) / sum(count(*)) OVER (), 2) AS "percent"',
     `FROM ${tableRef(database, schema)}`,
     `GROUP BY ${label}`,
     `ORDER BY ${label}`,

@@ -36,3 +36,6 @@ export function firehoseErrorPrefix(): string {
 
 /** Prefix under the curated bucket where training exports are unloaded. */
 export const TRAINING_EXPORTS_PREFIX = 'training-exports/';
+
+/** Prefix under the Athena results bucket where the workgroup writes query results and UNLOAD manifests. */
+export const ATHENA_RESULTS_PREFIX = 'query-results/';

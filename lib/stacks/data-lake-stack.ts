@@ -53,7 +53,6 @@ export class DataLakeStack extends Stack {
       curatedBucket: this.storage.curated,
       encryptionKey: this.key.key,
       bytesScannedCutoffMiB: config.athena.bytesScannedCutoffMiB,
-      deleteWithStack: removal.autoDeleteObjects,
     });
 
     new CfnOutput(this, 'RawBucketName', { value: this.storage.raw.bucketName });

@@ -152,6 +152,8 @@ describe('Athena queries derived from the schema', () => {
       expect(nulls).toContain(`count_if("${field.name}" IS NULL) AS "${field.name}_nulls"`);
     }
     expect(labelBalanceQuery(TRANSACTION_SCHEMA, database)).toContain('GROUP BY "is_fraud"');
+    // A double literal keeps two decimals of a rare class's share; Trino's decimal 100.0 would keep one.
+    expect(labelBalanceQuery(TRANSACTION_SCHEMA, database)).toContain('round(100.0E0 * count(*)');
   });
 
   test('quotes identifiers and literals so a name or category cannot break the SQL', () => {

@@ -159,6 +159,12 @@ describe('DataLakeStack (sandbox)', () => {
     template.hasResource('AWS::KMS::Key', { DeletionPolicy: 'Delete', UpdateReplacePolicy: 'Delete' });
   });
 
+  test('deletes the fixed-name Glue database, table and security configuration with the sandbox stack', () => {
+    for (const type of ['AWS::Glue::Database', 'AWS::Glue::Table', 'AWS::Glue::SecurityConfiguration']) {
+      template.hasResource(type, { DeletionPolicy: 'Delete' });
+    }
+  });
+
   test('defines the raw events table from the feature schema, partitioned Hive-style by hour', () => {
     template.hasResourceProperties('AWS::Glue::Table', {
       DatabaseName: { Ref: 'CatalogDatabase44483CA3' },
@@ -295,7 +301,8 @@ describe('DataLakeStack (prod)', () => {
     }
     prod.hasResource('AWS::KMS::Key', { DeletionPolicy: 'Retain' });
     prod.resourceCountIs('Custom::S3AutoDeleteObjects', 0);
-    prod.hasResourceProperties('AWS::Athena::WorkGroup', { RecursiveDeleteOption: false });
+    prod.hasResource('AWS::Glue::Database', { DeletionPolicy: 'Retain' });
+    prod.hasResourceProperties('AWS::Athena::WorkGroup', { RecursiveDeleteOption: true });
   });
 
   test('protects the stack against termination and keeps logs for a year', () => {
