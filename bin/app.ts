@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /**
- * The CDK app's entry point and the only place that reads context or the environment: `-c stage=sandbox|prod` picks
+ * The CDK app's entry point and the only place that reads context: `-c stage=sandbox|prod` picks
  * the stage, and `context.pipeline.<stage>` in cdk.json may override its settings (see lib/config/stage-config.ts).
  */
 import { App } from 'aws-cdk-lib';
@@ -12,10 +12,9 @@ import { TRANSACTION_SCHEMA } from '../lib/schema/feature-schema';
 const app = new App();
 const config = loadConfigOrExit(app);
 addComplianceChecks(app);
-buildPipeline(app, config, TRANSACTION_SCHEMA, {
-  account: process.env.CDK_DEFAULT_ACCOUNT,
-  region: config.region ?? process.env.CDK_DEFAULT_REGION,
-});
+// Environment-agnostic unless the stage pins a region: the templates then deploy to any account and region, and
+// region-specific values (the XGBoost image registry) are resolved from template mappings at deploy time.
+buildPipeline(app, config, TRANSACTION_SCHEMA, config.region === null ? undefined : { region: config.region });
 
 /** The validated stage config; on a config error, prints what to change and exits without a stack trace. */
 function loadConfigOrExit(scope: App): StageConfig {

@@ -17,3 +17,8 @@ export function objectArnFindingId(scope: IConstruct, bucket: s3.IBucket, patter
   const bucketArn = producer === consumer ? bucket.bucketArn : producer.exportValue(bucket.bucketArn);
   return `AwsSolutions-IAM5[Resource::${flattenCfnReference(consumer.resolve(`${bucketArn}/${pattern}`))}]`;
 }
+
+/** The id of cdk-nag's IAM5 finding for a wildcard resource that is defined in the policy's own stack. */
+export function resourceFindingId(scope: IConstruct, resource: string): string {
+  return `AwsSolutions-IAM5[Resource::${flattenCfnReference(Stack.of(scope).resolve(resource))}]`;
+}

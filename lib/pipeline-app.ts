@@ -3,10 +3,12 @@ import type { StageConfig } from './config/stage-config';
 import { validateSchema, type FeatureSchema } from './schema/feature-schema';
 import { DataLakeStack } from './stacks/data-lake-stack';
 import { IngestStack } from './stacks/ingest-stack';
+import { TrainingStack } from './stacks/training-stack';
 
 export interface PipelineStacks {
   readonly dataLake: DataLakeStack;
   readonly ingest: IngestStack;
+  readonly training: TrainingStack;
 }
 
 /**
@@ -35,7 +37,26 @@ export function buildPipeline(app: App, config: StageConfig, schema: FeatureSche
     encryptionKey: dataLake.key.key,
   });
 
+  const { storage, catalog, queries, key } = dataLake;
+  const training = new TrainingStack(app, 'Training', {
+    ...common,
+    stackName: `${config.namePrefix}-training`,
+    description: 'ML pipeline: Step Functions training pipeline with spot training, quality gate and endpoint rollout',
+    config,
+    schema,
+    database: catalog.database,
+    table: catalog.table,
+    crawlerName: catalog.crawler.ref,
+    workgroupName: queries.workgroup.ref,
+    rawBucket: storage.raw,
+    curatedBucket: storage.curated,
+    athenaResultsBucket: storage.athenaResults,
+    modelsBucket: storage.models,
+    checkpointsBucket: storage.checkpoints,
+    encryptionKey: key.key,
+  });
+
   Tags.of(app).add('project', 'ml-pipeline');
   Tags.of(app).add('stage', config.stage);
-  return { dataLake, ingest };
+  return { dataLake, ingest, training };
 }

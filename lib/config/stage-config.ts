@@ -64,6 +64,67 @@ export interface AthenaConfig {
   readonly bytesScannedCutoffMiB: number;
 }
 
+/** SageMaker training with the built-in XGBoost algorithm. */
+export interface TrainingConfig {
+  /** A SageMaker training instance type (`ml.*`). @default `ml.m5.xlarge` */
+  readonly instanceType: string;
+  /** Instances per job, 1 to 20. @default 1 */
+  readonly instanceCount: number;
+  /** Storage volume per instance, in GiB, 1 to 512. @default 10 */
+  readonly volumeSizeGiB: number;
+  /** Managed spot training: up to 90% cheaper; an interrupted job resumes from its last checkpoint. @default true */
+  readonly useSpot: boolean;
+  /** Longest training time, 60 s to 5 days. @default 3600 */
+  readonly maxRuntimeSeconds: number;
+  /** Longest wait for spot capacity plus training; must exceed maxRuntimeSeconds. @default 7200 */
+  readonly maxWaitSeconds: number;
+  /** Percent of records held out for validation, 1 to 50. @default 20 */
+  readonly validationPercent: number;
+  /** XGBoost hyperparameters; `objective` and `eval_metric` are fixed to binary:logistic and auc. */
+  readonly hyperparameters: {
+    /** Boosting rounds. @default 200 */
+    readonly numRound: number;
+    /** Deepest tree. @default 5 */
+    readonly maxDepth: number;
+    /** Learning rate, above 0 up to 1. @default 0.2 */
+    readonly eta: number;
+    /** Share of rows sampled per tree, above 0 up to 1. @default 0.8 */
+    readonly subsample: number;
+    /** Weight of the positive (fraud) class, to offset the class imbalance. @default 10 */
+    readonly scalePosWeight: number;
+  };
+}
+
+/** The quality gate between training and rollout. */
+export interface QualityGateConfig {
+  /** Smallest validation AUC that may be deployed, between 0.5 (a coin toss) and 1. @default sandbox 0.75, prod 0.85 */
+  readonly minValidationAuc: number;
+}
+
+/** The SageMaker endpoint the pipeline rolls models out to and the API calls. */
+export interface ServingConfig {
+  /** Stable endpoint name. @default `<namePrefix>-fraud` */
+  readonly endpointName: string;
+  /** `serverless` costs nothing while idle; `instance` keeps instances warm. @default sandbox serverless, prod instance */
+  readonly mode: 'serverless' | 'instance';
+  /** Serverless memory, 1024 to 6144 MiB in steps of 1024. @default 2048 */
+  readonly serverlessMemoryMiB: number;
+  /** Serverless concurrent invocations, 1 to 200. @default 5 */
+  readonly serverlessMaxConcurrency: number;
+  /** Instance type for the instance mode (`ml.*`). @default `ml.m5.large` */
+  readonly instanceType: string;
+  /** Instances for the instance mode, 1 to 10. @default 1 */
+  readonly initialInstanceCount: number;
+}
+
+/** When the training pipeline runs, and who hears about failures. */
+export interface PipelineConfig {
+  /** EventBridge schedule expression that starts the pipeline, or `null` for on demand only. @default null */
+  readonly schedule: string | null;
+  /** E-mail address subscribed to failure notifications, or `null` for none. @default null */
+  readonly notificationEmail: string | null;
+}
+
 export interface StageConfig {
   readonly stage: StageName;
   /**
@@ -82,7 +143,22 @@ export interface StageConfig {
   readonly ingest: IngestConfig;
   readonly crawler: CrawlerConfig;
   readonly athena: AthenaConfig;
+  readonly training: TrainingConfig;
+  readonly qualityGate: QualityGateConfig;
+  readonly serving: ServingConfig;
+  readonly pipeline: PipelineConfig;
 }
+
+const TRAINING_DEFAULTS: TrainingConfig = {
+  instanceType: 'ml.m5.xlarge',
+  instanceCount: 1,
+  volumeSizeGiB: 10,
+  useSpot: true,
+  maxRuntimeSeconds: 3600,
+  maxWaitSeconds: 7200,
+  validationPercent: 20,
+  hyperparameters: { numRound: 200, maxDepth: 5, eta: 0.2, subsample: 0.8, scalePosWeight: 10 },
+};
 
 /** The defaults of each stage. Sandbox is cheap and disposable; prod keeps data and is protected. */
 export const STAGE_DEFAULTS: { readonly [S in StageName]: StageConfig } = {
@@ -105,6 +181,17 @@ export const STAGE_DEFAULTS: { readonly [S in StageName]: StageConfig } = {
     ingest: { bufferSizeMiB: 64, bufferIntervalSeconds: 60 },
     crawler: { schedule: 'cron(30 2 * * ? *)' },
     athena: { bytesScannedCutoffMiB: 1024 },
+    training: TRAINING_DEFAULTS,
+    qualityGate: { minValidationAuc: 0.75 },
+    serving: {
+      endpointName: 'mlpipe-sandbox-fraud',
+      mode: 'serverless',
+      serverlessMemoryMiB: 2048,
+      serverlessMaxConcurrency: 5,
+      instanceType: 'ml.m5.large',
+      initialInstanceCount: 1,
+    },
+    pipeline: { schedule: null, notificationEmail: null },
   },
   prod: {
     stage: 'prod',
@@ -125,6 +212,17 @@ export const STAGE_DEFAULTS: { readonly [S in StageName]: StageConfig } = {
     ingest: { bufferSizeMiB: 64, bufferIntervalSeconds: 300 },
     crawler: { schedule: 'cron(15 * * * ? *)' },
     athena: { bytesScannedCutoffMiB: 10240 },
+    training: TRAINING_DEFAULTS,
+    qualityGate: { minValidationAuc: 0.85 },
+    serving: {
+      endpointName: 'mlpipe-prod-fraud',
+      mode: 'instance',
+      serverlessMemoryMiB: 2048,
+      serverlessMaxConcurrency: 5,
+      instanceType: 'ml.m5.large',
+      initialInstanceCount: 1,
+    },
+    pipeline: { schedule: null, notificationEmail: null },
   },
 };
 
@@ -189,6 +287,15 @@ class Checker {
     const value = this.get(path);
     if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
       this.problems.push(`${path} is ${show(value)}; ${why}. Set a whole number from ${min} to ${max}`);
+    }
+  }
+
+  number(path: string, min: number, max: number, why: string, exclusiveMin = false): void {
+    const value = this.get(path);
+    const aboveMin = typeof value === 'number' && (exclusiveMin ? value > min : value >= min);
+    if (typeof value !== 'number' || !Number.isFinite(value) || !aboveMin || value > max) {
+      const range = exclusiveMin ? `above ${min} up to ${max}` : `from ${min} to ${max}`;
+      this.problems.push(`${path} is ${show(value)}; ${why}. Set a number ${range}`);
     }
   }
 
@@ -284,6 +391,64 @@ export function loadStageConfig(stage: unknown, overrides?: unknown): StageConfi
     1_048_576,
     'Athena cancels queries above this scan size and accepts at least 10 MiB',
   );
+  const mlInstance = /^ml\.[a-z0-9-]+\.[a-z0-9]+$/;
+  check.matches('training.instanceType', mlInstance, 'SageMaker trains only on ml.* instance types', 'ml.m5.xlarge');
+  check.integer('training.instanceCount', 1, 20, 'a training job runs on 1 to 20 instances');
+  check.integer('training.volumeSizeGiB', 1, 512, 'the training volume holds the data set and the model');
+  check.oneOf('training.useSpot', [true, false], 'it turns managed spot training on or off');
+  check.integer('training.maxRuntimeSeconds', 60, 432_000, 'SageMaker stops a job after at most 5 days');
+  check.integer(
+    'training.maxWaitSeconds',
+    60,
+    432_000,
+    'SageMaker waits at most 5 days for spot capacity and training',
+  );
+  check.integer('training.validationPercent', 1, 50, 'it is the share of records held out for validation');
+  check.integer('training.hyperparameters.numRound', 1, 10_000, 'XGBoost needs at least one boosting round');
+  check.integer('training.hyperparameters.maxDepth', 1, 20, 'deeper trees overfit and train slowly');
+  check.number('training.hyperparameters.eta', 0, 1, 'the learning rate must be positive', true);
+  check.number('training.hyperparameters.subsample', 0, 1, 'it is the share of rows each tree samples', true);
+  check.number('training.hyperparameters.scalePosWeight', 0, 10_000, 'it weights the positive class', true);
+  check.number('qualityGate.minValidationAuc', 0, 1, 'AUC is between 0 and 1 (0.5 is a coin toss)');
+  check.matches(
+    'serving.endpointName',
+    /^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$/,
+    'SageMaker endpoint names are 1 to 63 letters, digits and hyphens',
+    'mlpipe-sandbox-fraud',
+  );
+  check.oneOf('serving.mode', ['serverless', 'instance'], 'it picks serverless or instance-backed inference');
+  check.oneOf(
+    'serving.serverlessMemoryMiB',
+    [1024, 2048, 3072, 4096, 5120, 6144],
+    'serverless endpoints offer fixed memory sizes',
+  );
+  check.integer(
+    'serving.serverlessMaxConcurrency',
+    1,
+    200,
+    'a serverless endpoint serves 1 to 200 concurrent invocations',
+  );
+  check.matches(
+    'serving.instanceType',
+    mlInstance,
+    'SageMaker hosts models only on ml.* instance types',
+    'ml.m5.large',
+  );
+  check.integer('serving.initialInstanceCount', 1, 10, 'an instance endpoint starts with 1 to 10 instances');
+  check.matches(
+    'pipeline.schedule',
+    /^(cron|rate)\(.+\)$/,
+    'it must be an EventBridge schedule expression or null',
+    'cron(0 3 ? * MON *)',
+    true,
+  );
+  check.matches(
+    'pipeline.notificationEmail',
+    /^[^@\s]+@[^@\s]+\.[^@\s]+$/,
+    'it must be an e-mail address or null',
+    'ml-team@example.com',
+    true,
+  );
   if (check.problems.length === 0) {
     const config = merged as unknown as StageConfig;
     const { lifecycle, data, crawler } = config;
@@ -299,6 +464,13 @@ export function loadStageConfig(stage: unknown, overrides?: unknown): StageConfi
         `least 30 days after lifecycle.rawInfrequentAccessAfterDays (${lifecycle.rawInfrequentAccessAfterDays}), ` +
         `because S3 keeps objects in Standard-IA for 30 days; raise it to ` +
         `${lifecycle.rawInfrequentAccessAfterDays + 30} or more`,
+    );
+    const { training } = config;
+    check.rule(
+      !training.useSpot || training.maxWaitSeconds > training.maxRuntimeSeconds,
+      `training.maxWaitSeconds (${training.maxWaitSeconds} s) must exceed training.maxRuntimeSeconds ` +
+        `(${training.maxRuntimeSeconds} s): the wait covers spot capacity plus the training itself. Raise ` +
+        `training.maxWaitSeconds to at least ${training.maxRuntimeSeconds + 1}, or lower training.maxRuntimeSeconds`,
     );
     check.rule(
       (data.removalPolicy === 'destroy') === data.allowDataDeletion,

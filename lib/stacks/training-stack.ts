@@ -1,0 +1,89 @@
+import { CfnOutput, Duration, Stack, StackProps } from 'aws-cdk-lib';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as targets from 'aws-cdk-lib/aws-events-targets';
+import * as glue from 'aws-cdk-lib/aws-glue';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import * as sns from 'aws-cdk-lib/aws-sns';
+import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
+import { Construct } from 'constructs';
+import { dataRemoval } from '../config/data-removal';
+import type { StageConfig } from '../config/stage-config';
+import type { FeatureSchema } from '../schema/feature-schema';
+import { TrainingPipeline } from '../training/training-pipeline';
+
+export interface TrainingStackProps extends StackProps {
+  readonly config: StageConfig;
+  readonly schema: FeatureSchema;
+  readonly database: glue.IDatabase;
+  readonly table: glue.ITable;
+  readonly crawlerName: string;
+  readonly workgroupName: string;
+  readonly rawBucket: s3.IBucket;
+  readonly curatedBucket: s3.IBucket;
+  readonly athenaResultsBucket: s3.IBucket;
+  readonly modelsBucket: s3.IBucket;
+  readonly checkpointsBucket: s3.IBucket;
+  readonly encryptionKey: kms.IKey;
+}
+
+/**
+ * Training and rollout: the Step Functions pipeline, its notification topic, its optional schedule, and the
+ * clean-up of the SageMaker resources it creates outside CloudFormation.
+ */
+export class TrainingStack extends Stack {
+  readonly pipeline: TrainingPipeline;
+  readonly notifications: sns.ITopic;
+
+  constructor(scope: Construct, id: string, props: TrainingStackProps) {
+    super(scope, id, props);
+    const { config } = props;
+    const removal = dataRemoval(config.data);
+
+    const topic = new sns.Topic(this, 'Notifications', {
+      displayName: `ML pipeline ${config.namePrefix}`,
+      masterKey: props.encryptionKey,
+      enforceSSL: true,
+    });
+    if (config.pipeline.notificationEmail !== null) {
+      topic.addSubscription(new subscriptions.EmailSubscription(config.pipeline.notificationEmail));
+    }
+    this.notifications = topic;
+
+    this.pipeline = new TrainingPipeline(this, 'Pipeline', {
+      namePrefix: config.namePrefix,
+      schema: props.schema,
+      databaseName: props.database.databaseName,
+      tableName: props.table.tableName,
+      crawlerName: props.crawlerName,
+      workgroupName: props.workgroupName,
+      rawBucket: props.rawBucket,
+      curatedBucket: props.curatedBucket,
+      athenaResultsBucket: props.athenaResultsBucket,
+      modelsBucket: props.modelsBucket,
+      checkpointsBucket: props.checkpointsBucket,
+      encryptionKey: props.encryptionKey,
+      training: config.training,
+      qualityGate: config.qualityGate,
+      serving: config.serving,
+      notifications: topic,
+      logRetention: config.logRetentionDays as logs.RetentionDays,
+      removal,
+    });
+
+    if (config.pipeline.schedule !== null) {
+      new events.Rule(this, 'Schedule', {
+        description: 'Starts the training pipeline on the stage schedule',
+        schedule: events.Schedule.expression(config.pipeline.schedule),
+        targets: [
+          new targets.SfnStateMachine(this.pipeline.stateMachine, { retryAttempts: 2, maxEventAge: Duration.hours(1) }),
+        ],
+      });
+    }
+
+    new CfnOutput(this, 'StateMachineArn', { value: this.pipeline.stateMachine.stateMachineArn });
+    new CfnOutput(this, 'EndpointName', { value: config.serving.endpointName });
+    new CfnOutput(this, 'NotificationTopicArn', { value: topic.topicArn });
+  }
+}

@@ -1,0 +1,726 @@
+import { ArnFormat, Duration, Size, Stack, Validations } from 'aws-cdk-lib';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import * as sns from 'aws-cdk-lib/aws-sns';
+import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
+import { Construct } from 'constructs';
+import type { DataRemoval } from '../config/data-removal';
+import type { QualityGateConfig, ServingConfig, TrainingConfig } from '../config/stage-config';
+import { EncryptedLogGroup } from '../constructs/log-group';
+import { trainingExportQuery } from '../schema/athena-queries';
+import type { FeatureSchema } from '../schema/feature-schema';
+import { ATHENA_RESULTS_PREFIX, RAW_EVENTS_PREFIX, TRAINING_EXPORTS_PREFIX } from '../schema/lake-layout';
+import { objectArnFindingId, resourceFindingId } from '../nag-findings';
+import { SpotTrainingJob } from './spot-training-job';
+import { XgboostImage } from './xgboost-image';
+
+/** Tag that marks every SageMaker model, endpoint config and endpoint the pipeline creates; clean-up finds them by it. */
+export const OWNER_TAG_KEY = 'ml-pipeline:owner';
+
+/** Errors worth retrying: throttling and transient service faults, never validation errors. */
+export const TRANSIENT_ERRORS = [
+  'ThrottlingException',
+  'SageMaker.ThrottlingException',
+  'SageMaker.InternalFailure',
+  'SageMaker.ServiceUnavailable',
+  'Glue.ThrottlingException',
+  'Glue.OperationTimeoutException',
+  'Athena.TooManyRequestsException',
+  'SNS.ThrottledException',
+];
+
+/** Model output prefix in the models bucket; checkpoint prefixes are per job in the checkpoints bucket. */
+export const MODEL_OUTPUT_PREFIX = 'models/';
+
+export interface TrainingPipelineProps {
+  readonly namePrefix: string;
+  readonly schema: FeatureSchema;
+  readonly databaseName: string;
+  readonly tableName: string;
+  readonly crawlerName: string;
+  readonly workgroupName: string;
+  readonly rawBucket: s3.IBucket;
+  readonly curatedBucket: s3.IBucket;
+  readonly athenaResultsBucket: s3.IBucket;
+  readonly modelsBucket: s3.IBucket;
+  readonly checkpointsBucket: s3.IBucket;
+  readonly encryptionKey: kms.IKey;
+  readonly training: TrainingConfig;
+  readonly qualityGate: QualityGateConfig;
+  readonly serving: ServingConfig;
+  /** Where failures and rejected models are announced. */
+  readonly notifications: sns.ITopic;
+  readonly logRetention: logs.RetentionDays;
+  readonly removal: DataRemoval;
+  /** How long to wait between polls of the crawler and the endpoint. @default 30 seconds */
+  readonly pollInterval?: Duration;
+}
+
+/**
+ * The training pipeline: a Step Functions standard workflow that turns the data lake into a served model.
+ *
+ * crawl → export train/validation CSV with Athena → XGBoost training on spot capacity with checkpoints →
+ * quality gate on validation AUC → model → endpoint config → create or update the endpoint → wait for InService.
+ *
+ * Every service call retries throttling with exponential backoff and jitter; any failure is published to the
+ * notification topic and ends the execution as failed. A model below the AUC threshold is never deployed.
+ */
+export class TrainingPipeline extends Construct {
+  readonly stateMachine: sfn.IStateMachine;
+  /** The role SageMaker assumes for training jobs and for hosting the model. */
+  readonly sagemakerRole: iam.IRole;
+  readonly ownerTagValue: string;
+
+  private readonly props: TrainingPipelineProps;
+  private readonly trainingRole: iam.IRole;
+  private readonly image: XgboostImage;
+  private readonly stack: Stack;
+  private readonly failure: sfn.Chain;
+
+  constructor(scope: Construct, id: string, props: TrainingPipelineProps) {
+    super(scope, id);
+    this.props = props;
+    this.stack = Stack.of(this);
+    this.ownerTagValue = `${props.namePrefix}-training-pipeline`;
+    this.image = new XgboostImage(this, 'XgboostImage');
+    const sagemakerRole = this.createSageMakerRole();
+    this.sagemakerRole = sagemakerRole;
+    // The role's own policy states what training needs; the training task's broader generated grants are dropped.
+    this.trainingRole = sagemakerRole.withoutPolicyUpdates();
+
+    this.failure = new tasks.SnsPublish(this, 'NotifyFailure', {
+      topic: props.notifications,
+      subject: `ML pipeline ${props.namePrefix}: training run failed`,
+      message: sfn.TaskInput.fromObject({
+        execution: sfn.JsonPath.executionId,
+        error: sfn.JsonPath.stringAt('$.failure.Error'),
+        cause: sfn.JsonPath.stringAt('$.failure.Cause'),
+      }),
+      resultPath: sfn.JsonPath.DISCARD,
+    }).next(new sfn.Fail(this, 'RunFailed', { error: 'TrainingPipelineFailed', causePath: '$.failure.Cause' }));
+
+    const definition = sfn.Chain.start(this.prepareRun())
+      .next(this.crawl())
+      .next(this.exportDatasets())
+      .next(this.train())
+      .next(this.qualityGate(this.rollout()));
+
+    const logGroup = new EncryptedLogGroup(this, 'ExecutionLogs', {
+      encryptionKey: props.encryptionKey,
+      retention: props.logRetention,
+      removal: props.removal,
+    });
+    const stateMachine = new sfn.StateMachine(this, 'StateMachine', {
+      stateMachineName: `${props.namePrefix}-training`,
+      comment: 'Crawl, export, train on spot, gate on AUC, roll out to the endpoint',
+      definitionBody: sfn.DefinitionBody.fromChainable(definition),
+      stateMachineType: sfn.StateMachineType.STANDARD,
+      tracingEnabled: true,
+      logs: { destination: logGroup, level: sfn.LogLevel.ALL, includeExecutionData: false },
+      timeout: Duration.seconds(props.training.maxWaitSeconds + 6 * 3600),
+    });
+    this.stateMachine = stateMachine;
+    this.grantDataAccess(stateMachine.role);
+    this.acknowledgeScopedWildcards(sagemakerRole, stateMachine.role);
+  }
+
+  /** Each wildcard left in the two roles, with why it cannot be narrower. */
+  private acknowledgeScopedWildcards(sagemakerRole: iam.IRole, stateMachineRole: iam.IRole): void {
+    const { rawBucket, curatedBucket, athenaResultsBucket, modelsBucket, checkpointsBucket, namePrefix } = this.props;
+    const exportsReason = `Training exports live under ${TRAINING_EXPORTS_PREFIX}<run id>/, a prefix that exists only once a run starts.`;
+    Validations.of(sagemakerRole).acknowledge(
+      { id: objectArnFindingId(sagemakerRole, curatedBucket, `${TRAINING_EXPORTS_PREFIX}*`), reason: exportsReason },
+      {
+        id: objectArnFindingId(sagemakerRole, modelsBucket, `${MODEL_OUTPUT_PREFIX}*`),
+        reason: "SageMaker writes each job's artifact under models/<job name>/output/, named at run time.",
+      },
+      {
+        id: objectArnFindingId(sagemakerRole, checkpointsBucket, '*'),
+        reason: 'The checkpoints bucket holds only checkpoints, one prefix per training job named at run time.',
+      },
+      {
+        id: resourceFindingId(sagemakerRole, this.sagemakerLogGroupsArn()),
+        reason: 'SageMaker names its own log groups under /aws/sagemaker/ (TrainingJobs, Endpoints/<name>).',
+      },
+      {
+        id: 'AwsSolutions-IAM5[Resource::*]',
+        reason:
+          'ecr:GetAuthorizationToken and cloudwatch:PutMetricData have no resource-level permissions; metrics are limited to the /aws/sagemaker/ namespaces by condition.',
+      },
+    );
+    Validations.of(stateMachineRole).acknowledge(
+      { id: objectArnFindingId(stateMachineRole, curatedBucket, `${TRAINING_EXPORTS_PREFIX}*`), reason: exportsReason },
+      {
+        id: objectArnFindingId(stateMachineRole, rawBucket, `${RAW_EVENTS_PREFIX}*`),
+        reason: 'Athena reads every partition object under the raw events prefix for the export.',
+      },
+      {
+        id: objectArnFindingId(stateMachineRole, athenaResultsBucket, `${ATHENA_RESULTS_PREFIX}*`),
+        reason:
+          "Athena writes each query's result and UNLOAD manifest under the workgroup result prefix, named per query.",
+      },
+      {
+        id: resourceFindingId(
+          stateMachineRole,
+          this.stack.formatArn({ service: 'sagemaker', resource: 'training-job', resourceName: '*' }),
+        ),
+        reason:
+          "CDK's training task scopes its job actions to training-job/*; jobs are named <namePrefix>-<uuid> at run time.",
+      },
+      ...['model', 'endpoint-config'].map((resource) => ({
+        id: resourceFindingId(
+          stateMachineRole,
+          this.stack.formatArn({ service: 'sagemaker', resource, resourceName: `${namePrefix}-*` }),
+        ),
+        reason: `Each run creates a ${resource} named <namePrefix>-<uuid>; the wildcard covers only this stage's runs.`,
+      })),
+      {
+        id: 'AwsSolutions-IAM5[Resource::*]',
+        reason:
+          'Log delivery and X-Ray tracing of the state machine, and sagemaker:ListEndpoints and ListTags, support no resource-level permissions.',
+      },
+    );
+  }
+
+  private sagemakerLogGroupsArn(): string {
+    return this.stack.formatArn({
+      service: 'logs',
+      resource: 'log-group',
+      resourceName: '/aws/sagemaker/*',
+      arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+    });
+  }
+
+  /** A run id that names the training job, the model and the endpoint config, and prefixes the exports. */
+  private prepareRun(): sfn.IChainable {
+    return new sfn.Pass(this, 'PrepareRun', {
+      comment: 'Names every artifact of this run after one id',
+      parameters: { id: sfn.JsonPath.format(`${this.props.namePrefix}-{}`, sfn.JsonPath.uuid()) },
+      resultPath: '$.run',
+    });
+  }
+
+  /** Start the crawler and wait until it is ready again; a crawler that is already running is waited for. */
+  private crawl(): sfn.Chain {
+    const crawlerArn = this.stack.formatArn({
+      service: 'glue',
+      resource: 'crawler',
+      resourceName: this.props.crawlerName,
+    });
+    const start = this.retrying(
+      new tasks.CallAwsService(this, 'StartCrawler', {
+        service: 'glue',
+        action: 'startCrawler',
+        parameters: { Name: this.props.crawlerName },
+        iamResources: [crawlerArn],
+        resultPath: sfn.JsonPath.DISCARD,
+      }),
+    );
+    const wait = new sfn.Wait(this, 'WaitForCrawler', {
+      time: sfn.WaitTime.duration(this.props.pollInterval ?? Duration.seconds(30)),
+    });
+    const getCrawler = this.retrying(
+      new tasks.CallAwsService(this, 'GetCrawler', {
+        service: 'glue',
+        action: 'getCrawler',
+        parameters: { Name: this.props.crawlerName },
+        iamResources: [crawlerArn],
+        // Only the crawler object: LastCrawl is absent until a crawler's first run ends, so it is tested, not selected.
+        resultSelector: { 'state.$': '$.Crawler.State', 'details.$': '$.Crawler' },
+        resultPath: '$.crawler',
+      }),
+    );
+    start.addCatch(wait, { errors: ['Glue.CrawlerRunningException'], resultPath: sfn.JsonPath.DISCARD });
+    const crawled = new sfn.Pass(this, 'Crawled');
+    const crawlFailed = new sfn.Pass(this, 'CrawlFailed', {
+      parameters: {
+        Error: 'CrawlFailed',
+        Cause: `Crawler ${this.props.crawlerName} failed its last crawl; see its CloudWatch logs`,
+      },
+      resultPath: '$.failure',
+    }).next(this.failure);
+    // Choice rules are tried in order, so a path is only read once an earlier rule has shown it is present.
+    const lastCrawlStatus = '$.crawler.details.LastCrawl.Status';
+    const succeeded = new sfn.Choice(this, 'DidCrawlSucceed')
+      .when(sfn.Condition.not(sfn.Condition.isPresent(lastCrawlStatus)), crawled)
+      .when(sfn.Condition.stringEquals(lastCrawlStatus, 'FAILED'), crawlFailed)
+      .otherwise(crawled);
+    const ready = new sfn.Choice(this, 'IsCrawlerReady')
+      .when(sfn.Condition.stringEquals('$.crawler.state', 'READY'), succeeded)
+      .otherwise(wait);
+    start.next(wait);
+    wait.next(getCrawler).next(ready);
+    return sfn.Chain.custom(start, [crawled], crawled);
+  }
+
+  /** Unload the train and validation splits, in parallel, to a prefix of this run. */
+  private exportDatasets(): sfn.IChainable {
+    // A raw `.sync` task state rather than CDK's AthenaStartQueryExecution, whose generated policy would let the
+    // pipeline create and delete Glue tables and write to any bucket; grantDataAccess() states exactly what it needs.
+    const exportSplit = (split: 'train' | 'validation') => ({
+      stateJson: {
+        Type: 'Task',
+        Resource: `arn:${this.stack.partition}:states:::athena:startQueryExecution.sync`,
+        Parameters: {
+          ...sfn.FieldUtils.renderObject({
+            QueryString: sfn.JsonPath.format(
+              trainingExportQuery(this.props.schema, {
+                database: this.props.databaseName,
+                split,
+                destination: this.curatedUri(split, '{}'),
+                validationPercent: this.props.training.validationPercent,
+              }),
+              sfn.JsonPath.stringAt('$.run.id'),
+            ),
+          }),
+          QueryExecutionContext: { Database: this.props.databaseName },
+          WorkGroup: this.props.workgroupName,
+        },
+        ResultPath: null,
+      },
+    });
+    const parallel = new sfn.Parallel(this, 'ExportDatasets', { resultPath: sfn.JsonPath.DISCARD });
+    // A branch cannot catch into a state outside the Parallel; the Parallel itself catches.
+    parallel.branch(withRetry(new sfn.CustomState(this, 'ExportTrainSplit', exportSplit('train'))));
+    parallel.branch(withRetry(new sfn.CustomState(this, 'ExportValidationSplit', exportSplit('validation'))));
+    this.catchInto(parallel);
+    return parallel;
+  }
+
+  /** XGBoost on managed spot capacity, resuming from checkpoints after an interruption. */
+  private train(): sfn.IChainable {
+    const { training } = this.props;
+    const channel = (split: 'train' | 'validation'): tasks.Channel => ({
+      channelName: split,
+      contentType: 'text/csv',
+      dataSource: {
+        s3DataSource: {
+          s3DataType: tasks.S3DataType.S3_PREFIX,
+          s3Location: tasks.S3Location.fromJsonExpression(
+            sfn.JsonPath.format(this.curatedUri(split, '{}'), sfn.JsonPath.stringAt('$.run.id')),
+          ),
+        },
+      },
+    });
+    const job = new SpotTrainingJob(this, 'TrainModel', {
+      trainingJobName: sfn.JsonPath.stringAt('$.run.id'),
+      role: this.trainingRole,
+      algorithmSpecification: {
+        trainingImage: tasks.DockerImage.fromRegistry(this.image.imageUri),
+        trainingInputMode: tasks.InputMode.FILE,
+      },
+      inputDataConfig: [channel('train'), channel('validation')],
+      outputDataConfig: {
+        s3OutputLocation: tasks.S3Location.fromBucket(this.props.modelsBucket, MODEL_OUTPUT_PREFIX),
+        encryptionKey: this.props.encryptionKey,
+      },
+      resourceConfig: {
+        instanceType: new ec2.InstanceType(training.instanceType.replace(/^ml\./, '')),
+        instanceCount: training.instanceCount,
+        volumeSize: Size.gibibytes(training.volumeSizeGiB),
+        volumeEncryptionKey: this.props.encryptionKey,
+      },
+      stoppingCondition: { maxRuntime: Duration.seconds(training.maxRuntimeSeconds) },
+      useSpot: training.useSpot,
+      maxWait: Duration.seconds(training.maxWaitSeconds),
+      checkpointS3Uri: sfn.JsonPath.format(
+        `s3://${this.props.checkpointsBucket.bucketName}/{}/`,
+        sfn.JsonPath.stringAt('$.run.id'),
+      ),
+      enableNetworkIsolation: true,
+      hyperparameters: {
+        objective: 'binary:logistic',
+        eval_metric: 'auc',
+        num_round: String(training.hyperparameters.numRound),
+        max_depth: String(training.hyperparameters.maxDepth),
+        eta: String(training.hyperparameters.eta),
+        subsample: String(training.hyperparameters.subsample),
+        scale_pos_weight: String(training.hyperparameters.scalePosWeight),
+      },
+      tags: { [OWNER_TAG_KEY]: this.ownerTagValue },
+      integrationPattern: sfn.IntegrationPattern.RUN_JOB,
+      resultSelector: {
+        'jobName.$': '$.TrainingJobName',
+        'modelArtifacts.$': '$.ModelArtifacts.S3ModelArtifacts',
+        'auc.$': "$.FinalMetricDataList[?(@.MetricName == 'validation:auc')].Value",
+        'billableSeconds.$': '$.BillableTimeInSeconds',
+        'trainingSeconds.$': '$.TrainingTimeInSeconds',
+      },
+      resultPath: '$.training',
+    });
+    return this.retrying(job);
+  }
+
+  /** Deploy only a model whose validation AUC reaches the threshold; otherwise announce it and stop. */
+  private qualityGate(rollout: sfn.IChainable): sfn.IChainable {
+    const minAuc = this.props.qualityGate.minValidationAuc;
+    const rejected = new tasks.SnsPublish(this, 'NotifyRejected', {
+      topic: this.props.notifications,
+      subject: `ML pipeline ${this.props.namePrefix}: model rejected by the quality gate`,
+      message: sfn.TaskInput.fromObject({
+        execution: sfn.JsonPath.executionId,
+        trainingJob: sfn.JsonPath.stringAt('$.training.jobName'),
+        validationAuc: sfn.JsonPath.objectAt('$.training.auc'),
+        minValidationAuc: minAuc,
+      }),
+      resultPath: sfn.JsonPath.DISCARD,
+    });
+    this.retrying(rejected);
+    rejected.next(
+      new sfn.Fail(this, 'ModelRejected', {
+        error: 'ModelBelowQualityGate',
+        cause: `Validation AUC below ${minAuc}; the endpoint keeps serving the previous model`,
+      }),
+    );
+    return new sfn.Choice(this, 'QualityGate', { comment: `Deploy only when validation:auc >= ${minAuc}` })
+      .when(sfn.Condition.not(sfn.Condition.isPresent('$.training.auc[0]')), rejected)
+      .when(sfn.Condition.numberGreaterThanEquals('$.training.auc[0]', minAuc), rollout)
+      .otherwise(rejected);
+  }
+
+  /** Model → endpoint config → create or update the stable endpoint → wait until it serves the new config. */
+  private rollout(): sfn.IChainable {
+    const { serving } = this.props;
+    const resourceArn = (resource: string, name: string) =>
+      this.stack.formatArn({ service: 'sagemaker', resource, resourceName: name });
+    const runArn = (resource: string) => resourceArn(resource, `${this.props.namePrefix}-*`);
+    const endpointArn = resourceArn('endpoint', serving.endpointName);
+    const tags = [{ Key: OWNER_TAG_KEY, Value: this.ownerTagValue }];
+    const tagOnCreate = (resources: string[]) => new iam.PolicyStatement({ actions: ['sagemaker:AddTags'], resources });
+
+    const createModel = new tasks.CallAwsService(this, 'CreateModel', {
+      service: 'sagemaker',
+      action: 'createModel',
+      parameters: {
+        ModelName: sfn.JsonPath.stringAt('$.run.id'),
+        ExecutionRoleArn: this.sagemakerRole.roleArn,
+        EnableNetworkIsolation: true,
+        PrimaryContainer: {
+          Image: this.image.imageUri,
+          ModelDataUrl: sfn.JsonPath.stringAt('$.training.modelArtifacts'),
+        },
+        Tags: tags,
+      },
+      iamResources: [runArn('model')],
+      additionalIamStatements: [
+        tagOnCreate([runArn('model')]),
+        new iam.PolicyStatement({
+          actions: ['iam:PassRole'],
+          resources: [this.sagemakerRole.roleArn],
+          conditions: { StringEquals: { 'iam:PassedToService': 'sagemaker.amazonaws.com' } },
+        }),
+      ],
+      resultPath: sfn.JsonPath.DISCARD,
+    });
+
+    const variant =
+      serving.mode === 'serverless'
+        ? {
+            VariantName: 'primary',
+            ModelName: sfn.JsonPath.stringAt('$.run.id'),
+            ServerlessConfig: {
+              MemorySizeInMB: serving.serverlessMemoryMiB,
+              MaxConcurrency: serving.serverlessMaxConcurrency,
+            },
+          }
+        : {
+            VariantName: 'primary',
+            ModelName: sfn.JsonPath.stringAt('$.run.id'),
+            InstanceType: serving.instanceType,
+            InitialInstanceCount: serving.initialInstanceCount,
+          };
+    const createEndpointConfig = new tasks.CallAwsService(this, 'CreateEndpointConfig', {
+      service: 'sagemaker',
+      action: 'createEndpointConfig',
+      parameters: {
+        EndpointConfigName: sfn.JsonPath.stringAt('$.run.id'),
+        ProductionVariants: [variant],
+        // Serverless variants have no storage volume to encrypt; SageMaker rejects a key for them.
+        ...(serving.mode === 'instance' ? { KmsKeyId: this.props.encryptionKey.keyArn } : {}),
+        Tags: tags,
+      },
+      iamResources: [runArn('endpoint-config')],
+      additionalIamStatements: [tagOnCreate([runArn('endpoint-config')])],
+      resultPath: sfn.JsonPath.DISCARD,
+    });
+
+    // ListEndpoints answers "does the endpoint exist?" without parsing an error message.
+    const findEndpoint = new tasks.CallAwsService(this, 'FindEndpoint', {
+      service: 'sagemaker',
+      action: 'listEndpoints',
+      parameters: { NameContains: serving.endpointName },
+      iamResources: ['*'],
+      resultSelector: { 'matches.$': `$.Endpoints[?(@.EndpointName == '${serving.endpointName}')]` },
+      resultPath: '$.endpoint',
+    });
+    const createEndpoint = new tasks.CallAwsService(this, 'CreateEndpoint', {
+      service: 'sagemaker',
+      action: 'createEndpoint',
+      parameters: {
+        EndpointName: serving.endpointName,
+        EndpointConfigName: sfn.JsonPath.stringAt('$.run.id'),
+        Tags: tags,
+      },
+      iamResources: [endpointArn, runArn('endpoint-config')],
+      additionalIamStatements: [tagOnCreate([endpointArn])],
+      resultPath: sfn.JsonPath.DISCARD,
+    });
+    const updateEndpoint = new tasks.CallAwsService(this, 'UpdateEndpoint', {
+      service: 'sagemaker',
+      action: 'updateEndpoint',
+      parameters: { EndpointName: serving.endpointName, EndpointConfigName: sfn.JsonPath.stringAt('$.run.id') },
+      iamResources: [endpointArn, runArn('endpoint-config')],
+      resultPath: sfn.JsonPath.DISCARD,
+    });
+
+    const wait = new sfn.Wait(this, 'WaitForEndpoint', {
+      time: sfn.WaitTime.duration(this.props.pollInterval ?? Duration.seconds(30)),
+    });
+    const describeEndpoint = new tasks.CallAwsService(this, 'DescribeEndpoint', {
+      service: 'sagemaker',
+      action: 'describeEndpoint',
+      parameters: { EndpointName: serving.endpointName },
+      iamResources: [endpointArn],
+      resultSelector: {
+        'status.$': '$.EndpointStatus',
+        'configName.$': '$.EndpointConfigName',
+        'arn.$': '$.EndpointArn',
+      },
+      resultPath: '$.endpoint',
+    });
+    const report = new sfn.Pass(this, 'Report', {
+      comment: 'The execution output: what was trained, how well, where it lives, and what spot saved',
+      parameters: {
+        trainingJobName: sfn.JsonPath.stringAt('$.training.jobName'),
+        validationAuc: sfn.JsonPath.numberAt('$.training.auc[0]'),
+        modelArtifacts: sfn.JsonPath.stringAt('$.training.modelArtifacts'),
+        billableSeconds: sfn.JsonPath.numberAt('$.training.billableSeconds'),
+        trainingSeconds: sfn.JsonPath.numberAt('$.training.trainingSeconds'),
+        endpointName: serving.endpointName,
+        endpointConfigName: sfn.JsonPath.stringAt('$.endpoint.configName'),
+      },
+    });
+    const rolledBack = new sfn.Pass(this, 'UpdateRolledBack', {
+      parameters: {
+        Error: 'EndpointUpdateRolledBack',
+        'Cause.$': `States.Format('Endpoint ${serving.endpointName} rolled back to config {} instead of {}', $.endpoint.configName, $.run.id)`,
+      },
+      resultPath: '$.failure',
+    }).next(this.failure);
+    const endpointFailed = new sfn.Pass(this, 'EndpointFailed', {
+      parameters: { Error: 'EndpointFailed', Cause: `Endpoint ${serving.endpointName} reached status Failed` },
+      resultPath: '$.failure',
+    }).next(this.failure);
+    const inService = new sfn.Choice(this, 'IsEndpointInService')
+      .when(
+        sfn.Condition.and(
+          sfn.Condition.stringEquals('$.endpoint.status', 'InService'),
+          sfn.Condition.stringEqualsJsonPath('$.endpoint.configName', '$.run.id'),
+        ),
+        report,
+      )
+      // A failed update rolls back to the previous config and reports InService again.
+      .when(sfn.Condition.stringEquals('$.endpoint.status', 'InService'), rolledBack)
+      .when(sfn.Condition.stringEquals('$.endpoint.status', 'Failed'), endpointFailed)
+      .otherwise(wait);
+
+    for (const task of [
+      createModel,
+      createEndpointConfig,
+      findEndpoint,
+      createEndpoint,
+      updateEndpoint,
+      describeEndpoint,
+    ]) {
+      this.retrying(task);
+    }
+    const exists = new sfn.Choice(this, 'DoesEndpointExist')
+      .when(sfn.Condition.isPresent('$.endpoint.matches[0]'), updateEndpoint)
+      .otherwise(createEndpoint);
+    createEndpoint.next(wait);
+    updateEndpoint.next(wait);
+    wait.next(describeEndpoint).next(inService);
+    return sfn.Chain.start(createModel).next(createEndpointConfig).next(findEndpoint).next(exists);
+  }
+
+  /** Retries transient faults (see `withRetry`), then catches every error into the failure notification. */
+  private retrying<T extends sfn.TaskStateBase | sfn.CustomState>(task: T): T {
+    this.catchInto(withRetry(task));
+    return task;
+  }
+
+  private catchInto(state: sfn.TaskStateBase | sfn.CustomState | sfn.Parallel): void {
+    state.addCatch(this.failure, { errors: [sfn.Errors.ALL], resultPath: '$.failure' });
+  }
+
+  private curatedUri(split: 'train' | 'validation', runId: string): string {
+    return `s3://${this.props.curatedBucket.bucketName}/${TRAINING_EXPORTS_PREFIX}${runId}/${split}/`;
+  }
+
+  /**
+   * SageMaker's role for training and hosting: read this pipeline's training exports, write model artifacts and
+   * checkpoints, use the key, pull the algorithm image, write its own logs and metrics. Nothing else.
+   */
+  private createSageMakerRole(): iam.Role {
+    const { curatedBucket, modelsBucket, checkpointsBucket, encryptionKey } = this.props;
+    const role = new iam.Role(this, 'SageMakerRole', {
+      assumedBy: new iam.ServicePrincipal('sagemaker.amazonaws.com'),
+      description: 'SageMaker training jobs and endpoints of the ML pipeline',
+    });
+    role.addToPolicy(
+      new iam.PolicyStatement({
+        sid: 'ListTrainingInputsAndCheckpoints',
+        actions: ['s3:ListBucket', 's3:GetBucketLocation'],
+        resources: [curatedBucket.bucketArn, checkpointsBucket.bucketArn, modelsBucket.bucketArn],
+      }),
+    );
+    role.addToPolicy(
+      new iam.PolicyStatement({
+        sid: 'ReadTrainingExports',
+        actions: ['s3:GetObject'],
+        resources: [curatedBucket.arnForObjects(`${TRAINING_EXPORTS_PREFIX}*`)],
+      }),
+    );
+    role.addToPolicy(
+      new iam.PolicyStatement({
+        sid: 'WriteModelsAndCheckpoints',
+        // Endpoints read the artifact back; checkpoints are read when an interrupted spot job resumes.
+        actions: ['s3:GetObject', 's3:PutObject', 's3:AbortMultipartUpload'],
+        resources: [modelsBucket.arnForObjects(`${MODEL_OUTPUT_PREFIX}*`), checkpointsBucket.arnForObjects('*')],
+      }),
+    );
+    role.addToPolicy(
+      new iam.PolicyStatement({
+        sid: 'UseLakeKey',
+        actions: ['kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey', 'kms:DescribeKey'],
+        resources: [encryptionKey.keyArn],
+      }),
+    );
+    role.addToPolicy(grantForVolumeEncryption(encryptionKey));
+    role.addToPolicy(
+      new iam.PolicyStatement({
+        sid: 'PullAlgorithmImage',
+        actions: ['ecr:BatchCheckLayerAvailability', 'ecr:BatchGetImage', 'ecr:GetDownloadUrlForLayer'],
+        resources: [this.image.repositoryArn],
+      }),
+    );
+    role.addToPolicy(
+      new iam.PolicyStatement({ sid: 'EcrLogin', actions: ['ecr:GetAuthorizationToken'], resources: ['*'] }),
+    );
+    const sagemakerLogs = this.sagemakerLogGroupsArn();
+    role.addToPolicy(
+      new iam.PolicyStatement({
+        sid: 'WriteJobAndEndpointLogs',
+        actions: ['logs:CreateLogGroup', 'logs:CreateLogStream', 'logs:PutLogEvents', 'logs:DescribeLogStreams'],
+        resources: [sagemakerLogs],
+      }),
+    );
+    role.addToPolicy(
+      new iam.PolicyStatement({
+        sid: 'PublishMetrics',
+        actions: ['cloudwatch:PutMetricData'],
+        resources: ['*'],
+        conditions: { StringLike: { 'cloudwatch:namespace': '/aws/sagemaker/*' } },
+      }),
+    );
+    return role;
+  }
+
+  /** What Athena, running as the state machine, needs to read the raw table and write the exports. */
+  private grantDataAccess(role: iam.IRole): void {
+    const { rawBucket, curatedBucket, athenaResultsBucket, encryptionKey, databaseName, tableName, workgroupName } =
+      this.props;
+    const workgroupArn = this.stack.formatArn({
+      service: 'athena',
+      resource: 'workgroup',
+      resourceName: workgroupName,
+    });
+    role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        sid: 'RunExportQueries',
+        actions: ['athena:StartQueryExecution', 'athena:GetQueryExecution', 'athena:StopQueryExecution'],
+        resources: [workgroupArn],
+      }),
+    );
+    role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        sid: 'ListQueryBuckets',
+        actions: ['s3:ListBucket', 's3:GetBucketLocation'],
+        resources: [rawBucket.bucketArn, curatedBucket.bucketArn, athenaResultsBucket.bucketArn],
+      }),
+    );
+    role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        sid: 'ReadRawEvents',
+        actions: ['s3:GetObject'],
+        resources: [rawBucket.arnForObjects(`${RAW_EVENTS_PREFIX}*`)],
+      }),
+    );
+    role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        sid: 'WriteExportsAndResults',
+        actions: ['s3:GetObject', 's3:PutObject', 's3:AbortMultipartUpload', 's3:ListMultipartUploadParts'],
+        resources: [
+          curatedBucket.arnForObjects(`${TRAINING_EXPORTS_PREFIX}*`),
+          athenaResultsBucket.arnForObjects(`${ATHENA_RESULTS_PREFIX}*`),
+        ],
+      }),
+    );
+    role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        sid: 'UseLakeKey',
+        // Athena reads and writes SSE-KMS objects; SNS encrypts the notifications with the same key.
+        actions: ['kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey', 'kms:DescribeKey'],
+        resources: [encryptionKey.keyArn],
+      }),
+    );
+    role.addToPrincipalPolicy(grantForVolumeEncryption(encryptionKey));
+    role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        sid: 'ReadTrainingTable',
+        actions: [
+          'glue:GetDatabase',
+          'glue:GetTable',
+          'glue:GetPartition',
+          'glue:GetPartitions',
+          'glue:BatchGetPartition',
+        ],
+        resources: [
+          this.stack.formatArn({ service: 'glue', resource: 'catalog' }),
+          this.stack.formatArn({ service: 'glue', resource: 'database', resourceName: databaseName }),
+          this.stack.formatArn({ service: 'glue', resource: 'table', resourceName: `${databaseName}/${tableName}` }),
+        ],
+      }),
+    );
+  }
+}
+
+/** Retries throttling and transient faults with exponential backoff and full jitter. */
+function withRetry<T extends sfn.TaskStateBase | sfn.CustomState>(task: T): T {
+  task.addRetry({
+    errors: TRANSIENT_ERRORS,
+    interval: Duration.seconds(2),
+    backoffRate: 2,
+    maxAttempts: 6,
+    maxDelay: Duration.seconds(60),
+    jitterStrategy: sfn.JitterType.FULL,
+  });
+  return task;
+}
+
+/**
+ * SageMaker encrypts training and hosting volumes with the key through a grant it creates for the instance; the key
+ * policy allows grants only for AWS resources, and so does this statement.
+ */
+function grantForVolumeEncryption(key: kms.IKey): iam.PolicyStatement {
+  return new iam.PolicyStatement({
+    sid: 'CreateVolumeGrants',
+    actions: ['kms:CreateGrant'],
+    resources: [key.keyArn],
+    conditions: { Bool: { 'kms:GrantIsForAWSResource': 'true' } },
+  });
+}
