@@ -6,4 +6,5 @@ module.exports = {
   transform: { '^.+\\.tsx?$': 'ts-jest' },
   // Synthesis of a full app takes seconds on two cores; the default 5 s would flake.
   testTimeout: 60000,
+  setupFiles: ['<rootDir>/test/setup/promise-with-resolvers.ts'],
 };

@@ -26,6 +26,7 @@ export interface SynthesizedPipeline {
   readonly stacks: PipelineStacks;
   readonly dataLake: Template;
   readonly ingest: Template;
+  readonly training: Template;
 }
 
 /** Builds the pipeline app as bin/app.ts does (without the compliance plugins) and returns its templates. */
@@ -39,6 +40,7 @@ export function synthPipeline(options: SynthOptions = {}): SynthesizedPipeline {
     stacks,
     dataLake: Template.fromStack(stacks.dataLake),
     ingest: Template.fromStack(stacks.ingest),
+    training: Template.fromStack(stacks.training),
   };
 }
 
@@ -61,4 +63,29 @@ export function templateText(value: unknown): string {
   const join = (value as { 'Fn::Join'?: [string, unknown[]] })['Fn::Join'];
   if (join === undefined) return JSON.stringify(value);
   return join[1].map((part) => (typeof part === 'string' ? part : JSON.stringify(part))).join(join[0]);
+}
+
+/**
+ * The state machine definition of a template as plain ASL JSON: the `Fn::Join` of the DefinitionString is joined,
+ * pseudo parameters get sample values, and every other token (an import, a Ref, a mapping lookup) becomes a readable
+ * placeholder string.
+ */
+export function stateMachineDefinition(template: Template): Record<string, unknown> {
+  const machines = Object.values(template.findResources('AWS::StepFunctions::StateMachine'));
+  if (machines.length !== 1) throw new Error(`expected one state machine, found ${machines.length}`);
+  const definition = machines[0].Properties.DefinitionString as string | { 'Fn::Join': [string, unknown[]] };
+  if (typeof definition === 'string') return JSON.parse(definition) as Record<string, unknown>;
+  const pseudo: Record<string, string> = {
+    'AWS::Partition': 'aws',
+    'AWS::Region': 'eu-west-1',
+    'AWS::AccountId': '123456789012',
+    'AWS::URLSuffix': 'amazonaws.com',
+  };
+  const placeholder = (token: unknown) => {
+    const ref = (token as { Ref?: string }).Ref;
+    if (ref !== undefined && pseudo[ref] !== undefined) return pseudo[ref];
+    return `TOKEN_${JSON.stringify(token).replace(/[^A-Za-z0-9]+/g, '_')}`;
+  };
+  const text = definition['Fn::Join'][1].map((part) => (typeof part === 'string' ? part : placeholder(part))).join('');
+  return JSON.parse(text) as Record<string, unknown>;
 }

@@ -11,6 +11,7 @@ import { Construct } from 'constructs';
 import type { DataRemoval } from '../config/data-removal';
 import type { QualityGateConfig, ServingConfig, TrainingConfig } from '../config/stage-config';
 import { EncryptedLogGroup } from '../constructs/log-group';
+import { PipelineFunction } from '../constructs/pipeline-function';
 import { trainingExportQuery } from '../schema/athena-queries';
 import type { FeatureSchema } from '../schema/feature-schema';
 import { ATHENA_RESULTS_PREFIX, RAW_EVENTS_PREFIX, TRAINING_EXPORTS_PREFIX } from '../schema/lake-layout';
@@ -32,6 +33,9 @@ export const TRANSIENT_ERRORS = [
   'Athena.TooManyRequestsException',
   'SNS.ThrottledException',
 ];
+
+/** The metric the quality gate compares: XGBoost's AUC on the validation channel. */
+export const QUALITY_METRIC = 'validation:auc';
 
 /** Model output prefix in the models bucket; checkpoint prefixes are per job in the checkpoints bucket. */
 export const MODEL_OUTPUT_PREFIX = 'models/';
@@ -180,8 +184,7 @@ export class TrainingPipeline extends Construct {
       })),
       {
         id: 'AwsSolutions-IAM5[Resource::*]',
-        reason:
-          'Log delivery and X-Ray tracing of the state machine, and sagemaker:ListEndpoints and ListTags, support no resource-level permissions.',
+        reason: 'Log delivery and X-Ray tracing of the state machine, support no resource-level permissions.',
       },
     );
   }
@@ -343,16 +346,42 @@ export class TrainingPipeline extends Construct {
       },
       tags: { [OWNER_TAG_KEY]: this.ownerTagValue },
       integrationPattern: sfn.IntegrationPattern.RUN_JOB,
+      resultPath: '$.job',
+    });
+    this.retrying(job);
+
+    // The gate needs the validation metric and the report a ratio; JSONPath can neither divide nor treat a
+    // missing metric as a value, so a small function reads the job description.
+    const evaluator = new PipelineFunction(this, 'EvaluateTrainingFunction', {
+      entry: 'evaluate-training',
+      description: 'Reads validation:auc and the spot saving from a finished training job',
+      environment: { METRIC_NAME: QUALITY_METRIC },
+      encryptionKey: this.props.encryptionKey,
+      logRetention: this.props.logRetention,
+      removal: this.props.removal,
+    });
+    const evaluate = new tasks.LambdaInvoke(this, 'EvaluateModel', {
+      lambdaFunction: evaluator.function,
+      payload: sfn.TaskInput.fromJsonPathAt('$.job'),
+      retryOnServiceExceptions: false,
       resultSelector: {
-        'jobName.$': '$.TrainingJobName',
-        'modelArtifacts.$': '$.ModelArtifacts.S3ModelArtifacts',
-        'auc.$': "$.FinalMetricDataList[?(@.MetricName == 'validation:auc')].Value",
-        'billableSeconds.$': '$.BillableTimeInSeconds',
-        'trainingSeconds.$': '$.TrainingTimeInSeconds',
+        'jobName.$': '$.Payload.jobName',
+        'modelArtifacts.$': '$.Payload.modelArtifacts',
+        'metricName.$': '$.Payload.metricName',
+        'metricValue.$': '$.Payload.metricValue',
+        'billableSeconds.$': '$.Payload.billableSeconds',
+        'trainingSeconds.$': '$.Payload.trainingSeconds',
+        'spotSavingPercent.$': '$.Payload.spotSavingPercent',
       },
       resultPath: '$.training',
     });
-    return this.retrying(job);
+    evaluate.addRetry({ errors: ['Lambda.TooManyRequestsException', 'Lambda.ServiceException'], maxAttempts: 3 });
+    this.retrying(evaluate);
+    Validations.of(this).acknowledge({
+      id: resourceFindingId(this, `${evaluator.function.functionArn}:*`),
+      reason: 'LambdaInvoke grants invoking every version and alias of the one evaluation function.',
+    });
+    return sfn.Chain.start(job).next(evaluate);
   }
 
   /** Deploy only a model whose validation AUC reaches the threshold; otherwise announce it and stop. */
@@ -364,7 +393,7 @@ export class TrainingPipeline extends Construct {
       message: sfn.TaskInput.fromObject({
         execution: sfn.JsonPath.executionId,
         trainingJob: sfn.JsonPath.stringAt('$.training.jobName'),
-        validationAuc: sfn.JsonPath.objectAt('$.training.auc'),
+        validationAuc: sfn.JsonPath.objectAt('$.training.metricValue'),
         minValidationAuc: minAuc,
       }),
       resultPath: sfn.JsonPath.DISCARD,
@@ -377,8 +406,8 @@ export class TrainingPipeline extends Construct {
       }),
     );
     return new sfn.Choice(this, 'QualityGate', { comment: `Deploy only when validation:auc >= ${minAuc}` })
-      .when(sfn.Condition.not(sfn.Condition.isPresent('$.training.auc[0]')), rejected)
-      .when(sfn.Condition.numberGreaterThanEquals('$.training.auc[0]', minAuc), rollout)
+      .when(sfn.Condition.isNull('$.training.metricValue'), rejected)
+      .when(sfn.Condition.numberGreaterThanEquals('$.training.metricValue', minAuc), rollout)
       .otherwise(rejected);
   }
 
@@ -448,15 +477,23 @@ export class TrainingPipeline extends Construct {
       resultPath: sfn.JsonPath.DISCARD,
     });
 
-    // ListEndpoints answers "does the endpoint exist?" without parsing an error message.
-    const findEndpoint = new tasks.CallAwsService(this, 'FindEndpoint', {
-      service: 'sagemaker',
-      action: 'listEndpoints',
-      parameters: { NameContains: serving.endpointName },
-      iamResources: ['*'],
-      resultSelector: { 'matches.$': `$.Endpoints[?(@.EndpointName == '${serving.endpointName}')]` },
-      resultPath: '$.endpoint',
-    });
+    // DescribeEndpoint succeeds for an existing endpoint; "Could not find endpoint" means it is the first rollout.
+    const findEndpoint = withRetry(
+      new tasks.CallAwsService(this, 'FindEndpoint', {
+        service: 'sagemaker',
+        action: 'describeEndpoint',
+        parameters: { EndpointName: serving.endpointName },
+        iamResources: [endpointArn],
+        resultSelector: { 'status.$': '$.EndpointStatus' },
+        resultPath: '$.existing',
+      }),
+    );
+    const lookupFailed = new sfn.Pass(this, 'EndpointLookupFailed', {
+      parameters: { 'Error.$': '$.lookup.Error', 'Cause.$': '$.lookup.Cause' },
+      resultPath: '$.failure',
+    }).next(this.failure);
+    const missing = new sfn.Choice(this, 'IsEndpointMissing');
+    findEndpoint.addCatch(missing, { errors: [sfn.Errors.ALL], resultPath: '$.lookup' });
     const createEndpoint = new tasks.CallAwsService(this, 'CreateEndpoint', {
       service: 'sagemaker',
       action: 'createEndpoint',
@@ -496,10 +533,11 @@ export class TrainingPipeline extends Construct {
       comment: 'The execution output: what was trained, how well, where it lives, and what spot saved',
       parameters: {
         trainingJobName: sfn.JsonPath.stringAt('$.training.jobName'),
-        validationAuc: sfn.JsonPath.numberAt('$.training.auc[0]'),
+        validationAuc: sfn.JsonPath.numberAt('$.training.metricValue'),
         modelArtifacts: sfn.JsonPath.stringAt('$.training.modelArtifacts'),
         billableSeconds: sfn.JsonPath.numberAt('$.training.billableSeconds'),
         trainingSeconds: sfn.JsonPath.numberAt('$.training.trainingSeconds'),
+        spotSavingPercent: sfn.JsonPath.numberAt('$.training.spotSavingPercent'),
         endpointName: serving.endpointName,
         endpointConfigName: sfn.JsonPath.stringAt('$.endpoint.configName'),
       },
@@ -528,23 +566,17 @@ export class TrainingPipeline extends Construct {
       .when(sfn.Condition.stringEquals('$.endpoint.status', 'Failed'), endpointFailed)
       .otherwise(wait);
 
-    for (const task of [
-      createModel,
-      createEndpointConfig,
-      findEndpoint,
-      createEndpoint,
-      updateEndpoint,
-      describeEndpoint,
-    ]) {
+    for (const task of [createModel, createEndpointConfig, createEndpoint, updateEndpoint, describeEndpoint]) {
       this.retrying(task);
     }
-    const exists = new sfn.Choice(this, 'DoesEndpointExist')
-      .when(sfn.Condition.isPresent('$.endpoint.matches[0]'), updateEndpoint)
-      .otherwise(createEndpoint);
+    missing
+      .when(sfn.Condition.stringMatches('$.lookup.Cause', '*Could not find endpoint*'), createEndpoint)
+      .otherwise(lookupFailed);
+    findEndpoint.next(updateEndpoint);
     createEndpoint.next(wait);
     updateEndpoint.next(wait);
     wait.next(describeEndpoint).next(inService);
-    return sfn.Chain.start(createModel).next(createEndpointConfig).next(findEndpoint).next(exists);
+    return sfn.Chain.start(createModel).next(createEndpointConfig).next(findEndpoint);
   }
 
   /** Retries transient faults (see `withRetry`), then catches every error into the failure notification. */
