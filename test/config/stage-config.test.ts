@@ -130,3 +130,45 @@ describe('dataRemoval', () => {
     });
   });
 });
+
+describe('training and serving settings', () => {
+  test('rejects a spot wait that does not exceed the runtime', () => {
+    expect(configError('sandbox', { training: { maxRuntimeSeconds: 3600, maxWaitSeconds: 1800 } })).toContain(
+      'training.maxWaitSeconds (1800 s) must exceed training.maxRuntimeSeconds (3600 s): the wait covers spot capacity plus the training itself. Raise training.maxWaitSeconds to at least 3601',
+    );
+  });
+
+  test('ignores the spot wait when spot training is off', () => {
+    expect(
+      loadStageConfig('sandbox', { training: { useSpot: false, maxRuntimeSeconds: 3600, maxWaitSeconds: 1800 } })
+        .training.useSpot,
+    ).toBe(false);
+  });
+
+  test('rejects an instance type that is not a SageMaker ml.* type', () => {
+    expect(configError('sandbox', { training: { instanceType: 'm5.xlarge' } })).toContain(
+      'training.instanceType is "m5.xlarge"; SageMaker trains only on ml.* instance types, for example "ml.m5.xlarge"',
+    );
+    expect(configError('prod', { serving: { instanceType: 't3.medium' } })).toContain(
+      'serving.instanceType is "t3.medium"',
+    );
+  });
+
+  test('rejects an AUC threshold outside 0 to 1', () => {
+    expect(configError('sandbox', { qualityGate: { minValidationAuc: 1.2 } })).toContain(
+      'qualityGate.minValidationAuc is 1.2; AUC is between 0 and 1 (0.5 is a coin toss). Set a number from 0 to 1',
+    );
+  });
+
+  test('rejects a serverless memory size SageMaker does not offer', () => {
+    expect(configError('sandbox', { serving: { serverlessMemoryMiB: 1500 } })).toContain(
+      'serving.serverlessMemoryMiB is 1500',
+    );
+  });
+
+  test('rejects an endpoint name SageMaker would refuse', () => {
+    expect(configError('sandbox', { serving: { endpointName: 'fraud_model' } })).toContain(
+      'serving.endpointName is "fraud_model"',
+    );
+  });
+});

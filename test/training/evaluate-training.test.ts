@@ -1,0 +1,43 @@
+import { IncompleteTrainingJobError, evaluateTraining } from '../../lambda/evaluate-training/evaluate';
+
+const job = {
+  TrainingJobName: 'mlpipe-sandbox-1',
+  ModelArtifacts: { S3ModelArtifacts: 's3://models/models/mlpipe-sandbox-1/output/model.tar.gz' },
+  FinalMetricDataList: [
+    { MetricName: 'train:auc', Value: 0.99 },
+    { MetricName: 'validation:auc', Value: 0.912 },
+  ],
+  BillableTimeInSeconds: 300,
+  TrainingTimeInSeconds: 1000,
+};
+
+describe('evaluateTraining', () => {
+  test('reads the validation metric and the spot saving', () => {
+    expect(evaluateTraining(job, 'validation:auc')).toEqual({
+      jobName: 'mlpipe-sandbox-1',
+      modelArtifacts: 's3://models/models/mlpipe-sandbox-1/output/model.tar.gz',
+      metricName: 'validation:auc',
+      metricValue: 0.912,
+      billableSeconds: 300,
+      trainingSeconds: 1000,
+      spotSavingPercent: 70,
+    });
+  });
+
+  test('reports a missing metric as null so the quality gate rejects the model', () => {
+    expect(evaluateTraining({ ...job, FinalMetricDataList: [] }, 'validation:auc').metricValue).toBeNull();
+    expect(evaluateTraining({ ...job, FinalMetricDataList: undefined }, 'validation:auc').metricValue).toBeNull();
+  });
+
+  test('reports no saving for on-demand training, where billable equals training time', () => {
+    expect(evaluateTraining({ ...job, BillableTimeInSeconds: 1000 }, 'validation:auc').spotSavingPercent).toBe(0);
+    expect(evaluateTraining({ ...job, BillableTimeInSeconds: undefined }, 'validation:auc').spotSavingPercent).toBe(0);
+  });
+
+  test('fails with a named error for a job without model artifacts', () => {
+    expect(() => evaluateTraining({ TrainingJobName: 'j' }, 'validation:auc')).toThrow(IncompleteTrainingJobError);
+    expect(() => evaluateTraining({ TrainingJobName: 'j' }, 'validation:auc')).toThrow(
+      'Training job j has no model artifacts; was it completed?',
+    );
+  });
+});

@@ -1,0 +1,194 @@
+import { App, Duration, Stack } from 'aws-cdk-lib';
+import { Match } from 'aws-cdk-lib/assertions';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
+import { SpotTrainingJob } from '../../lib/training/spot-training-job';
+import { XGBOOST_REGISTRY_ACCOUNTS, XgboostImage } from '../../lib/training/xgboost-image';
+import { stateMachineDefinition, synthPipeline } from '../helpers';
+
+const { training: template } = synthPipeline({ stage: 'sandbox' });
+const states = (stateMachineDefinition(template) as { States: Record<string, Record<string, unknown>> }).States;
+const trainState = states.TrainModel;
+const trainParameters = trainState.Parameters as Record<string, unknown>;
+
+/** The statements of the IAM policy attached to the role whose logical id starts with `rolePrefix`. */
+function policyStatements(
+  rolePrefix: string,
+): { Sid?: string; Action: string | string[]; Resource: unknown; Condition?: unknown }[] {
+  const policy = Object.values(template.findResources('AWS::IAM::Policy')).find((p) =>
+    JSON.stringify(p.Properties.Roles).includes(rolePrefix),
+  );
+  if (policy === undefined) throw new Error(`no policy for role ${rolePrefix}`);
+  return policy.Properties.PolicyDocument.Statement;
+}
+const actionsOf = (statements: { Action: string | string[] }[]) =>
+  statements.flatMap((s) => (Array.isArray(s.Action) ? s.Action : [s.Action]));
+
+describe('the training state', () => {
+  test('runs the training job synchronously (.sync)', () => {
+    expect(trainState.Resource).toBe('arn:aws:states:::sagemaker:createTrainingJob.sync');
+  });
+
+  test('uses managed spot training with a max wait above the max runtime', () => {
+    expect(trainParameters.EnableManagedSpotTraining).toBe(true);
+    expect(trainParameters.StoppingCondition).toEqual({ MaxRuntimeInSeconds: 3600, MaxWaitTimeInSeconds: 7200 });
+  });
+
+  test('checkpoints to a prefix of the job in the checkpoints bucket', () => {
+    const checkpoint = trainParameters.CheckpointConfig as Record<string, string>;
+    expect(checkpoint['S3Uri.$']).toMatch(
+      /^States\.Format\('s3:\/\/TOKEN_.*CheckpointsBucket.*\/\{\}\/', \$\.run\.id\)$/,
+    );
+  });
+
+  test('encrypts the volume and the output with the lake key and isolates the container from the network', () => {
+    expect(trainParameters.EnableNetworkIsolation).toBe(true);
+    expect(JSON.stringify((trainParameters.ResourceConfig as Record<string, unknown>).VolumeKmsKeyId)).toContain(
+      'EncryptionKey',
+    );
+    expect(JSON.stringify((trainParameters.OutputDataConfig as Record<string, unknown>).KmsKeyId)).toContain(
+      'EncryptionKey',
+    );
+    expect(trainParameters.ResourceConfig).toMatchObject({
+      InstanceType: 'ml.m5.xlarge',
+      InstanceCount: 1,
+      VolumeSizeInGB: 10,
+    });
+  });
+
+  test('trains binary:logistic XGBoost on AUC with the configured hyperparameters', () => {
+    expect(trainParameters.HyperParameters).toEqual({
+      objective: 'binary:logistic',
+      eval_metric: 'auc',
+      num_round: '200',
+      max_depth: '5',
+      eta: '0.2',
+      subsample: '0.8',
+      scale_pos_weight: '10',
+    });
+  });
+
+  test('pulls the pinned XGBoost image through the region map in the template', () => {
+    const image = (trainParameters.AlgorithmSpecification as Record<string, string>).TrainingImage;
+    expect(image).toMatch(/^TOKEN_.*FindInMap.*\.dkr\.ecr\.eu-west-1\.amazonaws\.com\/sagemaker-xgboost:1\.7-1$/);
+    const mappings = template.toJSON().Mappings as Record<string, Record<string, { account: string }>>;
+    const registry = Object.entries(mappings).find(([id]) => id.includes('XgboostImageRegistry'))?.[1];
+    expect(registry?.['us-east-1']).toEqual({ account: XGBOOST_REGISTRY_ACCOUNTS['us-east-1'] });
+    expect(Object.keys(registry ?? {})).toHaveLength(Object.keys(XGBOOST_REGISTRY_ACCOUNTS).length);
+  });
+
+  test('feeds train and validation CSV channels from the run prefix', () => {
+    const channels = trainParameters.InputDataConfig as { ChannelName: string; ContentType: string }[];
+    expect(channels.map((c) => [c.ChannelName, c.ContentType])).toEqual([
+      ['train', 'text/csv'],
+      ['validation', 'text/csv'],
+    ]);
+    expect(JSON.stringify(channels)).toContain('/training-exports/{}/validation/');
+  });
+});
+
+describe('the pipeline roles', () => {
+  test('lets the state machine pass only the SageMaker role, and only to SageMaker', () => {
+    const passRole = policyStatements('PipelineStateMachineRole').filter((s) =>
+      actionsOf([s]).includes('iam:PassRole'),
+    );
+    expect(passRole.length).toBeGreaterThan(0);
+    for (const statement of passRole) {
+      expect(JSON.stringify(statement.Resource)).toMatch(
+        /^\{"Fn::GetAtt":\["PipelineSageMakerRole[0-9A-F]+","Arn"\]\}$/,
+      );
+    }
+    expect(passRole.some((s) => JSON.stringify(s.Condition ?? {}).includes('sagemaker.amazonaws.com'))).toBe(true);
+  });
+
+  test('gives the state machine no Glue write or S3 delete permissions', () => {
+    const actions = actionsOf(policyStatements('PipelineStateMachineRole'));
+    expect(actions.filter((a) => /^glue:(Create|Delete|Update|BatchCreate|BatchDelete)/.test(a))).toEqual([]);
+    expect(actions.filter((a) => /^s3:(Delete|CreateBucket|\*)/.test(a))).toEqual([]);
+  });
+
+  test('lets SageMaker read training exports, write models and checkpoints, and nothing broader', () => {
+    const statements = policyStatements('PipelineSageMakerRole');
+    const bySid = Object.fromEntries(statements.map((s) => [s.Sid, s]));
+    expect(bySid.ReadTrainingExports.Action).toEqual('s3:GetObject');
+    expect(JSON.stringify(bySid.ReadTrainingExports.Resource)).toContain('/training-exports/*');
+    expect(JSON.stringify(bySid.WriteModelsAndCheckpoints.Resource)).toContain('/models/*');
+    expect(actionsOf(statements).filter((a) => a.includes('Delete') || a === 's3:*')).toEqual([]);
+    template.hasResourceProperties('AWS::IAM::Role', {
+      AssumeRolePolicyDocument: {
+        Statement: [Match.objectLike({ Principal: { Service: 'sagemaker.amazonaws.com' } })],
+      },
+      ManagedPolicyArns: Match.absent(),
+    });
+  });
+});
+
+describe('the state machine resource', () => {
+  test('logs to an encrypted log group without execution data and traces with X-Ray', () => {
+    template.hasResourceProperties('AWS::StepFunctions::StateMachine', {
+      StateMachineName: 'mlpipe-sandbox-training',
+      StateMachineType: 'STANDARD',
+      TracingConfiguration: { Enabled: true },
+      LoggingConfiguration: Match.objectLike({ Level: 'ALL', IncludeExecutionData: false }),
+    });
+  });
+
+  test('publishes failures to a KMS-encrypted topic', () => {
+    template.hasResourceProperties('AWS::SNS::Topic', {
+      KmsMasterKeyId: { 'Fn::ImportValue': Match.stringLikeRegexp('EncryptionKey') },
+    });
+  });
+
+  test('has no schedule unless the stage config sets one', () => {
+    template.resourceCountIs('AWS::Events::Rule', 0);
+    const scheduled = synthPipeline({ overrides: { pipeline: { schedule: 'cron(0 3 ? * MON *)' } } }).training;
+    scheduled.hasResourceProperties('AWS::Events::Rule', { ScheduleExpression: 'cron(0 3 ? * MON *)' });
+  });
+});
+
+describe('serving configuration', () => {
+  test('creates a serverless endpoint config by default and an instance-backed one with a key in prod', () => {
+    expect(states.CreateEndpointConfig.Parameters).toMatchObject({
+      ProductionVariants: [{ VariantName: 'primary', ServerlessConfig: { MemorySizeInMB: 2048, MaxConcurrency: 5 } }],
+    });
+    const prodStates = (
+      stateMachineDefinition(synthPipeline({ stage: 'prod' }).training) as {
+        States: Record<string, Record<string, unknown>>;
+      }
+    ).States;
+    const prodParameters = prodStates.CreateEndpointConfig.Parameters as Record<string, unknown>;
+    expect(prodParameters.ProductionVariants).toEqual([
+      expect.objectContaining({ InstanceType: 'ml.m5.large', InitialInstanceCount: 1 }),
+    ]);
+    expect(prodParameters.KmsKeyId).toBeDefined();
+  });
+});
+
+describe('SpotTrainingJob validation', () => {
+  test('rejects a max wait that does not exceed the max runtime', () => {
+    const stack = new Stack(new App(), 'Test');
+    expect(
+      () =>
+        new SpotTrainingJob(stack, 'Job', {
+          trainingJobName: 'job',
+          role: iam.Role.fromRoleArn(stack, 'Role', 'arn:aws:iam::123456789012:role/sm'),
+          algorithmSpecification: { algorithmName: 'xgboost', trainingInputMode: tasks.InputMode.FILE },
+          outputDataConfig: { s3OutputLocation: tasks.S3Location.fromJsonExpression('$.out') },
+          stoppingCondition: { maxRuntime: Duration.hours(2) },
+          useSpot: true,
+          maxWait: Duration.hours(1),
+          checkpointS3Uri: sfn.JsonPath.stringAt('$.checkpoints'),
+        }),
+    ).toThrow(
+      'SpotTrainingJob: maxWait (3600 s) must exceed maxRuntime (7200 s); raise training.maxWaitSeconds in the stage config',
+    );
+  });
+
+  test('rejects a region without a published XGBoost image', () => {
+    const stack = new Stack(new App(), 'Test', { env: { region: 'mars-north-1' } });
+    expect(() => new XgboostImage(stack, 'Image')).toThrow(
+      "XgboostImage: SageMaker publishes no built-in XGBoost image in region 'mars-north-1'",
+    );
+  });
+});
