@@ -412,8 +412,8 @@ export function loadStageConfig(stage: unknown, overrides?: unknown): StageConfi
   check.number('qualityGate.minValidationAuc', 0, 1, 'AUC is between 0 and 1 (0.5 is a coin toss)');
   check.matches(
     'serving.endpointName',
-    /^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$/,
-    'SageMaker endpoint names are 1 to 63 letters, digits and hyphens',
+    /^[a-z0-9](-*[a-z0-9]){0,62}$/,
+    'it must be 1 to 63 lower-case letters, digits and hyphens (SageMaker ARNs are lower case, and the clean-up finds the endpoint by ARN)',
     'mlpipe-sandbox-fraud',
   );
   check.oneOf('serving.mode', ['serverless', 'instance'], 'it picks serverless or instance-backed inference');

@@ -11,7 +11,8 @@ import { Construct } from 'constructs';
 import { dataRemoval } from '../config/data-removal';
 import type { StageConfig } from '../config/stage-config';
 import type { FeatureSchema } from '../schema/feature-schema';
-import { TrainingPipeline } from '../training/training-pipeline';
+import { SageMakerCleanup } from '../training/sagemaker-cleanup';
+import { OWNER_TAG_KEY, TrainingPipeline } from '../training/training-pipeline';
 
 export interface TrainingStackProps extends StackProps {
   readonly config: StageConfig;
@@ -68,6 +69,15 @@ export class TrainingStack extends Stack {
       qualityGate: config.qualityGate,
       serving: config.serving,
       notifications: topic,
+      logRetention: config.logRetentionDays as logs.RetentionDays,
+      removal,
+    });
+
+    new SageMakerCleanup(this, 'SageMakerCleanup', {
+      ownerTag: { key: OWNER_TAG_KEY, value: this.pipeline.ownerTagValue },
+      namePrefix: config.namePrefix,
+      endpointName: config.serving.endpointName,
+      encryptionKey: props.encryptionKey,
       logRetention: config.logRetentionDays as logs.RetentionDays,
       removal,
     });

@@ -377,6 +377,10 @@ export class TrainingPipeline extends Construct {
     });
     evaluate.addRetry({ errors: ['Lambda.TooManyRequestsException', 'Lambda.ServiceException'], maxAttempts: 3 });
     this.retrying(evaluate);
+    Validations.of(evaluator.role).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::*]',
+      reason: 'X-Ray tracing (xray:PutTraceSegments, PutTelemetryRecords) has no resource-level permissions.',
+    });
     Validations.of(this).acknowledge({
       id: resourceFindingId(this, `${evaluator.function.functionArn}:*`),
       reason: 'LambdaInvoke grants invoking every version and alias of the one evaluation function.',

@@ -192,3 +192,42 @@ describe('SpotTrainingJob validation', () => {
     );
   });
 });
+
+describe('the SageMaker clean-up on stack deletion', () => {
+  test('is a custom resource that finds the pipeline resources by their owner tag', () => {
+    template.hasResourceProperties('Custom::SageMakerCleanup', {
+      OwnerTagKey: 'ml-pipeline:owner',
+      OwnerTagValue: 'mlpipe-sandbox-training-pipeline',
+    });
+    // Every SageMaker resource the pipeline creates carries that same tag.
+    for (const state of ['CreateModel', 'CreateEndpointConfig', 'CreateEndpoint']) {
+      expect((states[state].Parameters as { Tags: unknown }).Tags).toEqual([
+        { Key: 'ml-pipeline:owner', Value: 'mlpipe-sandbox-training-pipeline' },
+      ]);
+    }
+  });
+
+  test('may delete only the stage endpoint and the run-named configs and models', () => {
+    const statements = policyStatements('SageMakerCleanupHandlerRole');
+    const deletes = statements.find((s) => s.Sid === 'DeletePipelineResources');
+    expect(deletes?.Action).toEqual([
+      'sagemaker:DeleteEndpoint',
+      'sagemaker:DeleteEndpointConfig',
+      'sagemaker:DeleteModel',
+    ]);
+    const resources = JSON.stringify(deletes?.Resource);
+    expect(resources).toContain(':endpoint/mlpipe-sandbox-fraud');
+    expect(resources).toContain(':endpoint-config/mlpipe-sandbox-*');
+    expect(resources).toContain(':model/mlpipe-sandbox-*');
+  });
+
+  test('runs on Node.js 24 for arm64 with tracing and an encrypted log group', () => {
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Description: Match.stringLikeRegexp('Deletes the SageMaker resources'),
+      Runtime: 'nodejs24.x',
+      Architectures: ['arm64'],
+      TracingConfig: { Mode: 'Active' },
+      Environment: { Variables: Match.objectLike({ OWNER_TAG_KEY: 'ml-pipeline:owner' }) },
+    });
+  });
+});

@@ -1,0 +1,94 @@
+/**
+ * Deletes the SageMaker endpoint, endpoint configs and models that the training pipeline created outside
+ * CloudFormation, so that `cdk destroy` leaves nothing that bills. Resources are found by the pipeline's owner tag,
+ * never by a name pattern, so nothing another team created is touched.
+ */
+import {
+  DeleteEndpointCommand,
+  DeleteEndpointConfigCommand,
+  DeleteModelCommand,
+  type SageMakerClient,
+} from '@aws-sdk/client-sagemaker';
+import { GetResourcesCommand, type ResourceGroupsTaggingAPIClient } from '@aws-sdk/client-resource-groups-tagging-api';
+
+export interface OwnerTag {
+  readonly key: string;
+  readonly value: string;
+}
+
+export interface CleanupClients {
+  readonly sagemaker: SageMakerClient;
+  readonly tagging: ResourceGroupsTaggingAPIClient;
+}
+
+export interface CleanupReport {
+  readonly endpoints: string[];
+  readonly endpointConfigs: string[];
+  readonly models: string[];
+}
+
+type SageMakerResource = 'endpoint' | 'endpoint-config' | 'model';
+
+/** Endpoints first: a model or config in use by an endpoint that is still being created should go after it. */
+const DELETION_ORDER: readonly SageMakerResource[] = ['endpoint', 'endpoint-config', 'model'];
+
+/** The name in `arn:aws:sagemaker:<region>:<account>:<type>/<name>`. */
+export function resourceName(arn: string): { type: string; name: string } {
+  const match = /^arn:[^:]+:sagemaker:[^:]*:[^:]*:([a-z-]+)\/(.+)$/.exec(arn);
+  if (match === null) throw new Error(`Not a SageMaker resource ARN: ${arn}`);
+  return { type: match[1], name: match[2] };
+}
+
+/** Every ARN of the given SageMaker resource types carrying the owner tag, across all pages. */
+export async function findTagged(
+  tagging: ResourceGroupsTaggingAPIClient,
+  tag: OwnerTag,
+): Promise<Record<SageMakerResource, string[]>> {
+  const found: Record<SageMakerResource, string[]> = { endpoint: [], 'endpoint-config': [], model: [] };
+  let paginationToken: string | undefined;
+  do {
+    const page = await tagging.send(
+      new GetResourcesCommand({
+        TagFilters: [{ Key: tag.key, Values: [tag.value] }],
+        ResourceTypeFilters: DELETION_ORDER.map((type) => `sagemaker:${type}`),
+        PaginationToken: paginationToken,
+      }),
+    );
+    for (const mapping of page.ResourceTagMappingList ?? []) {
+      if (mapping.ResourceARN === undefined) continue;
+      const { type, name } = resourceName(mapping.ResourceARN);
+      if ((DELETION_ORDER as readonly string[]).includes(type)) found[type as SageMakerResource].push(name);
+    }
+    paginationToken = page.PaginationToken === '' ? undefined : page.PaginationToken;
+  } while (paginationToken !== undefined);
+  return found;
+}
+
+/** SageMaker answers a delete of something already gone with a ValidationException; that is success here. */
+function isAlreadyGone(error: unknown): boolean {
+  const { name, message } = error as { name?: string; message?: string };
+  return name === 'ValidationException' && /could not find/i.test(message ?? '');
+}
+
+async function deleteIgnoringMissing(send: () => Promise<unknown>): Promise<void> {
+  try {
+    await send();
+  } catch (error) {
+    if (!isAlreadyGone(error)) throw error;
+  }
+}
+
+export async function cleanUp(clients: CleanupClients, tag: OwnerTag): Promise<CleanupReport> {
+  const found = await findTagged(clients.tagging, tag);
+  const { sagemaker } = clients;
+  for (const name of found.endpoint) {
+    await deleteIgnoringMissing(() => sagemaker.send(new DeleteEndpointCommand({ EndpointName: name })));
+  }
+  for (const name of found['endpoint-config']) {
+    await deleteIgnoringMissing(() => sagemaker.send(new DeleteEndpointConfigCommand({ EndpointConfigName: name })));
+  }
+  for (const name of found.model) {
+    await deleteIgnoringMissing(() => sagemaker.send(new DeleteModelCommand({ ModelName: name })));
+  }
+  return { endpoints: found.endpoint, endpointConfigs: found['endpoint-config'], models: found.model };
+}

@@ -1,0 +1,71 @@
+import { CustomResource, Duration, Stack, Validations } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import { Construct } from 'constructs';
+import type { DataRemoval } from '../config/data-removal';
+import { PipelineFunction } from '../constructs/pipeline-function';
+import { resourceFindingId } from '../nag-findings';
+
+export interface SageMakerCleanupProps {
+  /** The tag the pipeline puts on every model, endpoint config and endpoint it creates. */
+  readonly ownerTag: { readonly key: string; readonly value: string };
+  /** Prefix of the model and endpoint-config names the pipeline creates (`<namePrefix>-<uuid>`). */
+  readonly namePrefix: string;
+  readonly endpointName: string;
+  readonly encryptionKey: kms.IKey;
+  readonly logRetention: logs.RetentionDays;
+  readonly removal: DataRemoval;
+}
+
+/**
+ * A custom resource that does nothing until its stack is deleted, then deletes the SageMaker endpoint, endpoint
+ * configs and models that the training pipeline created outside CloudFormation, found by their owner tag. Without
+ * it, `cdk destroy` would leave an endpoint billing. If the clean-up fails, so does the stack deletion.
+ */
+export class SageMakerCleanup extends Construct {
+  constructor(scope: Construct, id: string, props: SageMakerCleanupProps) {
+    super(scope, id);
+    const stack = Stack.of(this);
+    const handler = new PipelineFunction(this, 'Handler', {
+      entry: 'sagemaker-cleanup',
+      description: 'Deletes the SageMaker resources of the training pipeline when its stack is deleted',
+      environment: { OWNER_TAG_KEY: props.ownerTag.key, OWNER_TAG_VALUE: props.ownerTag.value },
+      timeout: Duration.minutes(5),
+      encryptionKey: props.encryptionKey,
+      logRetention: props.logRetention,
+      removal: props.removal,
+    });
+    const arn = (resource: string, name: string) =>
+      stack.formatArn({ service: 'sagemaker', resource, resourceName: name });
+    const runResources = ['endpoint-config', 'model'].map((resource) => arn(resource, `${props.namePrefix}-*`));
+    handler.role.addToPrincipalPolicy(
+      new iam.PolicyStatement({ sid: 'FindTaggedResources', actions: ['tag:GetResources'], resources: ['*'] }),
+    );
+    handler.role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        sid: 'DeletePipelineResources',
+        actions: ['sagemaker:DeleteEndpoint', 'sagemaker:DeleteEndpointConfig', 'sagemaker:DeleteModel'],
+        resources: [arn('endpoint', props.endpointName), ...runResources],
+      }),
+    );
+    Validations.of(handler.role).acknowledge(
+      ...runResources.map((resource) => ({
+        id: resourceFindingId(handler.role, resource),
+        reason: 'The pipeline names each model and endpoint config <namePrefix>-<uuid> at run time.',
+      })),
+      {
+        id: 'AwsSolutions-IAM5[Resource::*]',
+        reason: 'tag:GetResources and X-Ray tracing have no resource-level permissions; deletes are scoped by ARN.',
+      },
+    );
+
+    const resource = new CustomResource(this, 'Resource', {
+      serviceToken: handler.function.functionArn,
+      resourceType: 'Custom::SageMakerCleanup',
+      properties: { OwnerTagKey: props.ownerTag.key, OwnerTagValue: props.ownerTag.value },
+    });
+    // The function and its permissions must outlive the resource so the delete can run.
+    resource.node.addDependency(handler);
+  }
+}

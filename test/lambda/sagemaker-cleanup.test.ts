@@ -1,0 +1,176 @@
+import { GetResourcesCommand, ResourceGroupsTaggingAPIClient } from '@aws-sdk/client-resource-groups-tagging-api';
+import {
+  DeleteEndpointCommand,
+  DeleteEndpointConfigCommand,
+  DeleteModelCommand,
+  SageMakerClient,
+} from '@aws-sdk/client-sagemaker';
+import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
+import { mockClient } from 'aws-sdk-client-mock';
+import { createServer, type IncomingMessage } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { cleanUp, resourceName } from '../../lambda/sagemaker-cleanup/cleanup';
+import { handleEvent, sendResponse } from '../../lambda/sagemaker-cleanup/custom-resource';
+
+const sagemaker = mockClient(SageMakerClient);
+const tagging = mockClient(ResourceGroupsTaggingAPIClient);
+const clients = { sagemaker: new SageMakerClient({}), tagging: new ResourceGroupsTaggingAPIClient({}) };
+const tag = { key: 'ml-pipeline:owner', value: 'mlpipe-sandbox-training-pipeline' };
+const arn = (type: string, name: string) => `arn:aws:sagemaker:eu-west-1:123456789012:${type}/${name}`;
+
+beforeEach(() => {
+  sagemaker.reset();
+  tagging.reset();
+});
+
+describe('cleanUp', () => {
+  test('finds resources by the owner tag, across pages, and deletes endpoints before configs and models', async () => {
+    tagging
+      .on(GetResourcesCommand, { PaginationToken: undefined })
+      .resolves({
+        ResourceTagMappingList: [
+          { ResourceARN: arn('endpoint', 'mlpipe-sandbox-fraud') },
+          { ResourceARN: arn('model', 'mlpipe-sandbox-a') },
+        ],
+        PaginationToken: 'page-2',
+      })
+      .on(GetResourcesCommand, { PaginationToken: 'page-2' })
+      .resolves({
+        ResourceTagMappingList: [
+          { ResourceARN: arn('endpoint-config', 'mlpipe-sandbox-a') },
+          { ResourceARN: arn('model', 'mlpipe-sandbox-b') },
+        ],
+        PaginationToken: '',
+      });
+    const order: string[] = [];
+    sagemaker
+      .on(DeleteEndpointCommand)
+      .callsFake((input) => order.push(`endpoint:${input.EndpointName}`))
+      .on(DeleteEndpointConfigCommand)
+      .callsFake((input) => order.push(`config:${input.EndpointConfigName}`))
+      .on(DeleteModelCommand)
+      .callsFake((input) => order.push(`model:${input.ModelName}`));
+
+    const report = await cleanUp(clients, tag);
+
+    expect(order).toEqual([
+      'endpoint:mlpipe-sandbox-fraud',
+      'config:mlpipe-sandbox-a',
+      'model:mlpipe-sandbox-a',
+      'model:mlpipe-sandbox-b',
+    ]);
+    expect(report).toEqual({
+      endpoints: ['mlpipe-sandbox-fraud'],
+      endpointConfigs: ['mlpipe-sandbox-a'],
+      models: ['mlpipe-sandbox-a', 'mlpipe-sandbox-b'],
+    });
+    const filters = tagging.commandCalls(GetResourcesCommand)[0].args[0].input;
+    expect(filters.TagFilters).toEqual([{ Key: tag.key, Values: [tag.value] }]);
+    expect(filters.ResourceTypeFilters).toEqual(['sagemaker:endpoint', 'sagemaker:endpoint-config', 'sagemaker:model']);
+  });
+
+  test('does nothing when the pipeline never created anything', async () => {
+    tagging.on(GetResourcesCommand).resolves({ ResourceTagMappingList: [] });
+    expect(await cleanUp(clients, tag)).toEqual({ endpoints: [], endpointConfigs: [], models: [] });
+    expect(sagemaker.calls()).toHaveLength(0);
+  });
+
+  test('treats a resource that is already gone as deleted', async () => {
+    tagging
+      .on(GetResourcesCommand)
+      .resolves({ ResourceTagMappingList: [{ ResourceARN: arn('model', 'mlpipe-sandbox-a') }] });
+    const gone = Object.assign(new Error('Could not find model "mlpipe-sandbox-a".'), { name: 'ValidationException' });
+    sagemaker.on(DeleteModelCommand).rejects(gone);
+    await expect(cleanUp(clients, tag)).resolves.toEqual({
+      endpoints: [],
+      endpointConfigs: [],
+      models: ['mlpipe-sandbox-a'],
+    });
+  });
+
+  test('fails on any other error, so the stack deletion stops instead of leaving resources behind', async () => {
+    tagging.on(GetResourcesCommand).resolves({ ResourceTagMappingList: [{ ResourceARN: arn('endpoint', 'e') }] });
+    sagemaker
+      .on(DeleteEndpointCommand)
+      .rejects(Object.assign(new Error('Access denied'), { name: 'AccessDeniedException' }));
+    await expect(cleanUp(clients, tag)).rejects.toThrow('Access denied');
+  });
+
+  test('rejects an ARN that is not a SageMaker resource', () => {
+    expect(resourceName(arn('endpoint-config', 'x'))).toEqual({ type: 'endpoint-config', name: 'x' });
+    expect(() => resourceName('arn:aws:s3:::bucket')).toThrow('Not a SageMaker resource ARN: arn:aws:s3:::bucket');
+  });
+});
+
+const event = (requestType: 'Create' | 'Update' | 'Delete'): CloudFormationCustomResourceEvent =>
+  ({
+    RequestType: requestType,
+    ServiceToken: 'arn:aws:lambda:eu-west-1:123456789012:function:cleanup',
+    ResponseURL: 'https://example.invalid/response',
+    StackId: 'arn:aws:cloudformation:eu-west-1:123456789012:stack/training/1',
+    RequestId: 'request-1',
+    LogicalResourceId: 'SageMakerCleanup',
+    ResourceType: 'Custom::SageMakerCleanup',
+    ResourceProperties: { ServiceToken: 'token' },
+    ...(requestType === 'Create' ? {} : { PhysicalResourceId: 'sagemaker-cleanup-SageMakerCleanup' }),
+    ...(requestType === 'Update' ? { OldResourceProperties: {} } : {}),
+  }) as CloudFormationCustomResourceEvent;
+
+describe('the custom resource protocol', () => {
+  const nothing = async () => ({ endpoints: [], endpointConfigs: [], models: [] });
+
+  test('does no clean-up on create and update', async () => {
+    const cleanup = jest.fn(nothing);
+    expect(await handleEvent(event('Create'), 'stream', cleanup)).toMatchObject({
+      Status: 'SUCCESS',
+      PhysicalResourceId: 'sagemaker-cleanup-SageMakerCleanup',
+    });
+    expect(await handleEvent(event('Update'), 'stream', cleanup)).toMatchObject({ Status: 'SUCCESS' });
+    expect(cleanup).not.toHaveBeenCalled();
+  });
+
+  test('cleans up on delete and says what it deleted', async () => {
+    const response = await handleEvent(event('Delete'), 'stream', async () => ({
+      endpoints: ['e'],
+      endpointConfigs: ['c1', 'c2'],
+      models: ['m1', 'm2'],
+    }));
+    expect(response).toEqual({
+      Status: 'SUCCESS',
+      Reason: 'Deleted 1 endpoint(s), 2 endpoint config(s), 2 model(s)',
+      PhysicalResourceId: 'sagemaker-cleanup-SageMakerCleanup',
+      StackId: 'arn:aws:cloudformation:eu-west-1:123456789012:stack/training/1',
+      RequestId: 'request-1',
+      LogicalResourceId: 'SageMakerCleanup',
+    });
+  });
+
+  test('reports a failed clean-up as FAILED with the cause and where to read the logs', async () => {
+    const response = await handleEvent(event('Delete'), 'log-stream-7', async () => {
+      throw new Error('Access denied');
+    });
+    expect(response.Status).toBe('FAILED');
+    expect(response.Reason).toBe('SageMaker clean-up failed: Access denied (see CloudWatch log stream log-stream-7)');
+  });
+
+  test('PUTs the response to the pre-signed URL as CloudFormation expects', async () => {
+    const received: { method?: string; contentType?: string; body: string }[] = [];
+    const server = createServer((request: IncomingMessage, response) => {
+      let body = '';
+      request.on('data', (chunk: Buffer) => (body += chunk.toString()));
+      request.on('end', () => {
+        received.push({ method: request.method, contentType: request.headers['content-type'], body });
+        response.writeHead(200).end();
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const { port } = server.address() as AddressInfo;
+      const response = await handleEvent(event('Create'), 'stream', nothing);
+      await sendResponse(`http://127.0.0.1:${port}/presigned?X-Amz-Signature=abc`, response);
+      expect(received).toEqual([{ method: 'PUT', contentType: '', body: JSON.stringify(response) }]);
+    } finally {
+      server.close();
+    }
+  });
+});
