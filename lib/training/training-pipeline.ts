@@ -184,7 +184,8 @@ export class TrainingPipeline extends Construct {
       })),
       {
         id: 'AwsSolutions-IAM5[Resource::*]',
-        reason: 'Log delivery and X-Ray tracing of the state machine, support no resource-level permissions.',
+        reason:
+          "Log delivery and X-Ray tracing of the state machine have no resource-level permissions, and CDK's training task grants sagemaker:ListTags on all resources.",
       },
     );
   }

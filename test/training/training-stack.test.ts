@@ -5,7 +5,7 @@ import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { SpotTrainingJob } from '../../lib/training/spot-training-job';
 import { XGBOOST_REGISTRY_ACCOUNTS, XgboostImage } from '../../lib/training/xgboost-image';
-import { stateMachineDefinition, synthPipeline } from '../helpers';
+import { normalizedTemplate, stateMachineDefinition, synthPipeline } from '../helpers';
 
 const { training: template } = synthPipeline({ stage: 'sandbox' });
 const states = (stateMachineDefinition(template) as { States: Record<string, Record<string, unknown>> }).States;
@@ -229,5 +229,11 @@ describe('the SageMaker clean-up on stack deletion', () => {
       TracingConfig: { Mode: 'Active' },
       Environment: { Variables: Match.objectLike({ OWNER_TAG_KEY: 'ml-pipeline:owner' }) },
     });
+  });
+});
+
+describe('the Training stack', () => {
+  test('matches the snapshot', () => {
+    expect(normalizedTemplate(template)).toMatchSnapshot();
   });
 });
