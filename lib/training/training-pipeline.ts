@@ -319,7 +319,8 @@ export class TrainingPipeline extends Construct {
       },
       inputDataConfig: [channel('train'), channel('validation')],
       outputDataConfig: {
-        s3OutputLocation: tasks.S3Location.fromBucket(this.props.modelsBucket, MODEL_OUTPUT_PREFIX),
+        // An s3:// URI: CDK's S3Location.fromBucket renders an https:// URL, whose host SageMaker reads as the bucket.
+        s3OutputLocation: new S3UriLocation(this.props.modelsBucket.s3UrlForObject(MODEL_OUTPUT_PREFIX)),
         encryptionKey: this.props.encryptionKey,
       },
       resourceConfig: {
@@ -432,7 +433,8 @@ export class TrainingPipeline extends Construct {
       parameters: {
         ModelName: sfn.JsonPath.stringAt('$.run.id'),
         ExecutionRoleArn: this.sagemakerRole.roleArn,
-        EnableNetworkIsolation: true,
+        // Serverless inference does not support network isolation; instance endpoints get it.
+        EnableNetworkIsolation: serving.mode === 'instance',
         PrimaryContainer: {
           Image: this.image.imageUri,
           ModelDataUrl: sfn.JsonPath.stringAt('$.training.modelArtifacts'),
@@ -574,10 +576,40 @@ export class TrainingPipeline extends Construct {
     for (const task of [createModel, createEndpointConfig, createEndpoint, updateEndpoint, describeEndpoint]) {
       this.retrying(task);
     }
+    // SageMaker's throttling reaches SDK integrations as the unmodelled AmazonSageMakerException. Only the read is
+    // retried on it: repeating a create or update that did succeed would fail with "already exists".
+    describeEndpoint.addRetry({
+      errors: ['SageMaker.AmazonSageMakerException'],
+      interval: Duration.seconds(2),
+      backoffRate: 2,
+      maxAttempts: 3,
+      jitterStrategy: sfn.JitterType.FULL,
+    });
     missing
       .when(sfn.Condition.stringMatches('$.lookup.Cause', '*Could not find endpoint*'), createEndpoint)
       .otherwise(lookupFailed);
-    findEndpoint.next(updateEndpoint);
+    // Only an InService endpoint can be updated. A Failed one can only be deleted; a busy one is waited for. Both
+    // loops return to FindEndpoint, which sends a deleted endpoint down the first-rollout path.
+    const waitBeforeLookup = new sfn.Wait(this, 'WaitBeforeEndpointLookup', {
+      time: sfn.WaitTime.duration(this.props.pollInterval ?? Duration.seconds(30)),
+    });
+    const deleteFailed = this.retrying(
+      new tasks.CallAwsService(this, 'DeleteFailedEndpoint', {
+        service: 'sagemaker',
+        action: 'deleteEndpoint',
+        parameters: { EndpointName: serving.endpointName },
+        iamResources: [endpointArn],
+        resultPath: sfn.JsonPath.DISCARD,
+      }),
+    );
+    deleteFailed.next(waitBeforeLookup);
+    waitBeforeLookup.next(findEndpoint);
+    findEndpoint.next(
+      new sfn.Choice(this, 'IsEndpointUpdatable')
+        .when(sfn.Condition.stringEquals('$.existing.status', 'InService'), updateEndpoint)
+        .when(sfn.Condition.stringEquals('$.existing.status', 'Failed'), deleteFailed)
+        .otherwise(waitBeforeLookup),
+    );
     createEndpoint.next(wait);
     updateEndpoint.next(wait);
     wait.next(describeEndpoint).next(inService);
@@ -760,4 +792,15 @@ function grantForVolumeEncryption(key: kms.IKey): iam.PolicyStatement {
     resources: [key.keyArn],
     conditions: { Bool: { 'kms:GrantIsForAWSResource': 'true' } },
   });
+}
+
+/** An S3 location given as an `s3://` URI (possibly with tokens), granting nothing: the role's policy is explicit. */
+class S3UriLocation extends tasks.S3Location {
+  constructor(private readonly uri: string) {
+    super();
+  }
+
+  bind(): tasks.S3LocationConfig {
+    return { uri: this.uri };
+  }
 }

@@ -66,6 +66,7 @@ function serviceMocks(calls: Record<string, Json[]>, overrides: Record<string, H
         EndpointStatus: describeCount === 1 ? 'Creating' : 'InService',
       };
     },
+    DeleteFailedEndpoint: () => ({}),
     NotifyFailure: () => ({ MessageId: 'm-1' }),
     NotifyRejected: () => ({ MessageId: 'm-2' }),
   };
@@ -105,6 +106,7 @@ async function execute(overrides: Record<string, Handler> = {}): Promise<Executi
     'CreateEndpoint',
     'UpdateEndpoint',
     'DescribeEndpoint',
+    'DeleteFailedEndpoint',
     'NotifyRejected',
   ];
   const run = machine.run(
@@ -112,7 +114,7 @@ async function execute(overrides: Record<string, Handler> = {}): Promise<Executi
     {
       overrides: {
         taskResourceLocalHandlers: serviceMocks(calls, overrides) as never,
-        waitTimeOverrides: zero(['WaitForCrawler', 'WaitForEndpoint']),
+        waitTimeOverrides: zero(['WaitForCrawler', 'WaitForEndpoint', 'WaitBeforeEndpointLookup']),
         retryIntervalOverrides: zero(retrying),
       },
       context: {
@@ -293,6 +295,36 @@ describe('a local execution of the training pipeline', () => {
     expect(called(run, 'NotifyFailure')).toBe(1);
     expect(called(run, 'ExportTrainSplit')).toBe(0);
     expect(run.error?.message).toContain('failed its last crawl');
+  });
+
+  test('deletes an endpoint left Failed by an earlier run and creates it again', async () => {
+    let lookups = 0;
+    const run = await execute({
+      FindEndpoint: () => {
+        lookups += 1;
+        if (lookups === 1) return { EndpointStatus: 'Failed' };
+        if (lookups === 2) return { EndpointStatus: 'Deleting' };
+        throw awsError('SageMaker.AmazonSageMakerException', `Could not find endpoint "${endpointName}".`);
+      },
+    });
+    expect(run.error).toBeUndefined();
+    expect(called(run, 'DeleteFailedEndpoint')).toBe(1);
+    expect(called(run, 'FindEndpoint')).toBe(3);
+    expect(called(run, 'CreateEndpoint')).toBe(1);
+    expect(called(run, 'UpdateEndpoint')).toBe(0);
+  });
+
+  test('waits for an endpoint that another run is still updating before updating it', async () => {
+    let lookups = 0;
+    const run = await execute({
+      FindEndpoint: () => {
+        lookups += 1;
+        return { EndpointStatus: lookups === 1 ? 'Updating' : 'InService' };
+      },
+    });
+    expect(run.error).toBeUndefined();
+    expect(called(run, 'FindEndpoint')).toBe(2);
+    expect(called(run, 'UpdateEndpoint')).toBe(1);
   });
 
   test('fails when an update rolls back to the previous endpoint config', async () => {

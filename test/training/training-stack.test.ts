@@ -57,6 +57,11 @@ describe('the training state', () => {
     });
   });
 
+  test('writes the model to an s3:// URI under the models prefix', () => {
+    const output = trainParameters.OutputDataConfig as Record<string, unknown>;
+    expect(String(output.S3OutputPath)).toMatch(/^s3:\/\/TOKEN_.*ModelsBucket.*\/models\/$/);
+  });
+
   test('trains binary:logistic XGBoost on AUC with the configured hyperparameters', () => {
     expect(trainParameters.HyperParameters).toEqual({
       objective: 'binary:logistic',
@@ -162,6 +167,18 @@ describe('serving configuration', () => {
       expect.objectContaining({ InstanceType: 'ml.m5.large', InitialInstanceCount: 1 }),
     ]);
     expect(prodParameters.KmsKeyId).toBeDefined();
+  });
+});
+
+describe('network isolation of the hosted model', () => {
+  test('is off for serverless endpoints, which do not support it, and on for instance endpoints', () => {
+    expect(states.CreateModel.Parameters).toMatchObject({ EnableNetworkIsolation: false });
+    const prodStates = (
+      stateMachineDefinition(synthPipeline({ stage: 'prod' }).training) as {
+        States: Record<string, Record<string, unknown>>;
+      }
+    ).States;
+    expect(prodStates.CreateModel.Parameters).toMatchObject({ EnableNetworkIsolation: true });
   });
 });
 
