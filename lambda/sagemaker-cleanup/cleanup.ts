@@ -78,17 +78,24 @@ async function deleteIgnoringMissing(send: () => Promise<unknown>): Promise<void
   }
 }
 
+/** Deletes at most this many resources at a time: every run leaves a model and a config, so there can be many. */
+export const DELETE_CONCURRENCY = 5;
+
+async function deleteAll(names: readonly string[], remove: (name: string) => Promise<unknown>): Promise<void> {
+  for (let start = 0; start < names.length; start += DELETE_CONCURRENCY) {
+    await Promise.all(
+      names.slice(start, start + DELETE_CONCURRENCY).map((name) => deleteIgnoringMissing(() => remove(name))),
+    );
+  }
+}
+
 export async function cleanUp(clients: CleanupClients, tag: OwnerTag): Promise<CleanupReport> {
   const found = await findTagged(clients.tagging, tag);
   const { sagemaker } = clients;
-  for (const name of found.endpoint) {
-    await deleteIgnoringMissing(() => sagemaker.send(new DeleteEndpointCommand({ EndpointName: name })));
-  }
-  for (const name of found['endpoint-config']) {
-    await deleteIgnoringMissing(() => sagemaker.send(new DeleteEndpointConfigCommand({ EndpointConfigName: name })));
-  }
-  for (const name of found.model) {
-    await deleteIgnoringMissing(() => sagemaker.send(new DeleteModelCommand({ ModelName: name })));
-  }
+  await deleteAll(found.endpoint, (name) => sagemaker.send(new DeleteEndpointCommand({ EndpointName: name })));
+  await deleteAll(found['endpoint-config'], (name) =>
+    sagemaker.send(new DeleteEndpointConfigCommand({ EndpointConfigName: name })),
+  );
+  await deleteAll(found.model, (name) => sagemaker.send(new DeleteModelCommand({ ModelName: name })));
   return { endpoints: found.endpoint, endpointConfigs: found['endpoint-config'], models: found.model };
 }

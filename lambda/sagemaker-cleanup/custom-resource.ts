@@ -14,10 +14,16 @@ export interface CustomResourceResponse {
   readonly LogicalResourceId: string;
 }
 
+/**
+ * Runs the clean-up on a stack deletion and builds CloudFormation's answer. The answer is always sent: an error, a
+ * missing setting or running out of time becomes FAILED, because an unanswered request holds the stack for an hour.
+ * @param timeBudgetMs how long the clean-up may take before FAILED is answered instead
+ */
 export async function handleEvent(
   event: CloudFormationCustomResourceEvent,
   logStreamName: string,
   cleanUp: () => Promise<CleanupReport>,
+  timeBudgetMs: number,
 ): Promise<CustomResourceResponse> {
   const physicalResourceId =
     event.RequestType === 'Create' ? `sagemaker-cleanup-${event.LogicalResourceId}` : event.PhysicalResourceId;
@@ -31,7 +37,7 @@ export async function handleEvent(
     return { ...base, Status: 'SUCCESS', Reason: 'Nothing to do until the stack is deleted' };
   }
   try {
-    const report = await cleanUp();
+    const report = await withinTime(cleanUp(), timeBudgetMs);
     return {
       ...base,
       Status: 'SUCCESS',
@@ -58,4 +64,15 @@ export async function sendResponse(responseUrl: string, response: CustomResource
     headers: { 'content-type': '', 'content-length': String(Buffer.byteLength(body)) },
   });
   if (!result.ok) throw new Error(`CloudFormation response upload failed with HTTP ${result.status}`);
+}
+
+function withinTime<T>(work: Promise<T>, budgetMs: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(new Error(`not finished within ${Math.round(budgetMs / 1000)} s; run the stack deletion again`)),
+      budgetMs,
+    );
+  });
+  return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
 }

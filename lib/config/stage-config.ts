@@ -465,7 +465,18 @@ export function loadStageConfig(stage: unknown, overrides?: unknown): StageConfi
         `because S3 keeps objects in Standard-IA for 30 days; raise it to ` +
         `${lifecycle.rawInfrequentAccessAfterDays + 30} or more`,
     );
-    const { training } = config;
+    const { training, serving } = config;
+    // Families with local NVMe storage (m5d, c5d, g4dn, p3dn, p4d, ...) encrypt it themselves; SageMaker rejects a
+    // KMS key for their volumes, and this pipeline always sets one.
+    const localStorage = /^ml\.[a-z]+\d+[a-z]*d[a-z]*\./;
+    const localStorageRule = (path: string, type: string, example: string) =>
+      check.rule(
+        !localStorage.test(type),
+        `${path} is "${type}", an instance type with local NVMe storage, for which SageMaker rejects the KMS volume ` +
+          `key this pipeline sets; choose a type without local storage, for example "${example}"`,
+      );
+    localStorageRule('training.instanceType', training.instanceType, 'ml.m5.xlarge');
+    if (serving.mode === 'instance') localStorageRule('serving.instanceType', serving.instanceType, 'ml.m5.large');
     check.rule(
       !training.useSpot || training.maxWaitSeconds > training.maxRuntimeSeconds,
       `training.maxWaitSeconds (${training.maxWaitSeconds} s) must exceed training.maxRuntimeSeconds ` +

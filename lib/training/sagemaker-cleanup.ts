@@ -31,7 +31,7 @@ export class SageMakerCleanup extends Construct {
       entry: 'sagemaker-cleanup',
       description: 'Deletes the SageMaker resources of the training pipeline when its stack is deleted',
       environment: { OWNER_TAG_KEY: props.ownerTag.key, OWNER_TAG_VALUE: props.ownerTag.value },
-      timeout: Duration.minutes(5),
+      timeout: Duration.minutes(15),
       encryptionKey: props.encryptionKey,
       logRetention: props.logRetention,
       removal: props.removal,

@@ -171,4 +171,16 @@ describe('training and serving settings', () => {
       'serving.endpointName is "fraud_model"',
     );
   });
+
+  test('rejects an instance type with local storage, which cannot take the KMS volume key', () => {
+    expect(configError('sandbox', { training: { instanceType: 'ml.m5d.xlarge' } })).toContain(
+      'training.instanceType is "ml.m5d.xlarge", an instance type with local NVMe storage, for which SageMaker rejects the KMS volume key this pipeline sets; choose a type without local storage, for example "ml.m5.xlarge"',
+    );
+    expect(configError('prod', { serving: { instanceType: 'ml.g4dn.xlarge' } })).toContain(
+      'serving.instanceType is "ml.g4dn.xlarge"',
+    );
+    expect(loadStageConfig('sandbox', { training: { instanceType: 'ml.c5.2xlarge' } }).training.instanceType).toBe(
+      'ml.c5.2xlarge',
+    );
+  });
 });

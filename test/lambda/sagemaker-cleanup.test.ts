@@ -9,7 +9,7 @@ import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { createServer, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { cleanUp, resourceName } from '../../lambda/sagemaker-cleanup/cleanup';
+import { DELETE_CONCURRENCY, cleanUp, resourceName } from '../../lambda/sagemaker-cleanup/cleanup';
 import { handleEvent, sendResponse } from '../../lambda/sagemaker-cleanup/custom-resource';
 
 const sagemaker = mockClient(SageMakerClient);
@@ -75,6 +75,25 @@ describe('cleanUp', () => {
     expect(sagemaker.calls()).toHaveLength(0);
   });
 
+  test('deletes many leftover models a few at a time', async () => {
+    const names = Array.from({ length: 12 }, (_, i) => `mlpipe-sandbox-${i}`);
+    tagging
+      .on(GetResourcesCommand)
+      .resolves({ ResourceTagMappingList: names.map((n) => ({ ResourceARN: arn('model', n) })) });
+    let inFlight = 0;
+    let peak = 0;
+    sagemaker.on(DeleteModelCommand).callsFake(async () => {
+      inFlight += 1;
+      peak = Math.max(peak, inFlight);
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      inFlight -= 1;
+      return {};
+    });
+    expect((await cleanUp(clients, tag)).models).toEqual(names);
+    expect(sagemaker.commandCalls(DeleteModelCommand)).toHaveLength(12);
+    expect(peak).toBe(DELETE_CONCURRENCY);
+  });
+
   test('treats a resource that is already gone as deleted', async () => {
     tagging
       .on(GetResourcesCommand)
@@ -121,20 +140,21 @@ describe('the custom resource protocol', () => {
 
   test('does no clean-up on create and update', async () => {
     const cleanup = jest.fn(nothing);
-    expect(await handleEvent(event('Create'), 'stream', cleanup)).toMatchObject({
+    expect(await handleEvent(event('Create'), 'stream', cleanup, 1000)).toMatchObject({
       Status: 'SUCCESS',
       PhysicalResourceId: 'sagemaker-cleanup-SageMakerCleanup',
     });
-    expect(await handleEvent(event('Update'), 'stream', cleanup)).toMatchObject({ Status: 'SUCCESS' });
+    expect(await handleEvent(event('Update'), 'stream', cleanup, 1000)).toMatchObject({ Status: 'SUCCESS' });
     expect(cleanup).not.toHaveBeenCalled();
   });
 
   test('cleans up on delete and says what it deleted', async () => {
-    const response = await handleEvent(event('Delete'), 'stream', async () => ({
-      endpoints: ['e'],
-      endpointConfigs: ['c1', 'c2'],
-      models: ['m1', 'm2'],
-    }));
+    const response = await handleEvent(
+      event('Delete'),
+      'stream',
+      async () => ({ endpoints: ['e'], endpointConfigs: ['c1', 'c2'], models: ['m1', 'm2'] }),
+      1000,
+    );
     expect(response).toEqual({
       Status: 'SUCCESS',
       Reason: 'Deleted 1 endpoint(s), 2 endpoint config(s), 2 model(s)',
@@ -146,11 +166,23 @@ describe('the custom resource protocol', () => {
   });
 
   test('reports a failed clean-up as FAILED with the cause and where to read the logs', async () => {
-    const response = await handleEvent(event('Delete'), 'log-stream-7', async () => {
-      throw new Error('Access denied');
-    });
+    const response = await handleEvent(
+      event('Delete'),
+      'log-stream-7',
+      async () => {
+        throw new Error('Access denied');
+      },
+      1000,
+    );
     expect(response.Status).toBe('FAILED');
     expect(response.Reason).toBe('SageMaker clean-up failed: Access denied (see CloudWatch log stream log-stream-7)');
+  });
+
+  test('answers FAILED before the function runs out of time, instead of leaving CloudFormation waiting', async () => {
+    const never = () => new Promise<never>(() => undefined);
+    const response = await handleEvent(event('Delete'), 'stream', never, 20);
+    expect(response.Status).toBe('FAILED');
+    expect(response.Reason).toContain('not finished within 0 s; run the stack deletion again');
   });
 
   test('PUTs the response to the pre-signed URL as CloudFormation expects', async () => {
@@ -166,7 +198,7 @@ describe('the custom resource protocol', () => {
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     try {
       const { port } = server.address() as AddressInfo;
-      const response = await handleEvent(event('Create'), 'stream', nothing);
+      const response = await handleEvent(event('Create'), 'stream', nothing, 1000);
       await sendResponse(`http://127.0.0.1:${port}/presigned?X-Amz-Signature=abc`, response);
       expect(received).toEqual([{ method: 'PUT', contentType: '', body: JSON.stringify(response) }]);
     } finally {
