@@ -662,13 +662,7 @@ export class TrainingPipeline extends Construct {
         resources: [modelsBucket.arnForObjects(`${MODEL_OUTPUT_PREFIX}*`), checkpointsBucket.arnForObjects('*')],
       }),
     );
-    role.addToPolicy(
-      new iam.PolicyStatement({
-        sid: 'UseLakeKey',
-        actions: ['kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey', 'kms:DescribeKey'],
-        resources: [encryptionKey.keyArn],
-      }),
-    );
+    role.addToPolicy(useLakeKey(encryptionKey));
     role.addToPolicy(grantForVolumeEncryption(encryptionKey));
     role.addToPolicy(
       new iam.PolicyStatement({
@@ -739,14 +733,7 @@ export class TrainingPipeline extends Construct {
         ],
       }),
     );
-    role.addToPrincipalPolicy(
-      new iam.PolicyStatement({
-        sid: 'UseLakeKey',
-        // Athena reads and writes SSE-KMS objects; SNS encrypts the notifications with the same key.
-        actions: ['kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey', 'kms:DescribeKey'],
-        resources: [encryptionKey.keyArn],
-      }),
-    );
+    role.addToPrincipalPolicy(useLakeKey(encryptionKey));
     role.addToPrincipalPolicy(grantForVolumeEncryption(encryptionKey));
     role.addToPrincipalPolicy(
       new iam.PolicyStatement({
@@ -803,4 +790,16 @@ class S3UriLocation extends tasks.S3Location {
   bind(): tasks.S3LocationConfig {
     return { uri: this.uri };
   }
+}
+
+/**
+ * Use of the lake key for SSE-KMS objects: Athena and SageMaker read and write encrypted data, and SNS encrypts the
+ * notifications with the same key.
+ */
+function useLakeKey(key: kms.IKey): iam.PolicyStatement {
+  return new iam.PolicyStatement({
+    sid: 'UseLakeKey',
+    actions: ['kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey', 'kms:DescribeKey'],
+    resources: [key.keyArn],
+  });
 }
