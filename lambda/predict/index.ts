@@ -1,0 +1,62 @@
+// Wiring only: read the environment once, build clients and Powertools once; the logic is in predict.ts.
+import { Logger } from '@aws-lambda-powertools/logger';
+import { MetricUnit, Metrics } from '@aws-lambda-powertools/metrics';
+import { Tracer } from '@aws-lambda-powertools/tracer';
+import { SageMakerClient } from '@aws-sdk/client-sagemaker';
+import { SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
+import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
+import { TRANSACTION_SCHEMA } from '../../lib/schema/feature-schema';
+import { health, predict, type ApiResponse } from './predict';
+
+function requireEnv(name: string): string {
+  const value = process.env[name];
+  if (value === undefined || value === '') throw new Error(`${name} is not set`);
+  return value;
+}
+
+const settings = {
+  schema: TRANSACTION_SCHEMA,
+  endpointName: requireEnv('ENDPOINT_NAME'),
+  threshold: Number(requireEnv('DECISION_THRESHOLD')),
+  maxBatchSize: Number(requireEnv('MAX_BATCH_SIZE')),
+  maxBodyBytes: Number(requireEnv('MAX_BODY_BYTES')),
+};
+const logger = new Logger({ serviceName: 'predict' });
+const metrics = new Metrics({ namespace: 'MlPipeline', serviceName: 'predict' });
+const tracer = new Tracer({ serviceName: 'predict' });
+// Stay well under API Gateway's 29 s: one retry, each attempt cut off after 10 s.
+const runtime = tracer.captureAWSv3Client(
+  new SageMakerRuntimeClient({ maxAttempts: 2, requestHandler: { requestTimeout: 10_000, connectionTimeout: 2_000 } }),
+);
+const sagemaker = tracer.captureAWSv3Client(new SageMakerClient({ maxAttempts: 2 }));
+
+const notFound: ApiResponse = {
+  statusCode: 404,
+  headers: { 'content-type': 'application/json' },
+  body: JSON.stringify({ message: 'Use POST /predict or GET /health' }),
+};
+
+export const handler = async (event: APIGatewayProxyEvent): Promise<APIGatewayProxyResult> => {
+  const route = `${event.httpMethod} ${event.resource}`;
+  try {
+    if (route === 'GET /health') return await health(sagemaker, settings.endpointName);
+    if (route !== 'POST /predict') return notFound;
+    const body =
+      event.isBase64Encoded && event.body !== null ? Buffer.from(event.body, 'base64').toString('utf8') : event.body;
+    const { response, outcome } = await predict(runtime, settings, body);
+    // The outcome carries counts and an error type, never the request's values.
+    logger.info('predict', { ...outcome });
+    metrics.addMetric('Records', MetricUnit.Count, outcome.records);
+    if (outcome.errorType !== undefined) metrics.addMetric(`Rejected${outcome.statusCode}`, MetricUnit.Count, 1);
+    return response;
+  } catch (err) {
+    logger.error('unexpected failure', { error: (err as Error).name });
+    return {
+      statusCode: 502,
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ message: 'Unexpected error' }),
+    };
+  } finally {
+    metrics.publishStoredMetrics();
+  }
+};
