@@ -78,8 +78,14 @@ describe('predict', () => {
   });
 
   test('names each field that is missing, unknown, mistyped or out of range', async () => {
-    const { amount: _amount, ...withoutAmount } = record;
-    const bad = { ...withoutAmount, channel: 'telepathy', card_present: 'yes', hour_of_day: 25, extra: 1 };
+    const bad: Record<string, unknown> = {
+      ...record,
+      channel: 'telepathy',
+      card_present: 'yes',
+      hour_of_day: 25,
+      extra: 1,
+    };
+    delete bad.amount;
     const { response } = await predict(runtime, settings, JSON.stringify(bad));
     expect(response.statusCode).toBe(400);
     expect(bodyOf(response).details).toEqual([
