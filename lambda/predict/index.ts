@@ -24,9 +24,14 @@ const settings = {
 const logger = new Logger({ serviceName: 'predict' });
 const metrics = new Metrics({ namespace: 'MlPipeline', serviceName: 'predict' });
 const tracer = new Tracer({ serviceName: 'predict' });
-// Stay well under API Gateway's 29 s: one retry, each attempt cut off after 10 s.
+// Stay well under API Gateway's 29 s: one retry, each attempt cut off after 10 s unless INVOKE_TIMEOUT_MS says less.
+const requestTimeout = Number(process.env.INVOKE_TIMEOUT_MS ?? '10000');
 const runtime = tracer.captureAWSv3Client(
-  new SageMakerRuntimeClient({ maxAttempts: 2, requestHandler: { requestTimeout: 10_000, connectionTimeout: 2_000 } }),
+  new SageMakerRuntimeClient({
+    maxAttempts: 2,
+    // Without throwOnRequestTimeout the SDK only logs a warning and keeps waiting.
+    requestHandler: { requestTimeout, connectionTimeout: 2_000, throwOnRequestTimeout: true },
+  }),
 );
 const sagemaker = tracer.captureAWSv3Client(new SageMakerClient({ maxAttempts: 2 }));
 
