@@ -3,12 +3,14 @@ import type { StageConfig } from './config/stage-config';
 import { validateSchema, type FeatureSchema } from './schema/feature-schema';
 import { DataLakeStack } from './stacks/data-lake-stack';
 import { IngestStack } from './stacks/ingest-stack';
+import { ServingStack } from './stacks/serving-stack';
 import { TrainingStack } from './stacks/training-stack';
 
 export interface PipelineStacks {
   readonly dataLake: DataLakeStack;
   readonly ingest: IngestStack;
   readonly training: TrainingStack;
+  readonly serving: ServingStack;
 }
 
 /**
@@ -56,7 +58,16 @@ export function buildPipeline(app: App, config: StageConfig, schema: FeatureSche
     encryptionKey: key.key,
   });
 
+  const serving = new ServingStack(app, 'Serving', {
+    ...common,
+    stackName: `${config.namePrefix}-serving`,
+    description: 'ML pipeline: REST API and Lambda in front of the SageMaker endpoint',
+    config,
+    schema,
+    encryptionKey: key.key,
+  });
+
   Tags.of(app).add('project', 'ml-pipeline');
   Tags.of(app).add('stage', config.stage);
-  return { dataLake, ingest, training };
+  return { dataLake, ingest, training, serving };
 }

@@ -27,6 +27,7 @@ export interface SynthesizedPipeline {
   readonly dataLake: Template;
   readonly ingest: Template;
   readonly training: Template;
+  readonly serving: Template;
 }
 
 /** Builds the pipeline app as bin/app.ts does (without the compliance plugins) and returns its templates. */
@@ -41,6 +42,7 @@ export function synthPipeline(options: SynthOptions = {}): SynthesizedPipeline {
     dataLake: Template.fromStack(stacks.dataLake),
     ingest: Template.fromStack(stacks.ingest),
     training: Template.fromStack(stacks.training),
+    serving: Template.fromStack(stacks.serving),
   };
 }
 

@@ -117,6 +117,24 @@ export interface ServingConfig {
   readonly initialInstanceCount: number;
 }
 
+/** The inference API in front of the endpoint. */
+export interface ApiConfig {
+  /** `apiKey`: callers send an API key; `iam`: callers also sign requests with SigV4. @default apiKey */
+  readonly authorization: 'apiKey' | 'iam';
+  /** Steady-state requests per second per API key (usage plan) and for the stage. @default sandbox 10, prod 100 */
+  readonly throttleRatePerSecond: number;
+  /** Burst of requests above the rate. @default sandbox 20, prod 200 */
+  readonly throttleBurst: number;
+  /** Requests per API key per day. @default sandbox 10000, prod 1000000 */
+  readonly quotaPerDay: number;
+  /** Memory of the predict function, 128 to 10240 MiB. @default 512 */
+  readonly lambdaMemoryMiB: number;
+  /** Fraud probability at or above which a record is flagged as fraud. @default 0.5 */
+  readonly decisionThreshold: number;
+  /** Most records in one request. @default 100 */
+  readonly maxBatchSize: number;
+}
+
 /** When the training pipeline runs, and who hears about failures. */
 export interface PipelineConfig {
   /** EventBridge schedule expression that starts the pipeline, or `null` for on demand only. @default null */
@@ -147,6 +165,7 @@ export interface StageConfig {
   readonly qualityGate: QualityGateConfig;
   readonly serving: ServingConfig;
   readonly pipeline: PipelineConfig;
+  readonly api: ApiConfig;
 }
 
 const TRAINING_DEFAULTS: TrainingConfig = {
@@ -192,6 +211,15 @@ export const STAGE_DEFAULTS: { readonly [S in StageName]: StageConfig } = {
       initialInstanceCount: 1,
     },
     pipeline: { schedule: null, notificationEmail: null },
+    api: {
+      authorization: 'apiKey',
+      throttleRatePerSecond: 10,
+      throttleBurst: 20,
+      quotaPerDay: 10_000,
+      lambdaMemoryMiB: 512,
+      decisionThreshold: 0.5,
+      maxBatchSize: 100,
+    },
   },
   prod: {
     stage: 'prod',
@@ -223,6 +251,15 @@ export const STAGE_DEFAULTS: { readonly [S in StageName]: StageConfig } = {
       initialInstanceCount: 1,
     },
     pipeline: { schedule: null, notificationEmail: null },
+    api: {
+      authorization: 'apiKey',
+      throttleRatePerSecond: 100,
+      throttleBurst: 200,
+      quotaPerDay: 1_000_000,
+      lambdaMemoryMiB: 512,
+      decisionThreshold: 0.5,
+      maxBatchSize: 100,
+    },
   },
 };
 
@@ -449,6 +486,13 @@ export function loadStageConfig(stage: unknown, overrides?: unknown): StageConfi
     'ml-team@example.com',
     true,
   );
+  check.oneOf('api.authorization', ['apiKey', 'iam'], 'it picks how callers authenticate');
+  check.integer('api.throttleRatePerSecond', 1, 10_000, 'API Gateway throttles each key to this steady rate');
+  check.integer('api.throttleBurst', 1, 5_000, 'it is the burst above the steady rate');
+  check.integer('api.quotaPerDay', 1, 100_000_000, 'it is the daily request quota per API key');
+  check.integer('api.lambdaMemoryMiB', 128, 10_240, 'Lambda offers 128 to 10240 MiB');
+  check.number('api.decisionThreshold', 0, 1, 'it is the fraud probability that flags a record', true);
+  check.integer('api.maxBatchSize', 1, 1_000, 'it bounds the records in one request');
   if (check.problems.length === 0) {
     const config = merged as unknown as StageConfig;
     const { lifecycle, data, crawler } = config;

@@ -16,6 +16,8 @@ export interface PipelineFunctionProps {
   readonly environment?: { readonly [key: string]: string };
   /** @default 30 seconds */
   readonly timeout?: Duration;
+  /** @default 256 MiB */
+  readonly memorySize?: number;
   readonly encryptionKey: kms.IKey;
   readonly logRetention: logs.RetentionDays;
   readonly removal: DataRemoval;
@@ -53,7 +55,7 @@ export class PipelineFunction extends Construct {
       description: props.description,
       runtime: lambda.Runtime.NODEJS_24_X,
       architecture: lambda.Architecture.ARM_64,
-      memorySize: 256,
+      memorySize: props.memorySize ?? 256,
       timeout: props.timeout ?? Duration.seconds(30),
       role,
       logGroup,

@@ -1,0 +1,218 @@
+import { CfnOutput, Duration, Stack, Validations } from 'aws-cdk-lib';
+import * as apigateway from 'aws-cdk-lib/aws-apigateway';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import { Construct } from 'constructs';
+import type { DataRemoval } from '../config/data-removal';
+import type { ApiConfig } from '../config/stage-config';
+import { EncryptedLogGroup } from '../constructs/log-group';
+import { PipelineFunction } from '../constructs/pipeline-function';
+import type { FeatureSchema } from '../schema/feature-schema';
+import { recordJsonSchema } from '../schema/record-validation';
+
+/** Largest request body the predict function accepts; API Gateway itself allows 10 MB. */
+export const MAX_BODY_BYTES = 256 * 1024;
+
+export interface InferenceApiProps {
+  readonly namePrefix: string;
+  readonly schema: FeatureSchema;
+  readonly endpointName: string;
+  readonly api: ApiConfig;
+  readonly encryptionKey: kms.IKey;
+  readonly logRetention: logs.RetentionDays;
+  readonly removal: DataRemoval;
+}
+
+/**
+ * Serving: a regional REST API (`POST /predict`, `GET /health`) in front of a Lambda function that calls the
+ * SageMaker endpoint. API Gateway validates the body against a JSON Schema derived from the feature schema, every
+ * method needs an API key (and SigV4 with `authorization: iam`), a usage plan throttles and caps each key, and the
+ * stage writes JSON access logs and X-Ray traces.
+ */
+export class InferenceApi extends Construct {
+  readonly api: apigateway.IRestApi;
+  readonly url: string;
+
+  constructor(scope: Construct, id: string, props: InferenceApiProps) {
+    super(scope, id);
+    const stack = Stack.of(this);
+    const { api: config } = props;
+
+    const handler = new PipelineFunction(this, 'PredictFunction', {
+      entry: 'predict',
+      description: 'Validates prediction requests and calls the SageMaker endpoint',
+      environment: {
+        ENDPOINT_NAME: props.endpointName,
+        DECISION_THRESHOLD: String(config.decisionThreshold),
+        MAX_BATCH_SIZE: String(config.maxBatchSize),
+        MAX_BODY_BYTES: String(MAX_BODY_BYTES),
+        POWERTOOLS_SERVICE_NAME: 'predict',
+        POWERTOOLS_METRICS_NAMESPACE: 'MlPipeline',
+      },
+      // Under API Gateway's 29 s integration limit, with room for one retried 10 s invocation.
+      timeout: Duration.seconds(25),
+      memorySize: config.lambdaMemoryMiB,
+      encryptionKey: props.encryptionKey,
+      logRetention: props.logRetention,
+      removal: props.removal,
+    });
+    const endpointArn = stack.formatArn({
+      service: 'sagemaker',
+      resource: 'endpoint',
+      resourceName: props.endpointName,
+    });
+    handler.role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        sid: 'InvokeAndDescribeTheEndpoint',
+        actions: ['sagemaker:InvokeEndpoint', 'sagemaker:DescribeEndpoint'],
+        resources: [endpointArn],
+      }),
+    );
+    Validations.of(handler.role).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::*]',
+      reason: 'X-Ray tracing (xray:PutTraceSegments, PutTelemetryRecords) has no resource-level permissions.',
+    });
+
+    const accessLogs = new EncryptedLogGroup(this, 'AccessLogs', {
+      encryptionKey: props.encryptionKey,
+      retention: props.logRetention,
+      removal: props.removal,
+    });
+    const api = new apigateway.RestApi(this, 'Api', {
+      restApiName: `${props.namePrefix}-inference`,
+      description: 'Fraud scoring API in front of the SageMaker endpoint',
+      endpointConfiguration: { types: [apigateway.EndpointType.REGIONAL] },
+      // Execution logging needs the account's API Gateway CloudWatch role; this creates it (kept on delete, since
+      // it is an account-wide setting other APIs may rely on).
+      cloudWatchRole: true,
+      deployOptions: {
+        stageName: 'v1',
+        tracingEnabled: true,
+        loggingLevel: apigateway.MethodLoggingLevel.ERROR,
+        dataTraceEnabled: false,
+        metricsEnabled: true,
+        throttlingRateLimit: config.throttleRatePerSecond,
+        throttlingBurstLimit: config.throttleBurst,
+        accessLogDestination: new apigateway.LogGroupLogDestination(accessLogs),
+        accessLogFormat: apigateway.AccessLogFormat.jsonWithStandardFields({
+          caller: false,
+          httpMethod: true,
+          ip: true,
+          protocol: true,
+          requestTime: true,
+          resourcePath: true,
+          responseLength: true,
+          status: true,
+          user: true,
+        }),
+      },
+      disableExecuteApiEndpoint: false,
+    });
+
+    const recordSchema = recordJsonSchema(props.schema) as apigateway.JsonSchema;
+    const requestModel = api.addModel('PredictRequest', {
+      contentType: 'application/json',
+      modelName: 'PredictRequest',
+      description: 'One record of named features, or {"records": [...]}; generated from the feature schema',
+      schema: {
+        schema: apigateway.JsonSchemaVersion.DRAFT4,
+        title: 'PredictRequest',
+        oneOf: [
+          recordSchema,
+          {
+            type: apigateway.JsonSchemaType.OBJECT,
+            properties: {
+              records: {
+                type: apigateway.JsonSchemaType.ARRAY,
+                items: recordSchema,
+                minItems: 1,
+                maxItems: config.maxBatchSize,
+              },
+            },
+            required: ['records'],
+            additionalProperties: false,
+          },
+        ],
+      },
+    });
+    const validator = api.addRequestValidator('BodyValidator', {
+      requestValidatorName: 'validate-body',
+      validateRequestBody: true,
+      validateRequestParameters: true,
+    });
+
+    // No console test-invoke permission: every call goes through the stage, its API key and its usage plan.
+    const integration = new apigateway.LambdaIntegration(handler.function, { proxy: true, allowTestInvoke: false });
+
+    const authorizationType =
+      config.authorization === 'iam' ? apigateway.AuthorizationType.IAM : apigateway.AuthorizationType.NONE;
+    const methodOptions = { apiKeyRequired: true, authorizationType };
+    api.root.addResource('predict').addMethod('POST', integration, {
+      ...methodOptions,
+      requestValidator: validator,
+      requestModels: { 'application/json': requestModel },
+    });
+    api.root.addResource('health').addMethod('GET', integration, methodOptions);
+
+    const plan = api.addUsagePlan('UsagePlan', {
+      name: `${props.namePrefix}-inference`,
+      throttle: { rateLimit: config.throttleRatePerSecond, burstLimit: config.throttleBurst },
+      quota: { limit: config.quotaPerDay, period: apigateway.Period.DAY },
+      apiStages: [{ api, stage: api.deploymentStage }],
+    });
+    const key = api.addApiKey('ApiKey', { description: 'Key for the fraud scoring API' });
+    plan.addApiKey(key);
+
+    for (const method of api.methods) {
+      // The permission CDK adds for each method names its execute-api ARN as SourceArn, built with Fn::Join,
+      // which the rule cannot read statically.
+      Validations.of(method).acknowledge({
+        id: 'cdk-validator-cfnguard::lambda_function_public_access_prohibited_check',
+        reason: "Only API Gateway may invoke the function, and only for this method's execute-api ARN (SourceArn).",
+      });
+    }
+    if (config.authorization === 'apiKey') {
+      for (const method of api.methods) {
+        Validations.of(method).acknowledge(
+          {
+            id: 'AwsSolutions-APIG4',
+            reason:
+              'Callers authenticate with an API key tied to a usage plan; set api.authorization to iam for SigV4.',
+          },
+          {
+            id: 'AwsSolutions-COG4',
+            reason: 'This API serves machine clients with API keys (or SigV4), not Cognito users.',
+          },
+        );
+      }
+    } else {
+      for (const method of api.methods) {
+        Validations.of(method).acknowledge({
+          id: 'AwsSolutions-COG4',
+          reason: 'Callers sign requests with SigV4 (IAM authorization); there are no Cognito users.',
+        });
+      }
+    }
+    Validations.of(api.deploymentStage).acknowledge({
+      id: 'AwsSolutions-APIG3',
+      reason:
+        'No WAF web ACL: a web ACL bills monthly even when idle; API keys, the usage plan and stage throttling bound the traffic. Add one before exposing the API publicly.',
+    });
+
+    const cloudWatchRole = api.node.tryFindChild('CloudWatchRole');
+    if (cloudWatchRole !== undefined) {
+      Validations.of(cloudWatchRole).acknowledge({
+        id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs]',
+        reason: "API Gateway's account-wide logging role; AWS maintains this policy for exactly that service role.",
+      });
+    }
+
+    this.api = api;
+    this.url = api.url;
+    new CfnOutput(this, 'ApiKeyId', {
+      value: key.keyId,
+      description: 'aws apigateway get-api-key --include-value --api-key <id> prints the key',
+    });
+  }
+}

@@ -1,0 +1,105 @@
+import { Match } from 'aws-cdk-lib/assertions';
+import { featureFields, TRANSACTION_SCHEMA } from '../../lib/schema/feature-schema';
+import { normalizedTemplate, synthPipeline } from '../helpers';
+
+const { serving: template } = synthPipeline({ stage: 'sandbox' });
+const methods = Object.values(template.findResources('AWS::ApiGateway::Method'));
+
+describe('the inference API', () => {
+  test('is a regional REST API with POST /predict and GET /health', () => {
+    template.hasResourceProperties('AWS::ApiGateway::RestApi', {
+      Name: 'mlpipe-sandbox-inference',
+      EndpointConfiguration: { Types: ['REGIONAL'] },
+    });
+    const routes = methods.map((m) => m.Properties.HttpMethod).sort();
+    expect(routes).toEqual(['GET', 'POST']);
+    for (const path of ['predict', 'health']) {
+      template.hasResourceProperties('AWS::ApiGateway::Resource', { PathPart: path });
+    }
+  });
+
+  test('leaves no method open: every one needs an API key', () => {
+    expect(methods).toHaveLength(2);
+    for (const method of methods) expect(method.Properties.ApiKeyRequired).toBe(true);
+  });
+
+  test('requires SigV4 on every method when authorization is iam', () => {
+    const iam = synthPipeline({ overrides: { api: { authorization: 'iam' } } }).serving;
+    const iamMethods = Object.values(iam.findResources('AWS::ApiGateway::Method'));
+    for (const method of iamMethods) {
+      expect(method.Properties).toMatchObject({ AuthorizationType: 'AWS_IAM', ApiKeyRequired: true });
+    }
+  });
+
+  test('validates the predict body against a model generated from the feature schema', () => {
+    const [predict] = methods.filter((m) => m.Properties.HttpMethod === 'POST');
+    expect(predict.Properties.RequestValidatorId).toBeDefined();
+    expect(predict.Properties.RequestModels).toEqual({ 'application/json': expect.anything() });
+    template.hasResourceProperties('AWS::ApiGateway::RequestValidator', { ValidateRequestBody: true });
+    const [model] = Object.values(template.findResources('AWS::ApiGateway::Model'));
+    const schema = model.Properties.Schema as {
+      oneOf: { properties: Record<string, { enum?: string[] }>; required?: string[] }[];
+    };
+    const single = schema.oneOf[0];
+    expect(Object.keys(single.properties)).toEqual(featureFields(TRANSACTION_SCHEMA).map((f) => f.name));
+    expect(single.required).toEqual(featureFields(TRANSACTION_SCHEMA).map((f) => f.name));
+    expect(single.properties.channel.enum).toEqual(['chip', 'contactless', 'online', 'phone']);
+    expect(JSON.stringify(schema.oneOf[1])).toContain('"maxItems":100');
+  });
+
+  test('throttles and caps each key with a usage plan, and throttles the stage', () => {
+    template.hasResourceProperties('AWS::ApiGateway::UsagePlan', {
+      Throttle: { RateLimit: 10, BurstLimit: 20 },
+      Quota: { Limit: 10000, Period: 'DAY' },
+    });
+    template.resourceCountIs('AWS::ApiGateway::UsagePlanKey', 1);
+    template.hasResourceProperties('AWS::ApiGateway::Stage', {
+      StageName: 'v1',
+      TracingEnabled: true,
+      MethodSettings: [
+        Match.objectLike({
+          LoggingLevel: 'ERROR',
+          DataTraceEnabled: false,
+          ThrottlingRateLimit: 10,
+          ThrottlingBurstLimit: 20,
+        }),
+      ],
+      AccessLogSetting: Match.objectLike({
+        DestinationArn: Match.anyValue(),
+        Format: Match.stringLikeRegexp('"status"'),
+      }),
+    });
+  });
+
+  test('runs the handler on Node.js 24 arm64, under the 29 s integration limit, with the endpoint name', () => {
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Runtime: 'nodejs24.x',
+      Architectures: ['arm64'],
+      Timeout: 25,
+      MemorySize: 512,
+      TracingConfig: { Mode: 'Active' },
+      Environment: {
+        Variables: Match.objectLike({
+          ENDPOINT_NAME: 'mlpipe-sandbox-fraud',
+          DECISION_THRESHOLD: '0.5',
+          MAX_BATCH_SIZE: '100',
+        }),
+      },
+    });
+  });
+
+  test('lets the handler invoke and describe only the configured endpoint', () => {
+    const [policy] = Object.values(template.findResources('AWS::IAM::Policy')).filter((p) =>
+      JSON.stringify(p.Properties.Roles).includes('PredictFunction'),
+    );
+    const statement = policy.Properties.PolicyDocument.Statement.find(
+      (s: { Sid?: string }) => s.Sid === 'InvokeAndDescribeTheEndpoint',
+    );
+    expect(statement.Action).toEqual(['sagemaker:DescribeEndpoint', 'sagemaker:InvokeEndpoint']);
+    expect(JSON.stringify(statement.Resource)).toContain(':endpoint/mlpipe-sandbox-fraud');
+  });
+
+  test('matches the snapshot', () => {
+    expect(normalizedTemplate(template)).toMatchSnapshot();
+  });
+});
