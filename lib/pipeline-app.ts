@@ -3,6 +3,7 @@ import type { StageConfig } from './config/stage-config';
 import { validateSchema, type FeatureSchema } from './schema/feature-schema';
 import { DataLakeStack } from './stacks/data-lake-stack';
 import { IngestStack } from './stacks/ingest-stack';
+import { MonitoringStack } from './stacks/monitoring-stack';
 import { ServingStack } from './stacks/serving-stack';
 import { TrainingStack } from './stacks/training-stack';
 
@@ -11,6 +12,7 @@ export interface PipelineStacks {
   readonly ingest: IngestStack;
   readonly training: TrainingStack;
   readonly serving: ServingStack;
+  readonly monitoring: MonitoringStack;
 }
 
 /**
@@ -67,7 +69,19 @@ export function buildPipeline(app: App, config: StageConfig, schema: FeatureSche
     encryptionKey: key.key,
   });
 
+  const monitoring = new MonitoringStack(app, 'Monitoring', {
+    ...common,
+    stackName: `${config.namePrefix}-monitoring`,
+    description: 'ML pipeline: alarms and the pipeline dashboard',
+    config,
+    deliveryStream: ingest.delivery.deliveryStream,
+    crawlerLogGroup: catalog.crawlerLogGroup,
+    stateMachine: training.pipeline.stateMachine,
+    predictFunction: serving.inference.predictFunction,
+    alarmTopic: training.notifications,
+  });
+
   Tags.of(app).add('project', 'ml-pipeline');
   Tags.of(app).add('stage', config.stage);
-  return { dataLake, ingest, training, serving };
+  return { dataLake, ingest, training, serving, monitoring };
 }

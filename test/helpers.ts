@@ -28,6 +28,7 @@ export interface SynthesizedPipeline {
   readonly ingest: Template;
   readonly training: Template;
   readonly serving: Template;
+  readonly monitoring: Template;
 }
 
 /** Builds the pipeline app as bin/app.ts does (without the compliance plugins) and returns its templates. */
@@ -43,6 +44,7 @@ export function synthPipeline(options: SynthOptions = {}): SynthesizedPipeline {
     ingest: Template.fromStack(stacks.ingest),
     training: Template.fromStack(stacks.training),
     serving: Template.fromStack(stacks.serving),
+    monitoring: Template.fromStack(stacks.monitoring),
   };
 }
 

@@ -2,6 +2,7 @@ import { CfnOutput, Duration, Stack, Validations } from 'aws-cdk-lib';
 import * as apigateway from 'aws-cdk-lib/aws-apigateway';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import type { DataRemoval } from '../config/data-removal';
@@ -10,6 +11,12 @@ import { EncryptedLogGroup } from '../constructs/log-group';
 import { PipelineFunction } from '../constructs/pipeline-function';
 import type { FeatureSchema } from '../schema/feature-schema';
 import { recordJsonSchema } from '../schema/record-validation';
+
+/** The one deployment stage of the API; part of its URL and of its metrics' dimensions. */
+export const API_STAGE_NAME = 'v1';
+
+/** The API's name, which its CloudWatch metrics use as a dimension. */
+export const apiName = (namePrefix: string) => `${namePrefix}-inference`;
 
 /** Largest request body the predict function accepts; API Gateway itself allows 10 MB. */
 export const MAX_BODY_BYTES = 256 * 1024;
@@ -33,6 +40,7 @@ export interface InferenceApiProps {
 export class InferenceApi extends Construct {
   readonly api: apigateway.IRestApi;
   readonly url: string;
+  readonly predictFunction: lambda.IFunction;
 
   constructor(scope: Construct, id: string, props: InferenceApiProps) {
     super(scope, id);
@@ -80,14 +88,14 @@ export class InferenceApi extends Construct {
       removal: props.removal,
     });
     const api = new apigateway.RestApi(this, 'Api', {
-      restApiName: `${props.namePrefix}-inference`,
+      restApiName: apiName(props.namePrefix),
       description: 'Fraud scoring API in front of the SageMaker endpoint',
       endpointConfiguration: { types: [apigateway.EndpointType.REGIONAL] },
       // Execution logging needs the account's API Gateway CloudWatch role; this creates it (kept on delete, since
       // it is an account-wide setting other APIs may rely on).
       cloudWatchRole: true,
       deployOptions: {
-        stageName: 'v1',
+        stageName: API_STAGE_NAME,
         tracingEnabled: true,
         loggingLevel: apigateway.MethodLoggingLevel.ERROR,
         dataTraceEnabled: false,
@@ -209,6 +217,7 @@ export class InferenceApi extends Construct {
     }
 
     this.api = api;
+    this.predictFunction = handler.function;
     this.url = api.url;
     new CfnOutput(this, 'ApiKeyId', {
       value: key.keyId,

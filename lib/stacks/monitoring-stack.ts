@@ -1,0 +1,40 @@
+import { Stack, StackProps } from 'aws-cdk-lib';
+import * as firehose from 'aws-cdk-lib/aws-kinesisfirehose';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as sns from 'aws-cdk-lib/aws-sns';
+import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import { Construct } from 'constructs';
+import type { StageConfig } from '../config/stage-config';
+import { PipelineMonitoring } from '../monitoring/pipeline-monitoring';
+import { API_STAGE_NAME, apiName } from '../serving/inference-api';
+
+export interface MonitoringStackProps extends StackProps {
+  readonly config: StageConfig;
+  readonly deliveryStream: firehose.IDeliveryStream;
+  readonly crawlerLogGroup: logs.ILogGroup;
+  readonly stateMachine: sfn.IStateMachine;
+  readonly predictFunction: lambda.IFunction;
+  readonly alarmTopic: sns.ITopic;
+}
+
+/** Alarms and the pipeline dashboard; stateless, so it can be redeployed at will. */
+export class MonitoringStack extends Stack {
+  readonly monitoring: PipelineMonitoring;
+
+  constructor(scope: Construct, id: string, props: MonitoringStackProps) {
+    super(scope, id, props);
+    const { config } = props;
+    this.monitoring = new PipelineMonitoring(this, 'Monitoring', {
+      namePrefix: config.namePrefix,
+      deliveryStream: props.deliveryStream,
+      crawlerLogGroup: props.crawlerLogGroup,
+      stateMachine: props.stateMachine,
+      endpointName: config.serving.endpointName,
+      apiName: apiName(config.namePrefix),
+      apiStage: API_STAGE_NAME,
+      predictFunction: props.predictFunction,
+      alarmTopic: props.alarmTopic,
+    });
+  }
+}

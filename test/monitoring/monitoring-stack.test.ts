@@ -1,0 +1,62 @@
+import { synthPipeline } from '../helpers';
+
+const { monitoring: template } = synthPipeline({ stage: 'sandbox' });
+const alarms = Object.values(template.findResources('AWS::CloudWatch::Alarm'));
+const alarmNamed = (name: string) => {
+  const alarm = alarms.find((a) => a.Properties.AlarmName === `mlpipe-sandbox-${name}`);
+  if (alarm === undefined) throw new Error(`no alarm ${name}`);
+  return alarm.Properties;
+};
+
+describe('pipeline monitoring', () => {
+  test('alarms on the API, the predict function and the endpoint', () => {
+    expect(alarms.map((a) => a.Properties.AlarmName).sort()).toEqual(
+      ['ApiLatency', 'ApiServerErrors', 'EndpointErrors', 'ModelLatency', 'PredictErrors', 'PredictThrottles'].map(
+        (n) => `mlpipe-sandbox-${n}`,
+      ),
+    );
+  });
+
+  test('sends every alarm and its recovery to the notification topic', () => {
+    for (const alarm of alarms) {
+      expect(alarm.Properties.AlarmActions).toHaveLength(1);
+      expect(alarm.Properties.OKActions).toHaveLength(1);
+      expect(JSON.stringify(alarm.Properties.AlarmActions)).toContain('Notifications');
+      expect(alarm.Properties.TreatMissingData).toBe('notBreaching');
+    }
+  });
+
+  test('watches the API 5XX rate and p99 latency of the stage', () => {
+    expect(alarmNamed('ApiServerErrors')).toMatchObject({
+      Namespace: 'AWS/ApiGateway',
+      MetricName: '5XXError',
+      Statistic: 'Average',
+      Threshold: 0.05,
+      Dimensions: [
+        { Name: 'ApiName', Value: 'mlpipe-sandbox-inference' },
+        { Name: 'Stage', Value: 'v1' },
+      ],
+    });
+    expect(alarmNamed('ApiLatency')).toMatchObject({
+      MetricName: 'Latency',
+      ExtendedStatistic: 'p99',
+      Threshold: 5000,
+    });
+  });
+
+  test('watches the endpoint by its configured name, converting model latency to milliseconds', () => {
+    const latency = alarmNamed('ModelLatency');
+    expect(JSON.stringify(latency.Metrics)).toContain('latency / 1000');
+    expect(JSON.stringify(latency.Metrics)).toContain('mlpipe-sandbox-fraud');
+    expect(JSON.stringify(alarmNamed('EndpointErrors').Metrics)).toContain('Invocation5XXErrors');
+  });
+
+  test('draws one dashboard from ingest to the API', () => {
+    template.hasResourceProperties('AWS::CloudWatch::Dashboard', { DashboardName: 'mlpipe-sandbox-pipeline' });
+    const [dashboard] = Object.values(template.findResources('AWS::CloudWatch::Dashboard'));
+    const body = JSON.stringify(dashboard.Properties.DashboardBody);
+    for (const title of ['Ingest', 'Crawler', 'Training pipeline runs', 'Endpoint', 'API', 'Alarms']) {
+      expect(body).toContain(title);
+    }
+  });
+});
