@@ -1,0 +1,139 @@
+/**
+ * Benchmark of the predict Lambda (prints numbers; asserts nothing):
+ *  1. bundle size, built with esbuild the way NodejsFunction builds it;
+ *  2. cold initialization of the bundle vs importing the bare SageMaker runtime client, in fresh Node processes;
+ *  3. time per request through the handler vs calling InvokeEndpoint directly, against one local server.
+ * Usage: npm run bench [-- --requests 300 --cold-starts 7]
+ */
+import { InvokeEndpointCommand, SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
+import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, statSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { buildSync } from 'esbuild';
+
+function option(name: string, fallback: number): number {
+  const index = process.argv.indexOf(`--${name}`);
+  if (index < 0) return fallback;
+  const value = Number(process.argv[index + 1]);
+  if (!Number.isInteger(value) || value < 1) {
+    throw new Error(`--${name} takes a whole number of at least 1, got '${process.argv[index + 1]}'`);
+  }
+  return value;
+}
+const requests = option('requests', 300);
+const coldStarts = option('cold-starts', 7);
+const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
+const ms = (value: number) => `${value.toFixed(2)} ms`;
+
+const dir = mkdtempSync(join(tmpdir(), 'bench-predict-'));
+const bundle = join(dir, 'index.js');
+buildSync({
+  entryPoints: [join(__dirname, '..', 'lambda', 'predict', 'index.ts')],
+  bundle: true,
+  minify: true,
+  sourcemap: true,
+  platform: 'node',
+  target: `node${process.versions.node.split('.')[0]}`,
+  outfile: bundle,
+  logLevel: 'silent',
+});
+
+async function main(): Promise<void> {
+  const server = createServer((request, response) => {
+    let body = '';
+    request.on('data', (chunk: Buffer) => (body += chunk.toString()));
+    request.on('end', () => {
+      const rows = body.split('\n').length;
+      response.writeHead(200, { 'content-type': 'text/csv' }).end(Array(rows).fill('0.42').join('\n'));
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const env = {
+    ...process.env,
+    AWS_REGION: 'eu-west-1',
+    AWS_ACCESS_KEY_ID: 'bench',
+    AWS_SECRET_ACCESS_KEY: 'bench',
+    AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME: url,
+    AWS_ENDPOINT_URL_SAGEMAKER: url,
+    ENDPOINT_NAME: 'bench-endpoint',
+    DECISION_THRESHOLD: '0.5',
+    MAX_BATCH_SIZE: '100',
+    MAX_BODY_BYTES: '262144',
+    POWERTOOLS_TRACE_ENABLED: 'false',
+    POWERTOOLS_METRICS_DISABLED: 'true',
+    POWERTOOLS_LOG_LEVEL: 'SILENT',
+    AWS_SDK_JS_SUPPRESS_MAINTENANCE_MODE_MESSAGE: '1',
+  };
+  Object.assign(process.env, env);
+
+  // 2. Cold initialization, each sample in a fresh process.
+  const timeRequire = (code: string) => {
+    const probe = join(dir, `probe-${Math.random().toString(36).slice(2)}.js`);
+    writeFileSync(probe, `const t = performance.now(); ${code}; process.stdout.write(String(performance.now() - t));`);
+    return Number(execFileSync(process.execPath, [probe], { env, cwd: join(__dirname, '..') }).toString());
+  };
+  const sdkPath = require.resolve('@aws-sdk/client-sagemaker-runtime');
+  const bundleInit = median(
+    Array.from({ length: coldStarts }, () => timeRequire(`require(${JSON.stringify(bundle)})`)),
+  );
+  const sdkInit = median(
+    Array.from({ length: coldStarts }, () =>
+      timeRequire(`const m = require(${JSON.stringify(sdkPath)}); new m.SageMakerRuntimeClient({})`),
+    ),
+  );
+
+  // 3. Per-request time, handler vs the SDK alone, same server and payload.
+  const record = {
+    amount: 42.5,
+    merchant_category: 'travel',
+    channel: 'online',
+    card_present: false,
+    distance_from_home_km: 900,
+    minutes_since_last_transaction: 3,
+    transactions_last_24h: 7,
+    hour_of_day: 3,
+  };
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { handler } = require(bundle) as { handler: (e: APIGatewayProxyEvent) => Promise<APIGatewayProxyResult> };
+  const event = { httpMethod: 'POST', resource: '/predict', body: JSON.stringify(record), isBase64Encoded: false };
+  const client = new SageMakerRuntimeClient({});
+  const csv = new TextEncoder().encode('42.5,3,2,0,900,3,7,3');
+  const timeLoop = async (call: () => Promise<unknown>) => {
+    for (let i = 0; i < 20; i++) await call(); // warm up connections and JIT
+    const start = performance.now();
+    for (let i = 0; i < requests; i++) await call();
+    return (performance.now() - start) / requests;
+  };
+  const viaHandler = await timeLoop(async () => {
+    const response = await handler(event as APIGatewayProxyEvent);
+    if (response.statusCode !== 200) throw new Error(`handler answered ${response.statusCode}: ${response.body}`);
+  });
+  const viaSdk = await timeLoop(() =>
+    client.send(new InvokeEndpointCommand({ EndpointName: 'bench-endpoint', ContentType: 'text/csv', Body: csv })),
+  );
+  server.close();
+
+  const rows: [string, string][] = [
+    ['bundle size (minified, without source map)', `${(statSync(bundle).size / 1024).toFixed(1)} KiB`],
+    [`cold init, bundle (median of ${coldStarts})`, ms(bundleInit)],
+    [`cold init, bare SageMaker runtime client (median of ${coldStarts})`, ms(sdkInit)],
+    ['cold init ratio (bundle / bare client)', `${(bundleInit / sdkInit).toFixed(2)}x`],
+    [`per request through the handler (mean of ${requests})`, ms(viaHandler)],
+    [`per request, SDK InvokeEndpoint alone (mean of ${requests})`, ms(viaSdk)],
+    ['per-request ratio (handler / SDK)', `${(viaHandler / viaSdk).toFixed(2)}x`],
+  ];
+  const width = Math.max(...rows.map(([label]) => label.length));
+  console.log(`predict Lambda benchmark (Node ${process.versions.node}, ${new Date().toISOString()})`);
+  for (const [label, value] of rows) console.log(`${label.padEnd(width)}  ${value}`);
+}
+
+main().catch((error: unknown) => {
+  console.error(error instanceof Error ? error.message : error);
+  process.exit(1);
+});
