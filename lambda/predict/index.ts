@@ -4,7 +4,7 @@ import { MetricUnit, Metrics } from '@aws-lambda-powertools/metrics';
 import { Tracer } from '@aws-lambda-powertools/tracer';
 import { SageMakerClient } from '@aws-sdk/client-sagemaker';
 import { SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
-import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
+import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import { TRANSACTION_SCHEMA } from '../../lib/schema/feature-schema';
 import { health, predict, type ApiResponse } from './predict';
 
@@ -41,7 +41,8 @@ const notFound: ApiResponse = {
   body: JSON.stringify({ message: 'Use POST /predict or GET /health' }),
 };
 
-export const handler = async (event: APIGatewayProxyEvent): Promise<APIGatewayProxyResult> => {
+export const handler = async (event: APIGatewayProxyEvent, context?: Context): Promise<APIGatewayProxyResult> => {
+  if (context !== undefined) logger.addContext(context);
   const route = `${event.httpMethod} ${event.resource}`;
   try {
     if (route === 'GET /health') return await health(sagemaker, settings.endpointName);
@@ -62,6 +63,7 @@ export const handler = async (event: APIGatewayProxyEvent): Promise<APIGatewayPr
       body: JSON.stringify({ message: 'Unexpected error' }),
     };
   } finally {
-    metrics.publishStoredMetrics();
+    // Health checks and rejected routes store no metrics; publishing nothing would log a warning.
+    if (metrics.hasStoredMetrics()) metrics.publishStoredMetrics();
   }
 };

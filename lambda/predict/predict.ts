@@ -74,11 +74,17 @@ export function mapInvokeError(err: unknown, endpointName: string): ApiResponse 
     message?: string;
     $metadata?: { httpStatusCode?: number };
   };
-  if (name === 'ValidationException' && /endpoint .* not found/i.test(message ?? '')) {
+  // Names first, status codes after: the runtime SDK gives ModelNotReadyException the status 429 too.
+  // A missing endpoint is a ValidationError in the runtime API (ValidationException in the control-plane API).
+  const validation = name === 'ValidationError' || name === 'ValidationException';
+  if (validation && /endpoint .* not found/i.test(message ?? '')) {
     return error(
       503,
       `The model endpoint ${endpointName} is not deployed yet: run the training pipeline (npm run train).`,
     );
+  }
+  if (name === 'ModelNotReadyException' || name === 'ServiceUnavailable') {
+    return error(503, 'The model endpoint is starting or busy; retry in a few seconds.');
   }
   if (name === 'ModelError' || $metadata?.httpStatusCode === 424) {
     return error(502, 'The model could not score these records (ModelError); check the endpoint logs.');
@@ -86,7 +92,7 @@ export function mapInvokeError(err: unknown, endpointName: string): ApiResponse 
   if (name === 'ThrottlingException' || $metadata?.httpStatusCode === 429) {
     return error(429, 'Too many requests to the model; retry with backoff.');
   }
-  if (name === 'ModelNotReadyException' || name === 'ServiceUnavailable' || $metadata?.httpStatusCode === 503) {
+  if ($metadata?.httpStatusCode === 503) {
     return error(503, 'The model endpoint is starting or busy; retry in a few seconds.');
   }
   if (name === 'TimeoutError' || name === 'RequestTimeout' || /timed? ?out/i.test(message ?? '')) {

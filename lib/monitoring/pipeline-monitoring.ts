@@ -67,7 +67,8 @@ export class PipelineMonitoring extends Construct {
       period,
     });
     const endpointErrors = new cloudwatch.MathExpression({
-      expression: 'e4 + e5',
+      // FILL keeps a period in which only one of the two error metrics has data.
+      expression: 'FILL(e4, 0) + FILL(e5, 0)',
       usingMetrics: { e4: endpoint('Invocation4XXErrors', 'Sum'), e5: endpoint('Invocation5XXErrors', 'Sum') },
       label: 'Endpoint invocation errors',
       period,

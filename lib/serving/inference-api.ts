@@ -103,17 +103,24 @@ export class InferenceApi extends Construct {
         throttlingRateLimit: config.throttleRatePerSecond,
         throttlingBurstLimit: config.throttleBurst,
         accessLogDestination: new apigateway.LogGroupLogDestination(accessLogs),
-        accessLogFormat: apigateway.AccessLogFormat.jsonWithStandardFields({
-          caller: false,
-          httpMethod: true,
-          ip: true,
-          protocol: true,
-          requestTime: true,
-          resourcePath: true,
-          responseLength: true,
-          status: true,
-          user: true,
-        }),
+        // Who called, what happened and why it failed; never the body.
+        accessLogFormat: apigateway.AccessLogFormat.custom(
+          JSON.stringify({
+            requestId: apigateway.AccessLogField.contextRequestId(),
+            requestTime: apigateway.AccessLogField.contextRequestTime(),
+            ip: apigateway.AccessLogField.contextIdentitySourceIp(),
+            apiKeyId: apigateway.AccessLogField.contextIdentityApiKeyId(),
+            httpMethod: apigateway.AccessLogField.contextHttpMethod(),
+            resourcePath: apigateway.AccessLogField.contextResourcePath(),
+            status: apigateway.AccessLogField.contextStatus(),
+            responseLength: apigateway.AccessLogField.contextResponseLength(),
+            responseLatency: apigateway.AccessLogField.contextResponseLatency(),
+            integrationStatus: apigateway.AccessLogField.contextIntegrationStatus(),
+            integrationLatency: apigateway.AccessLogField.contextIntegrationLatency(),
+            error: apigateway.AccessLogField.contextErrorMessage(),
+            validationError: apigateway.AccessLogField.contextErrorValidationErrorString(),
+          }),
+        ),
       },
       disableExecuteApiEndpoint: false,
     });
@@ -142,6 +149,14 @@ export class InferenceApi extends Construct {
             additionalProperties: false,
           },
         ],
+      },
+    });
+    // A body that fails the model is answered by API Gateway itself; this makes that answer say which rule failed.
+    api.addGatewayResponse('InvalidBody', {
+      type: apigateway.ResponseType.BAD_REQUEST_BODY,
+      templates: {
+        'application/json':
+          '{"message": "The request does not match the model features.", "details": ["$util.escapeJavaScript($context.error.validationErrorString)"]}',
       },
     });
     const validator = api.addRequestValidator('BodyValidator', {

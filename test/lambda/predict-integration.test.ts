@@ -30,7 +30,7 @@ function sagemaker(request: IncomingMessage, response: ServerResponse, body: str
       case 'throttled':
         return error(429, 'ThrottlingException', 'Rate exceeded');
       case 'missing':
-        return error(400, 'ValidationException', 'Endpoint mlpipe-sandbox-fraud of account 123456789012 not found.');
+        return error(400, 'ValidationError', 'Endpoint mlpipe-sandbox-fraud of account 123456789012 not found.');
       case 'slow':
         setTimeout(() => response.writeHead(200, { 'content-type': 'text/csv' }).end('0.5\n'), 1_000);
         return;

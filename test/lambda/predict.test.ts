@@ -127,13 +127,13 @@ describe('mapInvokeError', () => {
   test.each([
     [
       'a missing endpoint',
-      err('ValidationException', 'Endpoint mlpipe-sandbox-fraud of account 1 not found.', 400),
+      err('ValidationError', 'Endpoint mlpipe-sandbox-fraud of account 1 not found.', 400),
       503,
       'run the training pipeline',
     ],
     ['a model error', err('ModelError', 'Received client error (400) from primary', 424), 502, 'ModelError'],
     ['throttling', err('ThrottlingException', 'Rate exceeded', 429), 429, 'retry with backoff'],
-    ['a model that is not ready', err('ModelNotReadyException', 'not ready', 429), 429, 'retry'],
+    ['a serverless model that is still starting', err('ModelNotReadyException', 'not ready', 429), 503, 'starting'],
     ['a timeout', err('TimeoutError', 'socket timed out', undefined), 504, 'did not answer in time'],
     ['anything else', err('InternalFailure', 'boom', 500), 502, 'unexpected error'],
   ])('maps %s', (_, error, status, message) => {

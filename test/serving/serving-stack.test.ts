@@ -47,6 +47,22 @@ describe('the inference API', () => {
     expect(JSON.stringify(schema.oneOf[1])).toContain('"maxItems":100');
   });
 
+  test('answers a body that fails the model with the rule it broke, and logs why requests fail', () => {
+    template.hasResourceProperties('AWS::ApiGateway::GatewayResponse', {
+      ResponseType: 'BAD_REQUEST_BODY',
+      ResponseTemplates: { 'application/json': Match.stringLikeRegexp('validationErrorString') },
+    });
+    const [stage] = Object.values(template.findResources('AWS::ApiGateway::Stage'));
+    const format = String(stage.Properties.AccessLogSetting.Format);
+    for (const field of [
+      '$context.error.validationErrorString',
+      '$context.identity.apiKeyId',
+      '$context.integrationStatus',
+    ]) {
+      expect(format).toContain(field);
+    }
+  });
+
   test('throttles and caps each key with a usage plan, and throttles the stage', () => {
     template.hasResourceProperties('AWS::ApiGateway::UsagePlan', {
       Throttle: { RateLimit: 10, BurstLimit: 20 },
