@@ -15,6 +15,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { buildSync } from 'esbuild';
+import { EXAMPLE_TRANSACTION_FEATURES, TRANSACTION_SCHEMA } from '../lib/schema/feature-schema';
+import { checkRecord } from '../lib/schema/record-validation';
 
 function option(name: string, fallback: number): number {
   const index = process.argv.indexOf(`--${name}`);
@@ -89,21 +91,18 @@ async function main(): Promise<void> {
   );
 
   // 3. Per-request time, handler vs the SDK alone, same server and payload.
-  const record = {
-    amount: 42.5,
-    merchant_category: 'travel',
-    channel: 'online',
-    card_present: false,
-    distance_from_home_km: 900,
-    minutes_since_last_transaction: 3,
-    transactions_last_24h: 7,
-    hour_of_day: 3,
-  };
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const { handler } = require(bundle) as { handler: (e: APIGatewayProxyEvent) => Promise<APIGatewayProxyResult> };
-  const event = { httpMethod: 'POST', resource: '/predict', body: JSON.stringify(record), isBase64Encoded: false };
+  const event = {
+    httpMethod: 'POST',
+    resource: '/predict',
+    body: JSON.stringify(EXAMPLE_TRANSACTION_FEATURES),
+    isBase64Encoded: false,
+  };
   const client = new SageMakerRuntimeClient({});
-  const csv = new TextEncoder().encode('42.5,3,2,0,900,3,7,3');
+  const encoded = checkRecord(TRANSACTION_SCHEMA, EXAMPLE_TRANSACTION_FEATURES);
+  if (!encoded.ok) throw new Error(`The example record no longer matches the schema: ${encoded.problems.join('; ')}`);
+  const csv = new TextEncoder().encode(encoded.row.join(','));
   const timeLoop = async (call: () => Promise<unknown>) => {
     for (let i = 0; i < 20; i++) await call(); // warm up connections and JIT
     const start = performance.now();

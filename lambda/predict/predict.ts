@@ -83,7 +83,7 @@ export function mapInvokeError(err: unknown, endpointName: string): ApiResponse 
       `The model endpoint ${endpointName} is not deployed yet: run the training pipeline (npm run train).`,
     );
   }
-  if (name === 'ModelNotReadyException' || name === 'ServiceUnavailable') {
+  if (name === 'ModelNotReadyException' || name === 'ServiceUnavailable' || $metadata?.httpStatusCode === 503) {
     return error(503, 'The model endpoint is starting or busy; retry in a few seconds.');
   }
   if (name === 'ModelError' || $metadata?.httpStatusCode === 424) {
@@ -91,9 +91,6 @@ export function mapInvokeError(err: unknown, endpointName: string): ApiResponse 
   }
   if (name === 'ThrottlingException' || $metadata?.httpStatusCode === 429) {
     return error(429, 'Too many requests to the model; retry with backoff.');
-  }
-  if ($metadata?.httpStatusCode === 503) {
-    return error(503, 'The model endpoint is starting or busy; retry in a few seconds.');
   }
   if (name === 'TimeoutError' || name === 'RequestTimeout' || /timed? ?out/i.test(message ?? '')) {
     return error(504, 'The model did not answer in time; retry, or send fewer records.');

@@ -7,6 +7,8 @@
  * `-c stage=prod`. Only keys that exist below may appear there.
  */
 
+import { PARQUET_BUFFER_MIB } from '../constructs/parquet-delivery-stream';
+
 export const STAGE_NAMES = ['sandbox', 'prod'] as const;
 export type StageName = (typeof STAGE_NAMES)[number];
 
@@ -410,8 +412,8 @@ export function loadStageConfig(stage: unknown, overrides?: unknown): StageConfi
   check.integer('lifecycle.noncurrentVersionsExpireAfterDays', 1, 3650, days);
   check.integer(
     'ingest.bufferSizeMiB',
-    64,
-    128,
+    PARQUET_BUFFER_MIB.min,
+    PARQUET_BUFFER_MIB.max,
     'Firehose needs a 64 to 128 MiB buffer when it converts records to Parquet',
   );
   check.integer('ingest.bufferIntervalSeconds', 0, 900, 'Firehose buffers for at most 900 seconds');

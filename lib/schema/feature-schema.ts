@@ -117,6 +117,21 @@ export const TRANSACTION_SCHEMA: FeatureSchema = {
   ],
 };
 
+/**
+ * The model inputs of one suspicious transaction (a night-time online purchase far from home), as a client sends
+ * them to the inference API. Used by the README's curl example, the tests and the benchmark.
+ */
+export const EXAMPLE_TRANSACTION_FEATURES: Readonly<Record<string, string | number | boolean>> = {
+  amount: 42.5,
+  merchant_category: 'travel',
+  channel: 'online',
+  card_present: false,
+  distance_from_home_km: 900,
+  minutes_since_last_transaction: 3,
+  transactions_last_24h: 7,
+  hour_of_day: 3,
+};
+
 const NAME_PATTERN = /^[a-z][a-z0-9_]*$/;
 
 /**

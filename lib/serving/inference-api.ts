@@ -55,8 +55,6 @@ export class InferenceApi extends Construct {
         DECISION_THRESHOLD: String(config.decisionThreshold),
         MAX_BATCH_SIZE: String(config.maxBatchSize),
         MAX_BODY_BYTES: String(MAX_BODY_BYTES),
-        POWERTOOLS_SERVICE_NAME: 'predict',
-        POWERTOOLS_METRICS_NAMESPACE: 'MlPipeline',
       },
       // Under API Gateway's 29 s integration limit, with room for one retried 10 s invocation.
       timeout: Duration.seconds(25),

@@ -3,7 +3,7 @@ import { InvokeEndpointCommand, SageMakerRuntimeClient } from '@aws-sdk/client-s
 import { mockClient } from 'aws-sdk-client-mock';
 import fc from 'fast-check';
 import { health, mapInvokeError, parseProbabilities, predict } from '../../lambda/predict/predict';
-import { TRANSACTION_SCHEMA } from '../../lib/schema/feature-schema';
+import { EXAMPLE_TRANSACTION_FEATURES, TRANSACTION_SCHEMA } from '../../lib/schema/feature-schema';
 
 const runtimeMock = mockClient(SageMakerRuntimeClient);
 const sagemakerMock = mockClient(SageMakerClient);
@@ -15,16 +15,7 @@ const settings = {
   maxBatchSize: 10,
   maxBodyBytes: 16_384,
 };
-const record = {
-  amount: 42.5,
-  merchant_category: 'travel',
-  channel: 'online',
-  card_present: false,
-  distance_from_home_km: 900,
-  minutes_since_last_transaction: 3,
-  transactions_last_24h: 7,
-  hour_of_day: 3,
-};
+const record = EXAMPLE_TRANSACTION_FEATURES;
 const answer = (text: string) => ({ Body: new TextEncoder().encode(text) }) as never;
 const sentCsv = () =>
   new TextDecoder().decode(runtimeMock.commandCalls(InvokeEndpointCommand)[0].args[0].input.Body as Uint8Array);

@@ -1,4 +1,5 @@
 import {
+  EXAMPLE_TRANSACTION_FEATURES,
   TRANSACTION_SCHEMA,
   featureFields,
   labelField,
@@ -14,6 +15,7 @@ import {
   nullCountsQuery,
   trainingExportQuery,
 } from '../../lib/schema/athena-queries';
+import { checkRecord } from '../../lib/schema/record-validation';
 
 const withFields = (fields: FieldSpec[]): FeatureSchema => ({ ...TRANSACTION_SCHEMA, fields });
 
@@ -165,5 +167,14 @@ describe('Athena queries derived from the schema', () => {
       categories: ["o'brien"],
     };
     expect(encodedExpression(field)).toBe(`CASE "tier" WHEN 'o''brien' THEN 0 ELSE -1 END`);
+  });
+});
+
+describe('the example transaction', () => {
+  test('is a valid request record for the running example, encoded in model order', () => {
+    expect(checkRecord(TRANSACTION_SCHEMA, EXAMPLE_TRANSACTION_FEATURES)).toEqual({
+      ok: true,
+      row: [42.5, 3, 2, 0, 900, 3, 7, 3],
+    });
   });
 });
