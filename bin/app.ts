@@ -5,7 +5,7 @@
  */
 import { App } from 'aws-cdk-lib';
 import { addComplianceChecks } from '../lib/compliance';
-import { ConfigError, loadStageConfig, type StageConfig } from '../lib/config/stage-config';
+import { ConfigError, loadStageConfigFromContext, type StageConfig } from '../lib/config/stage-config';
 import { buildPipeline } from '../lib/pipeline-app';
 import { TRANSACTION_SCHEMA } from '../lib/schema/feature-schema';
 
@@ -18,16 +18,8 @@ buildPipeline(app, config, TRANSACTION_SCHEMA, config.region === null ? undefine
 
 /** The validated stage config; on a config error, prints what to change and exits without a stack trace. */
 function loadConfigOrExit(scope: App): StageConfig {
-  const stage: unknown = scope.node.tryGetContext('stage') ?? 'sandbox';
-  const pipeline: unknown = scope.node.tryGetContext('pipeline');
   try {
-    if (pipeline !== undefined && (typeof pipeline !== 'object' || pipeline === null || Array.isArray(pipeline))) {
-      throw new ConfigError(String(stage), [
-        'context "pipeline" must be an object of per-stage overrides, set in cdk.json (-c passes only strings)',
-      ]);
-    }
-    const overrides = pipeline === undefined ? undefined : (pipeline as Record<string, unknown>)[String(stage)];
-    return loadStageConfig(stage, overrides);
+    return loadStageConfigFromContext(scope.node.tryGetContext('stage'), scope.node.tryGetContext('pipeline'));
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
     console.error(error.message);

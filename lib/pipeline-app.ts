@@ -7,6 +7,17 @@ import { MonitoringStack } from './stacks/monitoring-stack';
 import { ServingStack } from './stacks/serving-stack';
 import { TrainingStack } from './stacks/training-stack';
 
+/** The CloudFormation name of each stack; the command-line tools find the stacks' outputs by these names. */
+export function stackNames(namePrefix: string) {
+  return {
+    dataLake: `${namePrefix}-data-lake`,
+    ingest: `${namePrefix}-ingest`,
+    training: `${namePrefix}-training`,
+    serving: `${namePrefix}-serving`,
+    monitoring: `${namePrefix}-monitoring`,
+  } as const;
+}
+
 export interface PipelineStacks {
   readonly dataLake: DataLakeStack;
   readonly ingest: IngestStack;
@@ -23,17 +34,18 @@ export interface PipelineStacks {
 export function buildPipeline(app: App, config: StageConfig, schema: FeatureSchema, env?: Environment): PipelineStacks {
   validateSchema(schema);
   const common = { env, terminationProtection: config.terminationProtection };
+  const names = stackNames(config.namePrefix);
 
   const dataLake = new DataLakeStack(app, 'DataLake', {
     ...common,
-    stackName: `${config.namePrefix}-data-lake`,
+    stackName: names.dataLake,
     description: 'ML pipeline: KMS key, S3 data lake zones, Glue catalog and crawler, Athena workgroup',
     config,
     schema,
   });
   const ingest = new IngestStack(app, 'Ingest', {
     ...common,
-    stackName: `${config.namePrefix}-ingest`,
+    stackName: names.ingest,
     description: 'ML pipeline: Firehose delivery stream converting JSON records to Parquet in the raw zone',
     config,
     rawBucket: dataLake.storage.raw,
@@ -44,7 +56,7 @@ export function buildPipeline(app: App, config: StageConfig, schema: FeatureSche
   const { storage, catalog, queries, key } = dataLake;
   const training = new TrainingStack(app, 'Training', {
     ...common,
-    stackName: `${config.namePrefix}-training`,
+    stackName: names.training,
     description: 'ML pipeline: Step Functions training pipeline with spot training, quality gate and endpoint rollout',
     config,
     schema,
@@ -62,7 +74,7 @@ export function buildPipeline(app: App, config: StageConfig, schema: FeatureSche
 
   const serving = new ServingStack(app, 'Serving', {
     ...common,
-    stackName: `${config.namePrefix}-serving`,
+    stackName: names.serving,
     description: 'ML pipeline: REST API and Lambda in front of the SageMaker endpoint',
     config,
     schema,
@@ -71,7 +83,7 @@ export function buildPipeline(app: App, config: StageConfig, schema: FeatureSche
 
   const monitoring = new MonitoringStack(app, 'Monitoring', {
     ...common,
-    stackName: `${config.namePrefix}-monitoring`,
+    stackName: names.monitoring,
     description: 'ML pipeline: alarms and the pipeline dashboard',
     config,
     deliveryStream: ingest.delivery.deliveryStream,

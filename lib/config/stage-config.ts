@@ -541,3 +541,18 @@ export function loadStageConfig(stage: unknown, overrides?: unknown): StageConfi
   }
   return merged as unknown as StageConfig;
 }
+
+/**
+ * The stage config from CDK context, as `bin/app.ts` and the command-line tools read it: `stage` picks the stage
+ * and `pipeline.<stage>` (an object in cdk.json; `-c` passes only strings) overrides its settings.
+ * @throws ConfigError listing every invalid value with its fix
+ */
+export function loadStageConfigFromContext(stage: unknown, pipeline: unknown): StageConfig {
+  const stageName = stage ?? 'sandbox';
+  if (pipeline !== undefined && !isPlainObject(pipeline)) {
+    throw new ConfigError(String(stageName), [
+      'context "pipeline" must be an object of per-stage overrides, set in cdk.json (-c passes only strings)',
+    ]);
+  }
+  return loadStageConfig(stageName, pipeline === undefined ? undefined : (pipeline as Plain)[String(stageName)]);
+}

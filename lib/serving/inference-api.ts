@@ -1,4 +1,4 @@
-import { CfnOutput, Duration, Stack, Validations } from 'aws-cdk-lib';
+import { Duration, Stack, Validations } from 'aws-cdk-lib';
 import * as apigateway from 'aws-cdk-lib/aws-apigateway';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
@@ -40,6 +40,8 @@ export interface InferenceApiProps {
 export class InferenceApi extends Construct {
   readonly api: apigateway.IRestApi;
   readonly url: string;
+  /** The key callers send in `x-api-key`. */
+  readonly apiKey: apigateway.IApiKey;
   readonly predictFunction: lambda.IFunction;
 
   constructor(scope: Construct, id: string, props: InferenceApiProps) {
@@ -232,9 +234,6 @@ export class InferenceApi extends Construct {
     this.api = api;
     this.predictFunction = handler.function;
     this.url = api.url;
-    new CfnOutput(this, 'ApiKeyId', {
-      value: key.keyId,
-      description: 'aws apigateway get-api-key --include-value --api-key <id> prints the key',
-    });
+    this.apiKey = key;
   }
 }

@@ -7,6 +7,7 @@ import { Construct } from 'constructs';
 import { dataRemoval } from '../config/data-removal';
 import type { StageConfig } from '../config/stage-config';
 import { ParquetDeliveryStream } from '../constructs/parquet-delivery-stream';
+import { STACK_OUTPUTS } from '../stack-outputs';
 
 export interface IngestStackProps extends StackProps {
   readonly config: StageConfig;
@@ -32,6 +33,6 @@ export class IngestStack extends Stack {
       logRetention: config.logRetentionDays as logs.RetentionDays,
       removal: dataRemoval(config.data),
     });
-    new CfnOutput(this, 'DeliveryStreamName', { value: this.delivery.deliveryStream.deliveryStreamName });
+    new CfnOutput(this, STACK_OUTPUTS.deliveryStreamName, { value: this.delivery.deliveryStream.deliveryStreamName });
   }
 }

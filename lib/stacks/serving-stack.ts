@@ -6,6 +6,7 @@ import { dataRemoval } from '../config/data-removal';
 import type { StageConfig } from '../config/stage-config';
 import type { FeatureSchema } from '../schema/feature-schema';
 import { InferenceApi } from '../serving/inference-api';
+import { STACK_OUTPUTS } from '../stack-outputs';
 
 export interface ServingStackProps extends StackProps {
   readonly config: StageConfig;
@@ -32,6 +33,10 @@ export class ServingStack extends Stack {
       logRetention: config.logRetentionDays as logs.RetentionDays,
       removal: dataRemoval(config.data),
     });
-    new CfnOutput(this, 'ApiUrl', { value: this.inference.url });
+    new CfnOutput(this, STACK_OUTPUTS.apiUrl, { value: this.inference.url });
+    new CfnOutput(this, STACK_OUTPUTS.apiKeyId, {
+      value: this.inference.apiKey.keyId,
+      description: 'aws apigateway get-api-key --include-value --api-key <id> prints the key',
+    });
   }
 }

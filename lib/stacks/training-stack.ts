@@ -11,6 +11,7 @@ import { Construct } from 'constructs';
 import { dataRemoval } from '../config/data-removal';
 import type { StageConfig } from '../config/stage-config';
 import type { FeatureSchema } from '../schema/feature-schema';
+import { STACK_OUTPUTS } from '../stack-outputs';
 import { SageMakerCleanup } from '../training/sagemaker-cleanup';
 import { OWNER_TAG_KEY, TrainingPipeline } from '../training/training-pipeline';
 
@@ -92,8 +93,8 @@ export class TrainingStack extends Stack {
       });
     }
 
-    new CfnOutput(this, 'StateMachineArn', { value: this.pipeline.stateMachine.stateMachineArn });
-    new CfnOutput(this, 'EndpointName', { value: config.serving.endpointName });
+    new CfnOutput(this, STACK_OUTPUTS.stateMachineArn, { value: this.pipeline.stateMachine.stateMachineArn });
+    new CfnOutput(this, STACK_OUTPUTS.endpointName, { value: config.serving.endpointName });
     new CfnOutput(this, 'NotificationTopicArn', { value: topic.topicArn });
   }
 }

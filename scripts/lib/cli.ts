@@ -1,0 +1,170 @@
+/**
+ * What every command-line tool shares: option parsing with generated `--help`, number options checked with a
+ * message that says what to pass, and one place that turns an error into a message and an exit code.
+ */
+import { parseArgs } from 'node:util';
+import { ConfigError } from '../../lib/config/stage-config';
+
+/** The user called the tool wrongly; exit code 2 and a pointer to `--help`. */
+export class UsageError extends Error {
+  override readonly name = 'UsageError';
+}
+
+/** The tool could not do its job for a reason the user can fix (a missing stack, a failed run); exit code 1. */
+export class ToolError extends Error {
+  override readonly name = 'ToolError';
+}
+
+export interface OptionSpec {
+  readonly type: 'string' | 'boolean';
+  readonly short?: string;
+  /** Shown in `--help`, e.g. `<count>`. */
+  readonly valueName?: string;
+  readonly description: string;
+}
+
+export interface ToolSpec<K extends string> {
+  /** The npm script that runs the tool, e.g. `ingest`. */
+  readonly name: string;
+  readonly summary: string;
+  readonly options: { readonly [key in K]: OptionSpec };
+  /** Positional arguments, for the usage line, e.g. `[record.json]`. */
+  readonly positionals?: string;
+  readonly examples: readonly string[];
+  /** Further paragraphs for `--help`: what the tool reads, what it prints. */
+  readonly notes?: readonly string[];
+}
+
+const COMMON_OPTIONS = {
+  stage: {
+    type: 'string',
+    valueName: '<stage>',
+    description: "stage whose stacks to use (default: cdk.json's context.stage, else sandbox)",
+  },
+  help: { type: 'boolean', short: 'h', description: 'show this help' },
+} as const satisfies Record<string, OptionSpec>;
+
+export type CommonOption = keyof typeof COMMON_OPTIONS;
+
+export interface ParsedArgs<K extends string> {
+  readonly values: { readonly [key in K | CommonOption]?: string | boolean };
+  readonly positionals: readonly string[];
+}
+
+/** The `--help` text, generated from the spec so it cannot disagree with what the parser accepts. */
+export function helpText<K extends string>(spec: ToolSpec<K>): string {
+  const options: Record<string, OptionSpec> = { ...spec.options, ...COMMON_OPTIONS };
+  const rows = Object.entries(options).map(([key, option]) => {
+    const flag = `${option.short === undefined ? '    ' : `-${option.short}, `}--${key}`;
+    return [option.valueName === undefined ? flag : `${flag} ${option.valueName}`, option.description];
+  });
+  const width = Math.max(...rows.map(([flag]) => flag.length));
+  return [
+    `Usage: npm run ${spec.name} -- [options]${spec.positionals === undefined ? '' : ` ${spec.positionals}`}`,
+    '',
+    spec.summary,
+    '',
+    'Options:',
+    ...rows.map(([flag, description]) => `  ${flag.padEnd(width)}  ${description}`),
+    ...(spec.notes ?? []).flatMap((note) => ['', note]),
+    '',
+    'Examples:',
+    ...spec.examples.map((example) => `  ${example}`),
+    '',
+  ].join('\n');
+}
+
+/** Parses argv against the spec; unknown options and stray positionals are usage errors, not ignored. */
+export function parseCli<K extends string>(spec: ToolSpec<K>, argv: readonly string[]): ParsedArgs<K> {
+  const options: Record<string, OptionSpec> = { ...spec.options, ...COMMON_OPTIONS };
+  const config = Object.fromEntries(
+    Object.entries(options).map(([key, { type, short }]) => [key, short === undefined ? { type } : { type, short }]),
+  );
+  try {
+    const { values, positionals } = parseArgs({
+      args: [...argv],
+      options: config,
+      allowPositionals: spec.positionals !== undefined,
+      strict: true,
+    });
+    return { values: values as ParsedArgs<K>['values'], positionals };
+  } catch (error) {
+    // parseArgs's messages name the option ("Unknown option '--cont'"); keep them, drop its error code.
+    throw new UsageError(error instanceof Error ? error.message : String(error));
+  }
+}
+
+/** A whole-number option in [min, max], or the default when absent. */
+export function integerOption(
+  value: string | boolean | undefined,
+  flag: string,
+  range: { readonly min: number; readonly max: number; readonly default: number },
+): number {
+  if (value === undefined) return range.default;
+  const parsed = typeof value === 'string' && /^\d+$/.test(value.trim()) ? Number(value) : NaN;
+  if (!Number.isSafeInteger(parsed) || parsed < range.min || parsed > range.max) {
+    throw new UsageError(
+      `--${flag} is ${JSON.stringify(value)}; pass a whole number from ${range.min} to ${range.max}`,
+    );
+  }
+  return parsed;
+}
+
+/** A decimal option in (0, max], or undefined when absent. */
+export function positiveNumberOption(
+  value: string | boolean | undefined,
+  flag: string,
+  max: number,
+): number | undefined {
+  if (value === undefined) return undefined;
+  const parsed = typeof value === 'string' && value.trim() !== '' ? Number(value) : NaN;
+  if (!Number.isFinite(parsed) || parsed <= 0 || parsed > max) {
+    throw new UsageError(`--${flag} is ${JSON.stringify(value)}; pass a number above 0 up to ${max}`);
+  }
+  return parsed;
+}
+
+/** A string option, or undefined when absent (parseArgs guarantees the type from the spec). */
+export const stringOption = (value: string | boolean | undefined): string | undefined =>
+  typeof value === 'string' ? value : undefined;
+
+/** Errors the AWS SDK raises when it finds no credentials or region; they deserve a hint, not a stack trace. */
+const SETUP_ERRORS: Readonly<Record<string, string>> = {
+  CredentialsProviderError: 'No AWS credentials were found. Set AWS_PROFILE or run `aws configure`',
+  ExpiredTokenException: 'The AWS session has expired. Log in again (for example `aws sso login`)',
+  UnrecognizedClientException: 'AWS did not recognise the credentials. Check AWS_PROFILE and the access key',
+};
+
+/**
+ * Runs a tool's main function as a process: its result is the exit code; a UsageError exits 2 with a pointer to
+ * `--help`; a ToolError, a config error or a missing-credentials error exits 1 with its message only; anything else
+ * is a bug and keeps its stack trace.
+ */
+export function runTool(main: (argv: readonly string[]) => Promise<number>): void {
+  main(process.argv.slice(2)).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (error: unknown) => {
+      process.exitCode = reportError(error);
+    },
+  );
+}
+
+/** Prints an error for the user and returns the exit code (exported for tests). */
+export function reportError(error: unknown, write: (line: string) => void = (line) => console.error(line)): number {
+  if (error instanceof UsageError) {
+    write(`${error.message}\nRun with --help for usage.`);
+    return 2;
+  }
+  if (error instanceof ToolError || error instanceof ConfigError) {
+    write(error.message);
+    return 1;
+  }
+  if (error instanceof Error && error.name in SETUP_ERRORS) {
+    write(`${SETUP_ERRORS[error.name]} (${error.message})`);
+    return 1;
+  }
+  write(error instanceof Error ? (error.stack ?? error.message) : String(error));
+  return 1;
+}
