@@ -161,6 +161,12 @@ export function reportError(error: unknown, write: (line: string) => void = (lin
     write(error.message);
     return 1;
   }
+  if (error instanceof Error && error.message === 'Region is missing') {
+    write(
+      'No AWS region is set. Set AWS_REGION or a region in the AWS profile, or pin one with region in the stage config',
+    );
+    return 1;
+  }
   if (error instanceof Error && error.name in SETUP_ERRORS) {
     write(`${SETUP_ERRORS[error.name]} (${error.message})`);
     return 1;

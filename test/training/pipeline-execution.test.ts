@@ -3,6 +3,7 @@ import { StateMachine, type StateMachineDefinition } from 'aws-local-stepfunctio
 import { evaluateTraining, type TrainingJobDescription } from '../../lambda/evaluate-training/evaluate';
 import { QUALITY_METRIC } from '../../lib/training/training-pipeline';
 import { stateMachineDefinition, synthPipeline } from '../helpers';
+import { parseReport } from '../../scripts/lib/pipeline-runner';
 
 /**
  * The synthesized state machine, executed locally: every AWS call is answered by a mock, while Step Functions'
@@ -158,6 +159,8 @@ describe('a local execution of the training pipeline', () => {
       endpointName,
       endpointConfigName: runId,
     });
+    // `npm run train` reads this output; it must still understand it.
+    expect(parseReport(JSON.stringify(run.output))).toEqual(run.output);
   });
 
   test('names every artifact of a run after one id and exports to a prefix of that run', async () => {
