@@ -145,6 +145,25 @@ export interface PipelineConfig {
   readonly notificationEmail: string | null;
 }
 
+/** Cost guards: a monthly budget with e-mail alerts, and an alarm on an endpoint nobody calls. */
+export interface CostConfig {
+  /**
+   * Monthly AWS Budgets limit for the whole account, in USD. A sandbox account should hold only this pipeline, so
+   * the account's spend is the pipeline's. @default sandbox 20, prod 1000
+   */
+  readonly monthlyBudgetUsd: number;
+  /**
+   * Who AWS Budgets e-mails at 80% of actual and 100% of forecast spend, or `null` for no budget at all (a budget
+   * that tells no one guards nothing). @default null
+   */
+  readonly budgetEmail: string | null;
+  /**
+   * Hours without a single invocation after which the endpoint-idle alarm notifies the pipeline's topic: an idle
+   * instance endpoint bills every hour, and an idle sandbox is probably forgotten. 1 to 168. @default sandbox 24, prod 72
+   */
+  readonly endpointIdleHours: number;
+}
+
 export interface StageConfig {
   readonly stage: StageName;
   /**
@@ -168,6 +187,7 @@ export interface StageConfig {
   readonly serving: ServingConfig;
   readonly pipeline: PipelineConfig;
   readonly api: ApiConfig;
+  readonly cost: CostConfig;
 }
 
 const TRAINING_DEFAULTS: TrainingConfig = {
@@ -222,6 +242,7 @@ export const STAGE_DEFAULTS: { readonly [S in StageName]: StageConfig } = {
       decisionThreshold: 0.5,
       maxBatchSize: 100,
     },
+    cost: { monthlyBudgetUsd: 20, budgetEmail: null, endpointIdleHours: 24 },
   },
   prod: {
     stage: 'prod',
@@ -262,6 +283,7 @@ export const STAGE_DEFAULTS: { readonly [S in StageName]: StageConfig } = {
       decisionThreshold: 0.5,
       maxBatchSize: 100,
     },
+    cost: { monthlyBudgetUsd: 1000, budgetEmail: null, endpointIdleHours: 72 },
   },
 };
 
@@ -357,6 +379,8 @@ class Checker {
     if (!holds) this.problems.push(message);
   }
 }
+
+const EMAIL = /^[^@\s]+@[^@\s]+\.[^@\s]+$/;
 
 /** Glue cron: six fields, and exactly one of day-of-month and day-of-week must be `?`. */
 const GLUE_CRON = /^cron\(\S+ \S+ (\?|\S+) \S+ (\?|\S+) \S+\)$/;
@@ -483,7 +507,7 @@ export function loadStageConfig(stage: unknown, overrides?: unknown): StageConfi
   );
   check.matches(
     'pipeline.notificationEmail',
-    /^[^@\s]+@[^@\s]+\.[^@\s]+$/,
+    EMAIL,
     'it must be an e-mail address or null',
     'ml-team@example.com',
     true,
@@ -495,6 +519,20 @@ export function loadStageConfig(stage: unknown, overrides?: unknown): StageConfi
   check.integer('api.lambdaMemoryMiB', 128, 10_240, 'Lambda offers 128 to 10240 MiB');
   check.number('api.decisionThreshold', 0, 1, 'it is the fraud probability that flags a record', true);
   check.integer('api.maxBatchSize', 1, 1_000, 'it bounds the records in one request');
+  check.integer('cost.monthlyBudgetUsd', 1, 1_000_000, 'it is the monthly budget in whole US dollars');
+  check.matches(
+    'cost.budgetEmail',
+    EMAIL,
+    'it must be an e-mail address, or null for no budget',
+    'ml-team@example.com',
+    true,
+  );
+  check.integer(
+    'cost.endpointIdleHours',
+    1,
+    168,
+    'CloudWatch evaluates an hourly alarm over at most 7 days (168 hours)',
+  );
   if (check.problems.length === 0) {
     const config = merged as unknown as StageConfig;
     const { lifecycle, data, crawler } = config;

@@ -7,6 +7,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
+import { ENDPOINT_VARIANT_NAME } from '../training/training-pipeline';
 
 export interface PipelineMonitoringProps {
   readonly namePrefix: string;
@@ -53,7 +54,7 @@ export class PipelineMonitoring extends Construct {
       new cloudwatch.Metric({
         namespace: 'AWS/SageMaker',
         metricName,
-        dimensionsMap: { EndpointName: props.endpointName, VariantName: 'primary' },
+        dimensionsMap: { EndpointName: props.endpointName, VariantName: ENDPOINT_VARIANT_NAME },
         statistic,
         period,
       });

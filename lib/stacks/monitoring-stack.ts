@@ -1,4 +1,4 @@
-import { Stack, StackProps } from 'aws-cdk-lib';
+import { Duration, Stack, StackProps } from 'aws-cdk-lib';
 import * as firehose from 'aws-cdk-lib/aws-kinesisfirehose';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
@@ -6,6 +6,7 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import type { StageConfig } from '../config/stage-config';
+import { CostGuards } from '../monitoring/cost-guards';
 import { PipelineMonitoring } from '../monitoring/pipeline-monitoring';
 import { API_STAGE_NAME, apiName } from '../serving/inference-api';
 
@@ -18,9 +19,10 @@ export interface MonitoringStackProps extends StackProps {
   readonly alarmTopic: sns.ITopic;
 }
 
-/** Alarms and the pipeline dashboard; stateless, so it can be redeployed at will. */
+/** Alarms, the pipeline dashboard and the cost guards; stateless, so it can be redeployed at will. */
 export class MonitoringStack extends Stack {
   readonly monitoring: PipelineMonitoring;
+  readonly costGuards: CostGuards;
 
   constructor(scope: Construct, id: string, props: MonitoringStackProps) {
     super(scope, id, props);
@@ -35,6 +37,14 @@ export class MonitoringStack extends Stack {
       apiStage: API_STAGE_NAME,
       predictFunction: props.predictFunction,
       alarmTopic: props.alarmTopic,
+    });
+    this.costGuards = new CostGuards(this, 'CostGuards', {
+      namePrefix: config.namePrefix,
+      endpointName: config.serving.endpointName,
+      endpointIdleAfter: Duration.hours(config.cost.endpointIdleHours),
+      alarmTopic: props.alarmTopic,
+      monthlyBudgetUsd: config.cost.monthlyBudgetUsd,
+      budgetEmail: config.cost.budgetEmail,
     });
   }
 }

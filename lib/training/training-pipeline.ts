@@ -37,6 +37,9 @@ export const TRANSIENT_ERRORS = [
 /** The metric the quality gate compares: XGBoost's AUC on the validation channel. */
 export const QUALITY_METRIC = 'validation:auc';
 
+/** The endpoint's one production variant; its metrics carry this name as the VariantName dimension. */
+export const ENDPOINT_VARIANT_NAME = 'primary';
+
 /** Model output prefix in the models bucket; checkpoint prefixes are per job in the checkpoints bucket. */
 export const MODEL_OUTPUT_PREFIX = 'models/';
 
@@ -456,7 +459,7 @@ export class TrainingPipeline extends Construct {
     const variant =
       serving.mode === 'serverless'
         ? {
-            VariantName: 'primary',
+            VariantName: ENDPOINT_VARIANT_NAME,
             ModelName: sfn.JsonPath.stringAt('$.run.id'),
             ServerlessConfig: {
               MemorySizeInMB: serving.serverlessMemoryMiB,
@@ -464,7 +467,7 @@ export class TrainingPipeline extends Construct {
             },
           }
         : {
-            VariantName: 'primary',
+            VariantName: ENDPOINT_VARIANT_NAME,
             ModelName: sfn.JsonPath.stringAt('$.run.id'),
             InstanceType: serving.instanceType,
             InitialInstanceCount: serving.initialInstanceCount,

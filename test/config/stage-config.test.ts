@@ -183,4 +183,14 @@ describe('training and serving settings', () => {
       'ml.c5.2xlarge',
     );
   });
+
+  test('rejects a budget e-mail that is not an address, and an idle time beyond 7 days', () => {
+    const message = configError('sandbox', { cost: { budgetEmail: 'ml-team', endpointIdleHours: 200 } });
+    expect(message).toContain(
+      'cost.budgetEmail is "ml-team"; it must be an e-mail address, or null for no budget, for example "ml-team@example.com"',
+    );
+    expect(message).toContain(
+      'cost.endpointIdleHours is 200; CloudWatch evaluates an hourly alarm over at most 7 days (168 hours). Set a whole number from 1 to 168',
+    );
+  });
 });

@@ -11,14 +11,20 @@ const alarmNamed = (name: string) => {
 describe('pipeline monitoring', () => {
   test('alarms on the API, the predict function and the endpoint', () => {
     expect(alarms.map((a) => a.Properties.AlarmName).sort()).toEqual(
-      ['ApiLatency', 'ApiServerErrors', 'EndpointErrors', 'ModelLatency', 'PredictErrors', 'PredictThrottles'].map(
-        (n) => `mlpipe-sandbox-${n}`,
-      ),
+      [
+        'ApiLatency',
+        'ApiServerErrors',
+        'EndpointErrors',
+        'EndpointIdle',
+        'ModelLatency',
+        'PredictErrors',
+        'PredictThrottles',
+      ].map((n) => `mlpipe-sandbox-${n}`),
     );
   });
 
-  test('sends every alarm and its recovery to the notification topic', () => {
-    for (const alarm of alarms) {
+  test('sends every health alarm and its recovery to the notification topic', () => {
+    for (const alarm of alarms.filter((a) => a.Properties.AlarmName !== 'mlpipe-sandbox-EndpointIdle')) {
       expect(alarm.Properties.AlarmActions).toHaveLength(1);
       expect(alarm.Properties.OKActions).toHaveLength(1);
       expect(JSON.stringify(alarm.Properties.AlarmActions)).toContain('Notifications');
@@ -58,5 +64,29 @@ describe('pipeline monitoring', () => {
     for (const title of ['Ingest', 'Crawler', 'Training pipeline runs', 'Endpoint', 'API', 'Alarms']) {
       expect(body).toContain(title);
     }
+  });
+
+  test('notifies once when the endpoint has served nothing for cost.endpointIdleHours', () => {
+    expect(alarmNamed('EndpointIdle')).toMatchObject({
+      Namespace: 'AWS/SageMaker',
+      MetricName: 'Invocations',
+      Dimensions: [
+        { Name: 'EndpointName', Value: 'mlpipe-sandbox-fraud' },
+        { Name: 'VariantName', Value: 'primary' },
+      ],
+      Statistic: 'Sum',
+      Period: 3600,
+      EvaluationPeriods: 24,
+      DatapointsToAlarm: 24,
+      ComparisonOperator: 'LessThanThreshold',
+      Threshold: 1,
+      TreatMissingData: 'breaching',
+    });
+    expect(alarmNamed('EndpointIdle').AlarmActions).toHaveLength(1);
+    expect(alarmNamed('EndpointIdle').OKActions).toBeUndefined();
+  });
+
+  test('creates no budget while cost.budgetEmail is not set', () => {
+    template.resourceCountIs('AWS::Budgets::Budget', 0);
   });
 });
