@@ -33,7 +33,10 @@ function history(...steps: (Omit<HistoryEvent, 'id' | 'timestamp' | 'type'> & { 
   );
 }
 const entered = (type: string, name: string) => ({ type: `${type}StateEntered`, stateEnteredEventDetails: { name } });
-const taskFailed = (error: string, cause: string) => ({ type: 'TaskFailed', taskFailedEventDetails: { error, cause } });
+const taskFailed = (error: string, cause: string) => ({
+  type: 'TaskFailed',
+  taskFailedEventDetails: { error, cause, resource: 'createTrainingJob.sync', resourceType: 'sagemaker' },
+});
 
 const SUCCESSFUL_RUN = history(
   { type: 'ExecutionStarted' },
