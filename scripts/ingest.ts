@@ -32,68 +32,69 @@ export const INGEST_DEFAULTS = {
   failedOut: 'ingest-failed.ndjson',
 } as const;
 
-const SPEC: ToolSpec<'count' | 'seed' | 'fraud-rate' | 'rate' | 'start' | 'dry-run' | 'out' | 'stream' | 'failed-out'> =
-  {
-    name: 'ingest',
-    summary:
-      "Generates labelled card transactions (fields from the feature schema) and sends them to the pipeline's " +
-      'Firehose stream with PutRecordBatch, re-sending only records that fail.',
-    options: {
-      count: {
-        type: 'string',
-        short: 'n',
-        valueName: '<records>',
-        description: `records to generate (default ${INGEST_DEFAULTS.count})`,
-      },
-      seed: {
-        type: 'string',
-        valueName: '<n>',
-        description: `same seed, same records (default ${INGEST_DEFAULTS.seed})`,
-      },
-      'fraud-rate': {
-        type: 'string',
-        valueName: '<share>',
-        description: `share of fraudulent records, up to 0.5 (default ${INGEST_DEFAULTS.fraudRate})`,
-      },
-      rate: {
-        type: 'string',
-        valueName: '<per-second>',
-        description: `records sent per second at most (default ${INGEST_DEFAULTS.recordsPerSecond})`,
-      },
-      start: {
-        type: 'string',
-        valueName: '<time>',
-        description: 'event time of the first record, ISO 8601 (default: now)',
-      },
-      'dry-run': { type: 'boolean', description: 'write NDJSON to --out instead of sending; needs no AWS account' },
-      out: {
-        type: 'string',
-        valueName: '<file>',
-        description: `where --dry-run writes, - for stdout (default ${INGEST_DEFAULTS.out})`,
-      },
-      stream: {
-        type: 'string',
-        valueName: '<name>',
-        description: "Firehose stream to send to (default: the Ingest stack's DeliveryStreamName output)",
-      },
-      'failed-out': {
-        type: 'string',
-        valueName: '<file>',
-        description: `where records that still fail after retries are kept (default ${INGEST_DEFAULTS.failedOut})`,
-      },
+export const SPEC: ToolSpec<
+  'count' | 'seed' | 'fraud-rate' | 'rate' | 'start' | 'dry-run' | 'out' | 'stream' | 'failed-out'
+> = {
+  name: 'ingest',
+  summary:
+    "Generates labelled card transactions (fields from the feature schema) and sends them to the pipeline's " +
+    'Firehose stream with PutRecordBatch, re-sending only records that fail.',
+  options: {
+    count: {
+      type: 'string',
+      short: 'n',
+      valueName: '<records>',
+      description: `records to generate (default ${INGEST_DEFAULTS.count})`,
     },
-    notes: [
-      `Each PutRecordBatch call carries at most ${PUT_RECORD_BATCH_LIMITS.records} records or ` +
-        `${PUT_RECORD_BATCH_LIMITS.bytes / 1024 / 1024} MiB. Firehose buffers them and writes Parquet files to the raw ` +
-        'bucket when its buffer fills or its interval ends (ingest.* in the stage config).',
-      'Exit codes: 0 all delivered, 1 some records failed (kept in --failed-out) or the stream is missing, 2 bad usage.',
-    ],
-    examples: [
-      'npm run ingest -- --dry-run --count 5 --out -',
-      'npm run ingest -- --count 20000 --seed 7',
-      'npm run ingest -- --stage prod --rate 200',
-    ],
-  };
+    seed: {
+      type: 'string',
+      valueName: '<n>',
+      description: `same seed, same records (default ${INGEST_DEFAULTS.seed})`,
+    },
+    'fraud-rate': {
+      type: 'string',
+      valueName: '<share>',
+      description: `share of fraudulent records, up to 0.5 (default ${INGEST_DEFAULTS.fraudRate})`,
+    },
+    rate: {
+      type: 'string',
+      valueName: '<per-second>',
+      description: `records sent per second at most (default ${INGEST_DEFAULTS.recordsPerSecond})`,
+    },
+    start: {
+      type: 'string',
+      valueName: '<time>',
+      description: 'event time of the first record, ISO 8601 (default: now)',
+    },
+    'dry-run': { type: 'boolean', description: 'write NDJSON to --out instead of sending; needs no AWS account' },
+    out: {
+      type: 'string',
+      valueName: '<file>',
+      description: `where --dry-run writes, - for stdout (default ${INGEST_DEFAULTS.out})`,
+    },
+    stream: {
+      type: 'string',
+      valueName: '<name>',
+      description: "Firehose stream to send to (default: the Ingest stack's DeliveryStreamName output)",
+    },
+    'failed-out': {
+      type: 'string',
+      valueName: '<file>',
+      description: `where records that still fail after retries are kept (default ${INGEST_DEFAULTS.failedOut})`,
+    },
+  },
+  notes: [
+    `Each PutRecordBatch call carries at most ${PUT_RECORD_BATCH_LIMITS.records} records or ` +
+      `${PUT_RECORD_BATCH_LIMITS.bytes / 1024 / 1024} MiB. Firehose buffers them and writes Parquet files to the raw ` +
+      'bucket when its buffer fills or its interval ends (ingest.* in the stage config).',
+    'Exit codes: 0 all delivered, 1 some records failed (kept in --failed-out) or the stream is missing, 2 bad usage.',
+  ],
+  examples: [
+    'npm run ingest -- --dry-run --count 5 --out -',
+    'npm run ingest -- --count 20000 --seed 7',
+    'npm run ingest -- --stage prod --rate 200',
+  ],
+};
 
 const MAX_ATTEMPTS_PER_RECORD = 5;
 

@@ -16,7 +16,7 @@ import {
 } from './lib/quotas';
 import { clientConfig, loadToolConfig } from './lib/stage';
 
-const SPEC: ToolSpec<'offline' | 'json'> = {
+export const SPEC: ToolSpec<'offline' | 'json'> = {
   name: 'preflight',
   summary: 'Checks the SageMaker service quotas that the stage needs for training and serving.',
   options: {

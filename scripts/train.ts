@@ -13,7 +13,7 @@ import { clientConfig, loadToolConfig, readStackOutputs, stacksOf } from './lib/
 
 const DEFAULT_POLL_SECONDS = 10;
 
-const SPEC: ToolSpec<'follow' | 'state-machine-arn' | 'poll-seconds' | 'detach'> = {
+export const SPEC: ToolSpec<'follow' | 'state-machine-arn' | 'poll-seconds' | 'detach'> = {
   name: 'train',
   summary:
     'Starts the training pipeline (crawl, export, spot training, quality gate, rollout to the endpoint) and follows ' +

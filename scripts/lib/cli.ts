@@ -141,6 +141,7 @@ const SETUP_ERRORS: Readonly<Record<string, string>> = {
  * is a bug and keeps its stack trace.
  */
 export function runTool(main: (argv: readonly string[]) => Promise<number>): void {
+  quietNodeVersionAdvisory();
   main(process.argv.slice(2)).then(
     (code) => {
       process.exitCode = code;
@@ -173,4 +174,16 @@ export function reportError(error: unknown, write: (line: string) => void = (lin
   }
   write(error instanceof Error ? (error.stack ?? error.message) : String(error));
   return 1;
+}
+
+/**
+ * The AWS SDK warns on every run under Node 20 that its releases from 2027 will need Node 22. That is news for
+ * whoever upgrades the lock file, not for someone pushing data; every other warning is still printed.
+ */
+function quietNodeVersionAdvisory(): void {
+  process.removeAllListeners('warning');
+  process.on('warning', (warning) => {
+    const advisory = `${warning.name}: ${warning.message}`;
+    if (!advisory.includes('NodeVersionSupportWarning')) console.error(advisory);
+  });
 }
