@@ -5,7 +5,12 @@
  * its type, range and categories. Fields the running example knows get a behaviour that differs between legitimate
  * and fraudulent transactions (fraud is more often online, at night, far from home, in bursts, for larger amounts);
  * a field the example does not know yet gets plain noise from its type, so the producer keeps working when the schema
- * grows. The overlap between the classes is deliberate: a validation AUC around 0.9, not a trivially perfect 1.0.
+ * grows.
+ *
+ * The classes overlap on purpose, as they do in real card data: some fraud imitates the holder's normal use, and some
+ * legitimate use looks like fraud (a holder abroad, buying online at night). The features follow how a transaction
+ * *behaves*, drawn from the label with these odds, so the best possible validation AUC is about 0.9, not a
+ * trivially perfect 1.0.
  */
 import {
   type FeatureSchema,
@@ -30,8 +35,15 @@ export interface GeneratorOptions {
   readonly meanGapMs: number;
 }
 
-/** How one field behaves, given the label drawn for the record and the fields generated before it. */
-type Behaviour = (random: SeededRandom, isFraud: boolean, earlier: Readonly<Record<string, FieldValue>>) => FieldValue;
+/** How one field behaves, given whether the record behaves like fraud and the fields generated before it. */
+type Behaviour = (
+  random: SeededRandom,
+  fraudLike: boolean,
+  earlier: Readonly<Record<string, FieldValue>>,
+) => FieldValue;
+
+/** Odds that a transaction behaves like fraud, given its label: the overlap between the classes. */
+export const FRAUD_LIKE_BEHAVIOUR = { ofFraud: 0.85, ofLegitimate: 0.02 } as const;
 
 const CUSTOMERS = 5_000;
 const NIGHT_HOURS = [0, 1, 2, 3, 4, 5];
@@ -124,6 +136,9 @@ export function* generateRecords(
   let eventTime = options.startTime;
   for (let index = 0; index < count; index++) {
     const isFraud = random.bernoulli(options.fraudRate);
+    const behavesLikeFraud = random.bernoulli(
+      isFraud ? FRAUD_LIKE_BEHAVIOUR.ofFraud : FRAUD_LIKE_BEHAVIOUR.ofLegitimate,
+    );
     eventTime += Math.round(random.exponential(options.meanGapMs));
     const record: Record<string, FieldValue> = {};
     for (const field of schema.fields) {
@@ -134,7 +149,7 @@ export function* generateRecords(
         const behaviour = TRANSACTION_BEHAVIOUR[field.name];
         record[field.name] = conform(
           field,
-          behaviour === undefined ? noise(field, random) : behaviour(random, isFraud, record),
+          behaviour === undefined ? noise(field, random) : behaviour(random, behavesLikeFraud, record),
         );
       }
     }

@@ -70,10 +70,10 @@ describe('the synthetic transactions', () => {
       Number(['electronics', 'online_services', 'gambling', 'travel'].includes(r.merchant_category as string));
     const combined = auc(sample, naive);
     expect(combined).toBeGreaterThan(0.85);
-    expect(combined).toBeLessThan(0.995);
+    expect(combined).toBeLessThan(0.95);
     // No single feature gives the answer away.
-    expect(auc(sample, (r) => r.amount as number)).toBeLessThan(0.9);
-    expect(auc(sample, (r) => r.distance_from_home_km as number)).toBeLessThan(0.9);
+    expect(auc(sample, (r) => r.amount as number)).toBeLessThan(0.85);
+    expect(auc(sample, (r) => r.distance_from_home_km as number)).toBeLessThan(0.85);
   });
 
   test('follow a changed schema: new fields get values from their type, range and categories', () => {
