@@ -124,6 +124,15 @@ export class InferenceApi extends Construct {
       },
       disableExecuteApiEndpoint: false,
     });
+    // API Gateway writes execution logs to a group it names after the API and stage, and creates it without retention
+    // when it does not exist. Creating it before the stage gives it the stage's retention, the key and removal policy.
+    const executionLogs = new EncryptedLogGroup(this, 'ExecutionLogs', {
+      logGroupName: `API-Gateway-Execution-Logs_${api.restApiId}/${API_STAGE_NAME}`,
+      encryptionKey: props.encryptionKey,
+      retention: props.logRetention,
+      removal: props.removal,
+    });
+    api.deploymentStage.node.addDependency(executionLogs);
 
     const recordSchema = recordJsonSchema(props.schema) as apigateway.JsonSchema;
     const requestModel = api.addModel('PredictRequest', {

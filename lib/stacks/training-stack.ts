@@ -9,6 +9,7 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import { Construct } from 'constructs';
 import { dataRemoval } from '../config/data-removal';
+import { EncryptedLogGroup } from '../constructs/log-group';
 import type { StageConfig } from '../config/stage-config';
 import type { FeatureSchema } from '../schema/feature-schema';
 import { STACK_OUTPUTS } from '../stack-outputs';
@@ -74,7 +75,16 @@ export class TrainingStack extends Stack {
       removal,
     });
 
-    new SageMakerCleanup(this, 'SageMakerCleanup', {
+    // SageMaker writes the endpoint's container logs to a group it names after the endpoint, and creates it without
+    // retention when it does not exist. Creating it here gives it the stage's retention, the key and a removal policy;
+    // the clean-up depends on it, so on delete the endpoint is gone before its log group is.
+    const endpointLogs = new EncryptedLogGroup(this, 'EndpointLogs', {
+      logGroupName: `/aws/sagemaker/Endpoints/${config.serving.endpointName}`,
+      encryptionKey: props.encryptionKey,
+      retention: config.logRetentionDays as logs.RetentionDays,
+      removal,
+    });
+    const cleanup = new SageMakerCleanup(this, 'SageMakerCleanup', {
       ownerTag: { key: OWNER_TAG_KEY, value: this.pipeline.ownerTagValue },
       namePrefix: config.namePrefix,
       endpointName: config.serving.endpointName,
@@ -82,6 +92,7 @@ export class TrainingStack extends Stack {
       logRetention: config.logRetentionDays as logs.RetentionDays,
       removal,
     });
+    cleanup.node.addDependency(endpointLogs);
 
     if (config.pipeline.schedule !== null) {
       new events.Rule(this, 'Schedule', {

@@ -18,6 +18,19 @@ describe('the inference API', () => {
     }
   });
 
+  test("creates API Gateway's execution log group before the stage, with the stage's retention and the key", () => {
+    const [id, group] = Object.entries(template.findResources('AWS::Logs::LogGroup')).find(([, g]) =>
+      JSON.stringify(g.Properties.LogGroupName ?? '').includes('API-Gateway-Execution-Logs_'),
+    )!;
+    expect(group.Properties.RetentionInDays).toBe(14);
+    expect(group.Properties.KmsKeyId).toBeDefined();
+    template.hasResourceProperties('AWS::Logs::LogGroup', {
+      LogGroupName: { 'Fn::Join': ['', ['API-Gateway-Execution-Logs_', { Ref: Match.anyValue() }, '/v1']] },
+    });
+    const stage = Object.values(template.findResources('AWS::ApiGateway::Stage'))[0];
+    expect(stage.DependsOn).toContain(id);
+  });
+
   test('leaves no method open: every one needs an API key', () => {
     expect(methods).toHaveLength(2);
     for (const method of methods) expect(method.Properties.ApiKeyRequired).toBe(true);

@@ -254,3 +254,21 @@ describe('the Training stack', () => {
     expect(normalizedTemplate(template)).toMatchSnapshot();
   });
 });
+
+describe("the endpoint's log group", () => {
+  test('exists before any endpoint, with the stage retention, and outlives the clean-up on delete', () => {
+    const [id] = Object.entries(template.findResources('AWS::Logs::LogGroup')).find(
+      ([, g]) => g.Properties.LogGroupName === '/aws/sagemaker/Endpoints/mlpipe-sandbox-fraud',
+    )!;
+    template.hasResourceProperties('AWS::Logs::LogGroup', {
+      LogGroupName: '/aws/sagemaker/Endpoints/mlpipe-sandbox-fraud',
+      RetentionInDays: 14,
+      KmsKeyId: Match.anyValue(),
+    });
+    const cleanup = Object.values(template.findResources('AWS::CloudFormation::CustomResource')).concat(
+      Object.values(template.findResources('Custom::SageMakerCleanup')),
+    );
+    expect(cleanup).toHaveLength(1);
+    expect(cleanup[0].DependsOn).toContain(id);
+  });
+});
