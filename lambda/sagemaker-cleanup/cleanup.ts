@@ -7,6 +7,7 @@ import {
   DeleteEndpointCommand,
   DeleteEndpointConfigCommand,
   DeleteModelCommand,
+  DescribeEndpointCommand,
   type SageMakerClient,
 } from '@aws-sdk/client-sagemaker';
 import { GetResourcesCommand, type ResourceGroupsTaggingAPIClient } from '@aws-sdk/client-resource-groups-tagging-api';
@@ -89,10 +90,43 @@ async function deleteAll(names: readonly string[], remove: (name: string) => Pro
   }
 }
 
-export async function cleanUp(clients: CleanupClients, tag: OwnerTag): Promise<CleanupReport> {
+/** How the clean-up waits for an endpoint to finish deleting. */
+export interface WaitOptions {
+  readonly pollMs: number;
+  readonly sleep: (ms: number) => Promise<void>;
+}
+
+const DEFAULT_WAIT: WaitOptions = {
+  pollMs: 15_000,
+  sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+};
+
+/**
+ * DeleteEndpoint returns while the endpoint is still `Deleting`. Waiting until SageMaker no longer knows it means
+ * the stack's endpoint log group, deleted after this clean-up, is not written to (and re-created) by a dying endpoint.
+ * The custom resource's time budget bounds the wait.
+ */
+async function waitUntilGone(sagemaker: SageMakerClient, name: string, wait: WaitOptions): Promise<void> {
+  for (;;) {
+    try {
+      await sagemaker.send(new DescribeEndpointCommand({ EndpointName: name }));
+    } catch (error) {
+      if (isAlreadyGone(error)) return;
+      throw error;
+    }
+    await wait.sleep(wait.pollMs);
+  }
+}
+
+export async function cleanUp(
+  clients: CleanupClients,
+  tag: OwnerTag,
+  wait: WaitOptions = DEFAULT_WAIT,
+): Promise<CleanupReport> {
   const found = await findTagged(clients.tagging, tag);
   const { sagemaker } = clients;
   await deleteAll(found.endpoint, (name) => sagemaker.send(new DeleteEndpointCommand({ EndpointName: name })));
+  for (const name of found.endpoint) await waitUntilGone(sagemaker, name, wait);
   await deleteAll(found['endpoint-config'], (name) =>
     sagemaker.send(new DeleteEndpointConfigCommand({ EndpointConfigName: name })),
   );

@@ -77,22 +77,22 @@ export class TrainingStack extends Stack {
 
     // SageMaker writes the endpoint's container logs to a group it names after the endpoint, and creates it without
     // retention when it does not exist. Creating it here gives it the stage's retention, the key and a removal policy;
-    // the clean-up depends on it, so on delete the endpoint is gone before its log group is.
+    // the clean-up waits for the endpoint to be deleted, and only then is its log group.
     const endpointLogs = new EncryptedLogGroup(this, 'EndpointLogs', {
       logGroupName: `/aws/sagemaker/Endpoints/${config.serving.endpointName}`,
       encryptionKey: props.encryptionKey,
       retention: config.logRetentionDays as logs.RetentionDays,
       removal,
     });
-    const cleanup = new SageMakerCleanup(this, 'SageMakerCleanup', {
+    new SageMakerCleanup(this, 'SageMakerCleanup', {
       ownerTag: { key: OWNER_TAG_KEY, value: this.pipeline.ownerTagValue },
       namePrefix: config.namePrefix,
       endpointName: config.serving.endpointName,
       encryptionKey: props.encryptionKey,
       logRetention: config.logRetentionDays as logs.RetentionDays,
       removal,
+      endpointLogGroup: endpointLogs,
     });
-    cleanup.node.addDependency(endpointLogs);
 
     if (config.pipeline.schedule !== null) {
       new events.Rule(this, 'Schedule', {

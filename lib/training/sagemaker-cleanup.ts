@@ -16,6 +16,8 @@ export interface SageMakerCleanupProps {
   readonly encryptionKey: kms.IKey;
   readonly logRetention: logs.RetentionDays;
   readonly removal: DataRemoval;
+  /** The endpoint's log group: deleted only after the clean-up has waited for the endpoint to be gone. */
+  readonly endpointLogGroup: logs.ILogGroup;
 }
 
 /**
@@ -49,6 +51,13 @@ export class SageMakerCleanup extends Construct {
         resources: [arn('endpoint', props.endpointName), ...runResources],
       }),
     );
+    handler.role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        sid: 'WaitForEndpointDeletion',
+        actions: ['sagemaker:DescribeEndpoint'],
+        resources: [arn('endpoint', props.endpointName)],
+      }),
+    );
     Validations.of(handler.role).acknowledge(
       ...runResources.map((resource) => ({
         id: resourceFindingId(handler.role, resource),
@@ -66,6 +75,6 @@ export class SageMakerCleanup extends Construct {
       properties: { OwnerTagKey: props.ownerTag.key, OwnerTagValue: props.ownerTag.value },
     });
     // The function and its permissions must outlive the resource so the delete can run.
-    resource.node.addDependency(handler);
+    resource.node.addDependency(handler, props.endpointLogGroup);
   }
 }

@@ -108,7 +108,8 @@ export class TrainingPipeline extends Construct {
         cause: sfn.JsonPath.stringAt('$.failure.Cause'),
       }),
       resultPath: sfn.JsonPath.DISCARD,
-    }).next(new sfn.Fail(this, 'RunFailed', { error: 'TrainingPipelineFailed', causePath: '$.failure.Cause' }));
+      // The run fails with the error that was caught, so `npm run train` and the console show the real reason.
+    }).next(new sfn.Fail(this, 'RunFailed', { errorPath: '$.failure.Error', causePath: '$.failure.Cause' }));
 
     const definition = sfn.Chain.start(this.prepareRun())
       .next(this.crawl())

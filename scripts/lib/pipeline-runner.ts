@@ -145,21 +145,14 @@ function outcome(final: HistoryEvent, history: readonly HistoryEvent[], seconds:
     .map((event) => event.stateEnteredEventDetails?.name)
     .filter((name): name is string => name !== undefined && !FAILURE_HANDLING_STATES.has(name));
   const failedState = states[states.length - 1] ?? 'none (the run failed before its first state)';
-  // The pipeline's catch-all turns every error into TrainingPipelineFailed; the original error is the last task's.
-  const lastTaskFailure = [...history]
-    .reverse()
-    .map((event) => event.taskFailedEventDetails ?? event.lambdaFunctionFailedEventDetails)
-    .find((failure) => failure !== undefined);
   const status =
     final.type === 'ExecutionTimedOut' ? 'TIMED_OUT' : final.type === 'ExecutionAborted' ? 'ABORTED' : 'FAILED';
+  // The pipeline's final Fail state carries the error it caught and its cause (errorPath / causePath).
   return {
     status,
     failedState,
-    error:
-      details?.error === 'TrainingPipelineFailed' && lastTaskFailure?.error
-        ? lastTaskFailure.error
-        : (details?.error ?? status),
-    cause: details?.cause ?? lastTaskFailure?.cause ?? 'no cause recorded',
+    error: details?.error ?? status,
+    cause: details?.cause ?? 'no cause recorded',
     seconds,
   };
 }

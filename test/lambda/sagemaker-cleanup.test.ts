@@ -1,6 +1,7 @@
 import { GetResourcesCommand, ResourceGroupsTaggingAPIClient } from '@aws-sdk/client-resource-groups-tagging-api';
 import {
   DeleteEndpointCommand,
+  DescribeEndpointCommand,
   DeleteEndpointConfigCommand,
   DeleteModelCommand,
   SageMakerClient,
@@ -18,12 +19,44 @@ const clients = { sagemaker: new SageMakerClient({}), tagging: new ResourceGroup
 const tag = { key: 'ml-pipeline:owner', value: 'mlpipe-sandbox-training-pipeline' };
 const arn = (type: string, name: string) => `arn:aws:sagemaker:eu-west-1:123456789012:${type}/${name}`;
 
+const notFound = (name: string) =>
+  Object.assign(new Error(`Could not find endpoint "${name}".`), { name: 'ValidationException' });
+
 beforeEach(() => {
   sagemaker.reset();
   tagging.reset();
+  sagemaker.on(DescribeEndpointCommand).callsFake(({ EndpointName }) => Promise.reject(notFound(EndpointName)));
 });
 
 describe('cleanUp', () => {
+  test('waits until a deleted endpoint is gone before deleting its configs', async () => {
+    tagging.on(GetResourcesCommand).resolves({
+      ResourceTagMappingList: [
+        { ResourceARN: arn('endpoint', 'mlpipe-sandbox-fraud') },
+        { ResourceARN: arn('endpoint-config', 'mlpipe-sandbox-a') },
+      ],
+    });
+    const order: string[] = [];
+    let describes = 0;
+    sagemaker
+      .on(DeleteEndpointCommand)
+      .callsFake(() => order.push('delete endpoint'))
+      .on(DescribeEndpointCommand)
+      .callsFake(({ EndpointName }) => {
+        describes++;
+        order.push('describe');
+        return describes < 3 ? { EndpointStatus: 'Deleting' } : Promise.reject(notFound(EndpointName));
+      })
+      .on(DeleteEndpointConfigCommand)
+      .callsFake(() => order.push('delete config'));
+    const sleeps: number[] = [];
+
+    await cleanUp(clients, tag, { pollMs: 15_000, sleep: async (ms) => void sleeps.push(ms) });
+
+    expect(order).toEqual(['delete endpoint', 'describe', 'describe', 'describe', 'delete config']);
+    expect(sleeps).toEqual([15_000, 15_000]);
+  });
+
   test('finds resources by the owner tag, across pages, and deletes endpoints before configs and models', async () => {
     tagging
       .on(GetResourcesCommand, { PaginationToken: undefined })

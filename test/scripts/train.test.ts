@@ -71,7 +71,7 @@ const FAILED_RUN = history(
   {
     type: 'ExecutionFailed',
     executionFailedEventDetails: {
-      error: 'TrainingPipelineFailed',
+      error: 'SageMaker.AmazonSageMakerException',
       cause: 'ResourceLimitExceeded: ml.m5.xlarge for spot training job usage is 0',
     },
   },
@@ -165,7 +165,7 @@ describe('following a run', () => {
     expect(lines.filter((line) => line.includes('still in TrainModel'))).toHaveLength(1);
   });
 
-  test('names the state that failed and the original error behind the catch-all', async () => {
+  test('names the state that failed and the error the pipeline caught', async () => {
     serveHistory(FAILED_RUN, () => FAILED_RUN.length);
     const result = await followExecution(new SFNClient({}), EXECUTION, {
       pollMs: 1,

@@ -257,6 +257,8 @@ describe('a local execution of the training pipeline', () => {
       cause: 'Rate exceeded for CreateTrainingJob',
     });
     expect(run.error?.message).toContain('Rate exceeded for CreateTrainingJob');
+    // The execution fails with the caught error, not a generic one, so npm run train can show it.
+    expect((run.error?.cause as Error | undefined)?.name).toBe('SageMaker.ThrottlingException');
     expect(called(run, 'CreateModel')).toBe(0);
   });
 
