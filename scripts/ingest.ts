@@ -4,7 +4,7 @@
  */
 import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import { FirehoseClient } from '@aws-sdk/client-firehose';
-import { createWriteStream, openSync, writeFileSync } from 'node:fs';
+import { createWriteStream, openSync, readFileSync } from 'node:fs';
 import { once } from 'node:events';
 import { STACK_OUTPUTS } from '../lib/stack-outputs';
 import {
@@ -20,8 +20,9 @@ import {
 } from './lib/cli';
 import { encodeRecord, PUT_RECORD_BATCH_LIMITS, sendRecords } from './lib/firehose-sender';
 import { ProgressBar } from './lib/progress';
-import { clientConfig, loadToolConfig, readStackOutputs, stacksOf } from './lib/stage';
-import { generateRecords, type GeneratedRecord, isPositive } from './lib/transactions';
+import { stackNames } from '../lib/pipeline-app';
+import { clientConfig, loadToolConfig, readStackOutputs } from './lib/stage';
+import { generateRecords, isPositive } from './lib/transactions';
 
 export const INGEST_DEFAULTS = {
   count: 10_000,
@@ -29,11 +30,10 @@ export const INGEST_DEFAULTS = {
   fraudRate: 0.02,
   recordsPerSecond: 1_000,
   out: 'transactions.ndjson',
-  failedOut: 'ingest-failed.ndjson',
 } as const;
 
 export const SPEC: ToolSpec<
-  'count' | 'seed' | 'fraud-rate' | 'rate' | 'start' | 'dry-run' | 'out' | 'stream' | 'failed-out'
+  'count' | 'seed' | 'fraud-rate' | 'rate' | 'start' | 'dry-run' | 'out' | 'stream' | 'failed-out' | 'from'
 > = {
   name: 'ingest',
   summary:
@@ -49,7 +49,7 @@ export const SPEC: ToolSpec<
     seed: {
       type: 'string',
       valueName: '<n>',
-      description: `same seed, same records (default ${INGEST_DEFAULTS.seed})`,
+      description: `same seed and --start, same records (default ${INGEST_DEFAULTS.seed})`,
     },
     'fraud-rate': {
       type: 'string',
@@ -59,7 +59,7 @@ export const SPEC: ToolSpec<
     rate: {
       type: 'string',
       valueName: '<per-second>',
-      description: `records sent per second at most (default ${INGEST_DEFAULTS.recordsPerSecond})`,
+      description: `records sent per second at most; a batch holds at most a second's worth (default ${INGEST_DEFAULTS.recordsPerSecond})`,
     },
     start: {
       type: 'string',
@@ -80,23 +80,34 @@ export const SPEC: ToolSpec<
     'failed-out': {
       type: 'string',
       valueName: '<file>',
-      description: `where records that still fail after retries are kept (default ${INGEST_DEFAULTS.failedOut})`,
+      description: 'where records not delivered are kept (default: ingest-failed-<time>.ndjson)',
+    },
+    from: {
+      type: 'string',
+      valueName: '<file.ndjson>',
+      description: 'send the records of a file instead of generating them, e.g. the kept records of a failed run',
     },
   },
   notes: [
     `Each PutRecordBatch call carries at most ${PUT_RECORD_BATCH_LIMITS.records} records or ` +
       `${PUT_RECORD_BATCH_LIMITS.bytes / 1024 / 1024} MiB. Firehose buffers them and writes Parquet files to the raw ` +
       'bucket when its buffer fills or its interval ends (ingest.* in the stage config).',
-    'Exit codes: 0 all delivered, 1 some records failed (kept in --failed-out) or the stream is missing, 2 bad usage.',
+    'Records that still fail after 5 attempts, and the rest of the input when a call fails as a whole (the stream ' +
+      'is missing, access is denied, the service stays unavailable), are written to --failed-out, so nothing is ' +
+      'lost: send them again with --from.',
+    'Exit codes: 0 all delivered, 1 some records were not delivered (kept in a file), 2 bad usage.',
   ],
   examples: [
     'npm run ingest -- --dry-run --count 5 --out -',
     'npm run ingest -- --count 20000 --seed 7',
     'npm run ingest -- --stage prod --rate 200',
+    'npm run ingest -- --from ingest-failed-2026-11-27T10-00-00-000Z.ndjson',
   ],
 };
 
 const MAX_ATTEMPTS_PER_RECORD = 5;
+/** Average gap between generated event times: 10 events a second, whatever the send rate, so a seed fixes the data. */
+const EVENT_GAP_MS = 100;
 
 export async function main(argv: readonly string[]): Promise<number> {
   const { values } = parseCli(SPEC, argv);
@@ -104,74 +115,102 @@ export async function main(argv: readonly string[]): Promise<number> {
     process.stdout.write(helpText(SPEC));
     return 0;
   }
-  const count = integerOption(values.count, 'count', { min: 1, max: 10_000_000, default: INGEST_DEFAULTS.count });
-  const seed = integerOption(values.seed, 'seed', { min: 0, max: 2 ** 31 - 1, default: INGEST_DEFAULTS.seed });
-  const fraudRate = positiveNumberOption(values['fraud-rate'], 'fraud-rate', 0.5) ?? INGEST_DEFAULTS.fraudRate;
+  const from = stringOption(values.from);
+  const dryRun = values['dry-run'] === true;
+  rejectConflicts(values, from, dryRun);
   const recordsPerSecond = integerOption(values.rate, 'rate', {
     min: 1,
     max: 100_000,
     default: INGEST_DEFAULTS.recordsPerSecond,
   });
-  const startTime = parseStart(stringOption(values.start));
   const config = loadToolConfig(stringOption(values.stage));
 
+  // The input: the records of an earlier run's failures file, or records generated from the seed.
   const tally = { records: 0, positives: 0 };
-  const counted = function* (records: Iterable<GeneratedRecord>) {
-    for (const record of records) {
-      tally.records++;
-      if (isPositive(record)) tally.positives++;
-      yield record;
+  let total: number;
+  let input: Iterable<Uint8Array>;
+  let describe: () => string;
+  if (from !== undefined) {
+    const lines = readNdjsonLines(from);
+    total = lines.length;
+    input = lines.map((line) => encoder.encode(`${line}\n`));
+    describe = () => `from ${from}`;
+  } else {
+    const count = integerOption(values.count, 'count', { min: 1, max: 10_000_000, default: INGEST_DEFAULTS.count });
+    const seed = integerOption(values.seed, 'seed', { min: 0, max: 2 ** 31 - 1, default: INGEST_DEFAULTS.seed });
+    const fraudRate = positiveNumberOption(values['fraud-rate'], 'fraud-rate', 0.5) ?? INGEST_DEFAULTS.fraudRate;
+    const startTime = parseStart(stringOption(values.start));
+    const records = (function* () {
+      for (const record of generateRecords(count, { seed, fraudRate, startTime, meanGapMs: EVENT_GAP_MS })) {
+        tally.records++;
+        if (isPositive(record)) tally.positives++;
+        yield record;
+      }
+    })();
+    total = count;
+    describe = () =>
+      `seed ${seed}, ${tally.positives} fraudulent, ${((100 * tally.positives) / Math.max(1, tally.records)).toFixed(1)}%`;
+    if (dryRun) {
+      const out = stringOption(values.out) ?? INGEST_DEFAULTS.out;
+      const bytes = await writeLines(
+        (function* () {
+          for (const record of records) yield `${JSON.stringify(record)}\n`;
+        })(),
+        out,
+      );
+      const where = out === '-' ? 'stdout' : `${out} (${(bytes / 1024).toFixed(1)} KiB)`;
+      process.stderr.write(`Dry run: wrote ${tally.records} records (${describe()}) to ${where}\n`);
+      return 0;
     }
-  };
-  const records = counted(generateRecords(count, { seed, fraudRate, startTime, meanGapMs: 1000 / recordsPerSecond }));
-  const share = () => `${tally.positives} fraudulent, ${((100 * tally.positives) / tally.records).toFixed(1)}%`;
-
-  if (values['dry-run'] === true) {
-    const out = stringOption(values.out) ?? INGEST_DEFAULTS.out;
-    const bytes = await writeNdjson(records, out);
-    const where = out === '-' ? 'stdout' : `${out} (${(bytes / 1024).toFixed(1)} KiB)`;
-    process.stderr.write(`Dry run: wrote ${tally.records} records (seed ${seed}, ${share()}) to ${where}\n`);
-    return 0;
+    input = (function* () {
+      for (const record of records) yield encodeRecord(record);
+    })();
   }
 
-  const cloudFormation = new CloudFormationClient(clientConfig(config));
   const streamName =
     stringOption(values.stream) ??
-    (await readStackOutputs(cloudFormation, stacksOf(config).ingest, [STACK_OUTPUTS.deliveryStreamName]))
-      .DeliveryStreamName;
+    (
+      await readStackOutputs(new CloudFormationClient(clientConfig(config)), stackNames(config.namePrefix).ingest, [
+        STACK_OUTPUTS.deliveryStreamName,
+      ])
+    ).DeliveryStreamName;
   // Whole-call throttling and 5xx answers are retried by the SDK with backoff; per-record failures by sendRecords.
   const firehose = new FirehoseClient({ ...clientConfig(config), maxAttempts: 8 });
   const region = await firehose.config.region();
   process.stderr.write(
-    `Sending ${count} records to Firehose stream ${streamName} (${region}) at up to ${recordsPerSecond} records/s\n`,
+    `Sending ${total} records to Firehose stream ${streamName} (${region}) at up to ${recordsPerSecond} records/s\n`,
   );
-  const progress = new ProgressBar('ingest', count);
-  const result = await sendRecords(
-    firehose,
-    (function* () {
-      for (const record of records) yield encodeRecord(record);
-    })(),
-    {
-      streamName,
-      recordsPerSecond,
-      maxAttempts: MAX_ATTEMPTS_PER_RECORD,
-      onProgress: (delivered) => progress.update(delivered),
-    },
-  );
+  const progress = new ProgressBar('ingest', total);
+  const result = await sendRecords(firehose, input, {
+    streamName,
+    recordsPerSecond,
+    maxAttempts: MAX_ATTEMPTS_PER_RECORD,
+    onProgress: (delivered) => progress.update(delivered),
+  });
   progress.done();
 
   const resent = result.resent > 0 ? `, ${result.resent} re-sent after partial failures` : '';
   process.stdout.write(
-    `Delivered ${result.delivered} of ${count} records (${share()}) in ${result.calls} calls${resent}.\n`,
+    `Delivered ${result.delivered} of ${total} records (${describe()}) in ${result.calls} calls${resent}.\n`,
   );
-  if (result.failed.length > 0) {
-    const failedOut = stringOption(values['failed-out']) ?? INGEST_DEFAULTS.failedOut;
-    writeFileSync(failedOut, Buffer.concat(result.failed.map(({ data }) => data)));
-    const codes = [...new Set(result.failed.map(({ errorCode }) => errorCode))].join(', ');
+  if (result.failed.length > 0 || result.stoppedBy !== undefined) {
+    // Nothing is lost: what failed, and what was never sent because the run stopped, go to one file to send again.
+    const failedOut = stringOption(values['failed-out']) ?? failedFileName();
+    const kept = await writeLines(
+      (function* () {
+        for (const { data } of result.failed) yield data;
+        yield* result.unsent;
+      })(),
+      failedOut,
+    );
+    const why =
+      result.stoppedBy !== undefined
+        ? `Sending stopped: ${result.stoppedBy}`
+        : `${result.failed.length} records still failed after ${MAX_ATTEMPTS_PER_RECORD} attempts ` +
+          `(${[...new Set(result.failed.map(({ errorCode }) => errorCode))].join(', ')}: ${result.failed[0].errorMessage})`;
     throw new ToolError(
-      `${result.failed.length} records still failed after ${MAX_ATTEMPTS_PER_RECORD} attempts (${codes}: ` +
-        `${result.failed[0].errorMessage}). They are kept in ${failedOut}; check the stream's status and quota, ` +
-        'then send them again',
+      `${why}. The ${total - result.delivered} records not delivered are kept in ${failedOut} (${kept} bytes); ` +
+        `once the stream is healthy, send them with: npm run ingest -- --from ${failedOut}`,
     );
   }
   process.stdout.write(
@@ -179,6 +218,57 @@ export async function main(argv: readonly string[]): Promise<number> {
       `(ingest.bufferIntervalSeconds). Next: npm run train${config.stage === 'sandbox' ? '' : ` -- --stage ${config.stage}`}\n`,
   );
   return 0;
+}
+
+const encoder = new TextEncoder();
+
+/** Options that mean nothing together are a usage error, not silently ignored. */
+function rejectConflicts(
+  values: Record<string, string | boolean | undefined>,
+  from: string | undefined,
+  dryRun: boolean,
+) {
+  const generatorOptions = ['count', 'seed', 'fraud-rate', 'start'].filter((key) => values[key] !== undefined);
+  if (from !== undefined && (generatorOptions.length > 0 || dryRun)) {
+    throw new UsageError(
+      `--from sends the records of a file as they are; it does not combine with ${[...generatorOptions.map((k) => `--${k}`), ...(dryRun ? ['--dry-run'] : [])].join(', ')}`,
+    );
+  }
+  if (dryRun && (values.stream !== undefined || values['failed-out'] !== undefined)) {
+    throw new UsageError('--dry-run sends nothing, so --stream and --failed-out do not apply; drop them');
+  }
+  if (!dryRun && values.out !== undefined) {
+    throw new UsageError('--out is where --dry-run writes; add --dry-run, or drop --out to send to Firehose');
+  }
+}
+
+/** A new file per failed run, so a second failure never overwrites the records of the first. */
+const failedFileName = () => `ingest-failed-${new Date().toISOString().replace(/[:.]/g, '-')}.ndjson`;
+
+/** The non-empty lines of an NDJSON file, each checked to be a JSON object so garbage is caught before sending. */
+function readNdjsonLines(path: string): string[] {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    throw new ToolError(`Cannot read ${path}: ${error instanceof Error ? error.message : String(error)}`);
+  }
+  const lines: string[] = [];
+  text.split('\n').forEach((line, index) => {
+    if (line.trim() === '') return;
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(line);
+    } catch {
+      parsed = undefined;
+    }
+    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+      throw new ToolError(`${path} line ${index + 1} is not a JSON object; --from takes NDJSON, one record per line`);
+    }
+    lines.push(line);
+  });
+  if (lines.length === 0) throw new ToolError(`${path} holds no records`);
+  return lines;
 }
 
 function parseStart(value: string | undefined): number {
@@ -199,13 +289,12 @@ function openForWriting(path: string): number {
   }
 }
 
-/** Writes one JSON record per line; returns the bytes written. */
-async function writeNdjson(records: Iterable<GeneratedRecord>, out: string): Promise<number> {
+/** Writes lines (text or bytes) to a file, or to stdout for `-`; returns the bytes written. */
+async function writeLines(lines: Iterable<string | Uint8Array>, out: string): Promise<number> {
   const stream = out === '-' ? process.stdout : createWriteStream('', { fd: openForWriting(out) });
   let bytes = 0;
-  for (const record of records) {
-    const line = `${JSON.stringify(record)}\n`;
-    bytes += Buffer.byteLength(line);
+  for (const line of lines) {
+    bytes += typeof line === 'string' ? Buffer.byteLength(line) : line.byteLength;
     if (!stream.write(line)) await once(stream, 'drain');
   }
   if (stream !== process.stdout) {

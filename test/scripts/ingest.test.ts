@@ -6,6 +6,7 @@ import { type FeatureSchema, featureFields, TRANSACTION_SCHEMA } from '../../lib
 import { checkRecord } from '../../lib/schema/record-validation';
 import { main } from '../../scripts/ingest';
 import { ToolError, UsageError } from '../../scripts/lib/cli';
+import { rmSync, writeFileSync } from 'node:fs';
 import { encodeRecord, PUT_RECORD_BATCH_LIMITS, sendRecords, toBatches } from '../../scripts/lib/firehose-sender';
 import { generateRecords, type GeneratedRecord } from '../../scripts/lib/transactions';
 import { startLocalFirehose, type LocalFirehose } from './local-firehose';
@@ -186,15 +187,44 @@ describe('sending to Firehose (real SDK, local Firehose protocol server)', () =>
     expect(result.delivered).toBe(records.length - doomed.length);
   });
 
-  test('explains a stream that does not exist', async () => {
+  test('stops on a stream that does not exist, explains it, and hands back every record', async () => {
     firehose = await startLocalFirehose({ streams: ['events'] });
-    const sending = sendRecords(client(), records.slice(0, 3), {
+    const result = await sendRecords(client(), records.slice(0, 3), {
       streamName: 'nope',
       recordsPerSecond: 10,
       maxAttempts: 2,
     });
-    await expect(sending).rejects.toThrow(ToolError);
-    await expect(sending).rejects.toThrow(/Firehose stream nope does not exist in this account and region: deploy/);
+    expect(result.stoppedBy).toMatch(/Firehose stream nope does not exist in this account and region: deploy/);
+    expect(result.failed.map((f) => f.data)).toEqual(records.slice(0, 3));
+    expect([...result.unsent]).toEqual([]);
+  });
+
+  test('keeps the batch in flight and the rest of the input when a whole call keeps failing', async () => {
+    firehose = await startLocalFirehose({ streams: ['events'], failCall: (call) => call >= 2 });
+    const once = new FirehoseClient({
+      endpoint: firehose.endpoint,
+      region: 'eu-west-1',
+      credentials: { accessKeyId: 'AKIDLOCAL', secretAccessKey: 'local' },
+      maxAttempts: 1,
+    });
+    // Records of 100 KiB: the 4 MiB limit ends a batch early, so the batcher holds one record of lookahead.
+    const big = records.slice(0, 100).map((r) => new Uint8Array([...r, ...new Uint8Array(100 * 1024)]));
+    const result = await sendRecords(once, big, {
+      streamName: 'events',
+      recordsPerSecond: 1e6,
+      maxAttempts: 3,
+      ...noWait,
+    });
+
+    expect(result.stoppedBy).toBe('Slow down.');
+    expect(result.delivered).toBe(40);
+    expect(result.failed.map((f) => f.errorCode)).toEqual(Array(40).fill('ServiceUnavailableException'));
+    // Delivered, failed and unsent together are the whole input, in order: nothing dropped, nothing twice.
+    expect([
+      ...firehose.calls[0].records.map((r) => r.length),
+      ...result.failed.map((f) => f.data.length),
+    ]).toHaveLength(80);
+    expect([...result.failed.map((f) => f.data), ...result.unsent]).toEqual(big.slice(40));
   });
 
   test('paces the batches to the requested rate', async () => {
@@ -211,8 +241,9 @@ describe('sending to Firehose (real SDK, local Firehose protocol server)', () =>
         clock += ms;
       },
     });
-    // 1234 records at 100/s: the third batch may start after the first 1000 records' 10 s.
-    expect(waits).toEqual([5_000, 5_000]);
+    // 1234 records at 100/s: batches of at most one second's worth, each starting a second after the one before.
+    expect(firehose.calls.map((c) => c.records.length)).toEqual([...Array(12).fill(100), 34]);
+    expect(waits).toEqual(Array(12).fill(1_000));
   });
 });
 
@@ -242,7 +273,7 @@ describe('npm run ingest', () => {
       await main(['--dry-run', '--count', '25', '--seed', '42', '--start', '2026-11-01T00:00:00Z', '--out', out]),
     ).toBe(0);
     const lines = readFileSync(out, 'utf8').trimEnd().split('\n');
-    expect(lines.map((l) => JSON.parse(l) as GeneratedRecord)).toEqual(generate(25, { meanGapMs: 1 }));
+    expect(lines.map((l) => JSON.parse(l) as GeneratedRecord)).toEqual(generate(25, { meanGapMs: 100 }));
     expect(printed(stderr)).toMatch(/Dry run: wrote 25 records \(seed 42, \d+ fraudulent, [\d.]+%\) to .*dry\.ndjson/);
   });
 
@@ -257,26 +288,92 @@ describe('npm run ingest', () => {
     await expect(main(['--cont', '3'])).rejects.toThrow(UsageError);
   });
 
+  /** Runs `body` with the SDK pointed at a local Firehose and dummy credentials, restoring the environment after. */
+  async function withLocalFirehose<T>(firehose: LocalFirehose, body: () => Promise<T>): Promise<T> {
+    const local: Record<string, string> = {
+      AWS_ENDPOINT_URL_FIREHOSE: firehose.endpoint,
+      AWS_REGION: 'eu-west-1',
+      AWS_ACCESS_KEY_ID: 'AKIDLOCAL',
+      AWS_SECRET_ACCESS_KEY: 'local',
+    };
+    const cleared = ['AWS_PROFILE', 'AWS_SESSION_TOKEN'];
+    const saved = Object.fromEntries([...Object.keys(local), ...cleared].map((key) => [key, process.env[key]]));
+    Object.assign(process.env, local);
+    for (const key of cleared) delete process.env[key];
+    try {
+      return await body();
+    } finally {
+      for (const [key, value] of Object.entries(saved)) {
+        if (value === undefined) delete process.env[key];
+        else process.env[key] = value;
+      }
+    }
+  }
+
   test('sends to the named stream through the SDK and reports what was delivered', async () => {
     const firehose = await startLocalFirehose({
       streams: ['mlpipe-sandbox-events'],
       failRecord: (record, attempt) => attempt === 1 && record.includes('"C01'),
     });
-    const saved = { ...process.env };
-    Object.assign(process.env, {
-      AWS_ENDPOINT_URL_FIREHOSE: firehose.endpoint,
-      AWS_REGION: 'eu-west-1',
-      AWS_ACCESS_KEY_ID: 'AKIDLOCAL',
-      AWS_SECRET_ACCESS_KEY: 'local',
-    });
     try {
-      expect(await main(['--stream', 'mlpipe-sandbox-events', '--count', '700', '--rate', '100000'])).toBe(0);
+      const code = await withLocalFirehose(firehose, () =>
+        main(['--stream', 'mlpipe-sandbox-events', '--count', '700', '--rate', '100000']),
+      );
+      expect(code).toBe(0);
     } finally {
-      process.env = saved;
       await firehose.close();
     }
     expect(firehose.delivered).toHaveLength(700);
-    expect(printed(stdout)).toMatch(/Delivered 700 of 700 records \(\d+ fraudulent, [\d.]+%\) in \d+ calls/);
+    expect(printed(stdout)).toMatch(/Delivered 700 of 700 records \(seed 42, \d+ fraudulent, [\d.]+%\) in \d+ calls/);
     expect(printed(stdout)).toContain('Next: npm run train');
   });
+
+  test('keeps every undelivered record in a file when sending stops, and sends that file with --from', async () => {
+    const firehose = await startLocalFirehose({ streams: ['mlpipe-sandbox-events'] });
+    const kept = join(dir, 'kept.ndjson');
+    try {
+      await withLocalFirehose(firehose, async () => {
+        await expect(
+          main([
+            '--stream',
+            'mlpipe-sandbox-evnets',
+            '--count',
+            '1200',
+            '--seed',
+            '9',
+            '--start',
+            '2026-11-01T00:00:00Z',
+            '--failed-out',
+            kept,
+          ]),
+        ).rejects.toThrow(
+          new RegExp(
+            'Sending stopped: Firehose stream mlpipe-sandbox-evnets does not exist.*The 1200 records not delivered ' +
+              `are kept in ${kept} .*npm run ingest -- --from ${kept}`,
+          ),
+        );
+        expect(readFileSync(kept, 'utf8').trimEnd().split('\n')).toHaveLength(1200);
+        expect(await main(['--stream', 'mlpipe-sandbox-events', '--from', kept])).toBe(0);
+      });
+    } finally {
+      await firehose.close();
+    }
+    const sent = firehose.delivered.map((line) => JSON.parse(line) as GeneratedRecord);
+    expect(sent).toEqual(generate(1_200, { seed: 9, meanGapMs: 100 }));
+  });
+
+  test('refuses options that mean nothing together, and a --from file that is not NDJSON', async () => {
+    await expect(main(['--out', 'x.ndjson'])).rejects.toThrow(/--out is where --dry-run writes/);
+    await expect(main(['--from', 'x.ndjson', '--count', '3'])).rejects.toThrow(
+      new UsageError('--from sends the records of a file as they are; it does not combine with --count'),
+    );
+    await expect(main(['--dry-run', '--stream', 's'])).rejects.toThrow(/--dry-run sends nothing/);
+    const bad = join(dir, 'bad.ndjson');
+    writeFileSync(bad, '{"a":1}\n\n[1,2]\n');
+    await expect(main(['--from', bad, '--stream', 's'])).rejects.toThrow(
+      new ToolError(`${bad} line 3 is not a JSON object; --from takes NDJSON, one record per line`),
+    );
+  });
+
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
 });

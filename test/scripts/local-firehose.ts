@@ -24,12 +24,15 @@ export interface LocalFirehoseOptions {
   readonly streams: readonly string[];
   /** Decides per record whether this attempt fails; `attempt` counts this record's sends from 1. */
   readonly failRecord?: (record: string, attempt: number) => boolean;
+  /** Decides whether a whole call fails (HTTP 503, as when the service is unavailable); `call` counts from 1. */
+  readonly failCall?: (call: number) => boolean;
 }
 
 export async function startLocalFirehose(options: LocalFirehoseOptions): Promise<LocalFirehose> {
   const calls: PutRecordBatchCall[] = [];
   const delivered: string[] = [];
   const attempts = new Map<string, number>();
+  let received = 0;
   const server: Server = createServer((request, response) => {
     const chunks: Buffer[] = [];
     request.on('data', (chunk: Buffer) => chunks.push(chunk));
@@ -46,6 +49,10 @@ export async function startLocalFirehose(options: LocalFirehoseOptions): Promise
         DeliveryStreamName: string;
         Records: { Data: string }[];
       };
+      if (options.failCall?.(++received) === true) {
+        reply(503, { __type: 'ServiceUnavailableException', message: 'Slow down.' });
+        return;
+      }
       if (!options.streams.includes(body.DeliveryStreamName)) {
         reply(400, {
           __type: 'ResourceNotFoundException',
