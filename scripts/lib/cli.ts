@@ -128,12 +128,29 @@ export function positiveNumberOption(
 export const stringOption = (value: string | boolean | undefined): string | undefined =>
   typeof value === 'string' ? value : undefined;
 
-/** Errors the AWS SDK raises when it finds no credentials or region; they deserve a hint, not a stack trace. */
+/**
+ * Errors of the local AWS set-up rather than of the tool: no credentials, an expired or unknown key. The names differ
+ * by protocol (JSON services say ExpiredTokenException, query services such as CloudFormation say ExpiredToken).
+ */
 const SETUP_ERRORS: Readonly<Record<string, string>> = {
   CredentialsProviderError: 'No AWS credentials were found. Set AWS_PROFILE or run `aws configure`',
   ExpiredTokenException: 'The AWS session has expired. Log in again (for example `aws sso login`)',
+  ExpiredToken: 'The AWS session has expired. Log in again (for example `aws sso login`)',
   UnrecognizedClientException: 'AWS did not recognise the credentials. Check AWS_PROFILE and the access key',
+  InvalidClientTokenId: 'AWS did not recognise the credentials. Check AWS_PROFILE and the access key',
+  AccessDenied: 'The AWS identity in use is not allowed this call. Use a role with access to the stacks',
+  AccessDeniedException: 'The AWS identity in use is not allowed this call. Use a role with access to the stacks',
 };
+
+/** What is wrong with the local AWS set-up and what to do, or undefined when the error is something else. */
+export function setupProblem(error: unknown): string | undefined {
+  if (!(error instanceof Error)) return undefined;
+  if (error.message === 'Region is missing') {
+    return 'No AWS region is set. Set AWS_REGION or a region in the AWS profile, or pin one with region in the stage config';
+  }
+  const hint = SETUP_ERRORS[error.name];
+  return hint === undefined ? undefined : `${hint} (${error.message})`;
+}
 
 /**
  * Runs a tool's main function as a process: its result is the exit code; a UsageError exits 2 with a pointer to
@@ -162,14 +179,9 @@ export function reportError(error: unknown, write: (line: string) => void = (lin
     write(error.message);
     return 1;
   }
-  if (error instanceof Error && error.message === 'Region is missing') {
-    write(
-      'No AWS region is set. Set AWS_REGION or a region in the AWS profile, or pin one with region in the stage config',
-    );
-    return 1;
-  }
-  if (error instanceof Error && error.name in SETUP_ERRORS) {
-    write(`${SETUP_ERRORS[error.name]} (${error.message})`);
+  const problem = setupProblem(error);
+  if (problem !== undefined) {
+    write(problem);
     return 1;
   }
   write(error instanceof Error ? (error.stack ?? error.message) : String(error));

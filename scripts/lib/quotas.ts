@@ -10,7 +10,7 @@ import {
   type ServiceQuotasClient,
 } from '@aws-sdk/client-service-quotas';
 import type { StageConfig } from '../../lib/config/stage-config';
-import { ToolError } from './cli';
+import { setupProblem, ToolError } from './cli';
 
 export const SERVICE_CODE = 'sagemaker';
 
@@ -212,14 +212,10 @@ export const increaseCommand = (check: FoundQuota, region: string): string =>
  * undefined for any other error. The tool then still lists what is needed instead of failing.
  */
 export function unreadableReason(error: unknown): string | undefined {
-  if (!(error instanceof Error)) return undefined;
-  if (error.name === 'CredentialsProviderError') {
-    return `No AWS credentials were found (${error.message}), so the current values were not read. Set AWS_PROFILE or run \`aws configure\` to compare them here.`;
-  }
-  if (error.message === 'Region is missing') {
-    return 'No AWS region is set, so the current values were not read. Set AWS_REGION, or pin region for the stage in cdk.json.';
-  }
-  return undefined;
+  const problem = setupProblem(error);
+  // Access denied is the account's answer, not a set-up gap: checkQuotas reports it with the permissions it needs.
+  if (problem === undefined || (error instanceof Error && error.name.startsWith('AccessDenied'))) return undefined;
+  return `${problem}; the current values were not read.`;
 }
 
 const consoleUrl = (region: string | null) =>
