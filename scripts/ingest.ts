@@ -107,7 +107,7 @@ export const SPEC: ToolSpec<
 
 const MAX_ATTEMPTS_PER_RECORD = 5;
 /** Average gap between generated event times: 10 events a second, whatever the send rate, so a seed fixes the data. */
-const EVENT_GAP_MS = 100;
+export const EVENT_GAP_MS = 100;
 
 export async function main(argv: readonly string[]): Promise<number> {
   const { values } = parseCli(SPEC, argv);

@@ -7,7 +7,7 @@ import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import { DescribeEndpointCommand, SageMakerClient } from '@aws-sdk/client-sagemaker';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { STACK_OUTPUTS } from '../lib/stack-outputs';
-import { helpText, integerOption, parseCli, runTool, stringOption, type ToolSpec } from './lib/cli';
+import { helpText, integerOption, parseCli, runTool, stringOption, type ToolSpec, UsageError } from './lib/cli';
 import { describeOutcome, followExecution, startRun } from './lib/pipeline-runner';
 import { clientConfig, loadToolConfig, readStackOutputs, stacksOf } from './lib/stage';
 
@@ -45,7 +45,7 @@ export const SPEC: ToolSpec<'follow' | 'state-machine-arn' | 'poll-seconds' | 'd
   examples: [
     'npm run train',
     'npm run train -- --detach',
-    'npm run train -- --follow arn:aws:states:eu-west-1:123456789012:execution:TrainingPipeline…:…',
+    'npm run train -- --follow arn:aws:states:eu-west-1:123456789012:execution:mlpipe-sandbox-training:<id>',
   ],
 };
 
@@ -65,6 +65,11 @@ export async function main(argv: readonly string[]): Promise<number> {
   const print = (line: string) => process.stdout.write(`${line}\n`);
 
   let executionArn = stringOption(values.follow);
+  if (executionArn !== undefined && (values.detach === true || values['state-machine-arn'] !== undefined)) {
+    throw new UsageError(
+      '--follow follows a run that is already going; it does not combine with --detach or --state-machine-arn',
+    );
+  }
   if (executionArn === undefined) {
     const stateMachineArn =
       stringOption(values['state-machine-arn']) ??
@@ -88,7 +93,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     result.status === 'SUCCEEDED'
       ? await readEndpointStatus(new SageMakerClient(clientConfig(config)), result.report.endpointName)
       : '';
-  describeOutcome(result, endpointStatus, config.qualityGate.minValidationAuc).forEach(print);
+  describeOutcome(result, endpointStatus, config.qualityGate.minValidationAuc, config.training.useSpot).forEach(print);
   if (result.status !== 'SUCCEEDED') return 1;
   print(`Next: npm run predict -- --example${config.stage === 'sandbox' ? '' : ` --stage ${config.stage}`}`);
   return 0;

@@ -9,15 +9,16 @@ import { STAGE_DEFAULTS, STAGE_NAMES } from '../lib/config/stage-config';
 import { PARQUET_BUFFER_MIB } from '../lib/constructs/parquet-delivery-stream';
 import { BUDGET_ALERTS } from '../lib/monitoring/cost-guards';
 import { ALARM_THRESHOLDS } from '../lib/monitoring/pipeline-monitoring';
-import { buildPipeline, stackNames } from '../lib/pipeline-app';
+import { buildPipeline } from '../lib/pipeline-app';
 import { TRANSACTION_SCHEMA } from '../lib/schema/feature-schema';
 import { API_STAGE_NAME, MAX_BODY_BYTES } from '../lib/serving/inference-api';
 import { STACK_OUTPUTS } from '../lib/stack-outputs';
 import { XGBOOST_VERSION } from '../lib/training/xgboost-image';
-import { INGEST_DEFAULTS, SPEC as INGEST } from '../scripts/ingest';
+import { EVENT_GAP_MS, INGEST_DEFAULTS, SPEC as INGEST } from '../scripts/ingest';
 import { helpText, type ToolSpec } from '../scripts/lib/cli';
 import { configRows, readmeConfigRows } from '../scripts/lib/config-table';
 import { PUT_RECORD_BATCH_LIMITS } from '../scripts/lib/firehose-sender';
+import { generateRecords } from '../scripts/lib/transactions';
 import { SPEC as PREDICT } from '../scripts/predict';
 import { SPEC as PREFLIGHT } from '../scripts/preflight';
 import { SPEC as TRAIN } from '../scripts/train';
@@ -81,11 +82,9 @@ describe('the README', () => {
 
   test('names the stacks, their CloudFormation names and the outputs the tools read as the app builds them', () => {
     const stacks = buildPipeline(new App({ context: cdkJsonContext() }), STAGE_DEFAULTS.sandbox, TRANSACTION_SCHEMA);
-    const names = stackNames('mlpipe-<stage>');
     for (const stack of Object.values(stacks)) {
       expect(stack.stackName).toMatch(/^mlpipe-sandbox-/);
       const generic = stack.stackName.replace('mlpipe-sandbox-', 'mlpipe-<stage>-');
-      expect(Object.values(names)).toContain(generic);
       expect(README).toMatch(new RegExp(`^\\| \`${stack.node.id}\` +\\| \`${generic}\` +\\|`, 'm'));
     }
     for (const output of Object.values(STACK_OUTPUTS)) expect(README).toContain(`\`${output}\``);
@@ -136,5 +135,33 @@ describe('the README', () => {
       }
     }
     expect(broken).toEqual([]);
+  });
+
+  test("shows the producer's real output for the seeds and start times the walkthrough uses", () => {
+    const command = '$ npm run ingest -- --dry-run --count 3 --start 2026-11-01T00:00:00Z --out -\n';
+    const shown = README.slice(README.indexOf(command) + command.length).split('\n')[0];
+    const fraudOf = (count: number, seed: number) =>
+      [
+        ...generateRecords(count, {
+          seed,
+          fraudRate: INGEST_DEFAULTS.fraudRate,
+          startTime: 0,
+          meanGapMs: EVENT_GAP_MS,
+        }),
+      ].filter((r) => r.is_fraud).length;
+    const [first] = generateRecords(1, {
+      seed: INGEST_DEFAULTS.seed,
+      fraudRate: INGEST_DEFAULTS.fraudRate,
+      startTime: Date.parse('2026-11-01T00:00:00Z'),
+      meanGapMs: EVENT_GAP_MS,
+    });
+    expect(JSON.parse(shown)).toEqual(first);
+    const defaults = fraudOf(INGEST_DEFAULTS.count, INGEST_DEFAULTS.seed);
+    expect(README).toContain(
+      `Delivered ${INGEST_DEFAULTS.count} of ${INGEST_DEFAULTS.count} records (seed ${INGEST_DEFAULTS.seed}, ` +
+        `${defaults} fraudulent, ${((100 * defaults) / INGEST_DEFAULTS.count).toFixed(1)}%)`,
+    );
+    expect(README).toContain('npm run ingest -- --dry-run --count 200 --seed 7 --out holdout.ndjson');
+    expect(README).toContain(`200 labelled (${fraudOf(200, 7)} actual fraud)`);
   });
 });

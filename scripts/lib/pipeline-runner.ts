@@ -197,7 +197,12 @@ export const duration = (seconds: number) =>
   seconds < 60 ? `${seconds}s` : `${Math.floor(seconds / 60)}m ${String(seconds % 60).padStart(2, '0')}s`;
 
 /** The lines that close a run: the report of a successful run, or where and why it failed. */
-export function describeOutcome(result: RunOutcome, endpointStatus: string, minValidationAuc: number): string[] {
+export function describeOutcome(
+  result: RunOutcome,
+  endpointStatus: string,
+  minValidationAuc: number,
+  useSpot = true,
+): string[] {
   if (result.status !== 'SUCCEEDED') {
     return [
       `Run ${result.status} after ${duration(result.seconds)} in state ${result.failedState}.`,
@@ -209,8 +214,10 @@ export function describeOutcome(result: RunOutcome, endpointStatus: string, minV
     `Run SUCCEEDED in ${duration(result.seconds)}.`,
     `  Training job     ${report.trainingJobName}`,
     `  Validation AUC   ${report.validationAuc.toFixed(4)} (quality gate: at least ${minValidationAuc})`,
-    `  Spot saving      ${Math.round(report.spotSavingPercent)}% (billed ${report.billableSeconds} s of ` +
-      `${report.trainingSeconds} s of training)`,
+    useSpot
+      ? `  Spot saving      ${Math.round(report.spotSavingPercent)}% (billed ${report.billableSeconds} s of ` +
+        `${report.trainingSeconds} s of training)`
+      : `  Spot saving      none: on-demand training (training.useSpot is false), billed ${report.billableSeconds} s`,
     `  Model            ${report.modelArtifacts}`,
     `  Endpoint         ${report.endpointName}: ${endpointStatus} (config ${report.endpointConfigName})`,
   ];

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type FeatureSchema, featureFields, TRANSACTION_SCHEMA } from '../../lib/schema/feature-schema';
 import { checkRecord } from '../../lib/schema/record-validation';
-import { main } from '../../scripts/ingest';
+import { EVENT_GAP_MS, main } from '../../scripts/ingest';
 import { ToolError, UsageError } from '../../scripts/lib/cli';
 import { rmSync, writeFileSync } from 'node:fs';
 import { encodeRecord, PUT_RECORD_BATCH_LIMITS, sendRecords, toBatches } from '../../scripts/lib/firehose-sender';
@@ -273,7 +273,7 @@ describe('npm run ingest', () => {
       await main(['--dry-run', '--count', '25', '--seed', '42', '--start', '2026-11-01T00:00:00Z', '--out', out]),
     ).toBe(0);
     const lines = readFileSync(out, 'utf8').trimEnd().split('\n');
-    expect(lines.map((l) => JSON.parse(l) as GeneratedRecord)).toEqual(generate(25, { meanGapMs: 100 }));
+    expect(lines.map((l) => JSON.parse(l) as GeneratedRecord)).toEqual(generate(25, { meanGapMs: EVENT_GAP_MS }));
     expect(printed(stderr)).toMatch(/Dry run: wrote 25 records \(seed 42, \d+ fraudulent, [\d.]+%\) to .*dry\.ndjson/);
   });
 
@@ -359,7 +359,7 @@ describe('npm run ingest', () => {
       await firehose.close();
     }
     const sent = firehose.delivered.map((line) => JSON.parse(line) as GeneratedRecord);
-    expect(sent).toEqual(generate(1_200, { seed: 9, meanGapMs: 100 }));
+    expect(sent).toEqual(generate(1_200, { seed: 9, meanGapMs: EVENT_GAP_MS }));
   });
 
   test('refuses options that mean nothing together, and a --from file that is not NDJSON', async () => {

@@ -206,6 +206,16 @@ describe('following a run', () => {
 });
 
 describe('the run summary', () => {
+  test('says training ran on demand instead of a 0% spot saving', () => {
+    const lines = describeOutcome(
+      { status: 'SUCCEEDED', report: { ...REPORT, spotSavingPercent: 0 }, seconds: 60 },
+      'InService',
+      0.75,
+      false,
+    );
+    expect(lines[3]).toBe('  Spot saving      none: on-demand training (training.useSpot is false), billed 96 s');
+  });
+
   test('shows the AUC against the gate, the spot saving and the endpoint status', () => {
     expect(describeOutcome({ status: 'SUCCEEDED', report: REPORT, seconds: 843 }, 'InService', 0.75)).toEqual([
       'Run SUCCEEDED in 14m 03s.',
@@ -274,6 +284,10 @@ describe('npm run train', () => {
     await expect(startRun(new SFNClient({}), STATE_MACHINE)).rejects.toThrow(
       /does not exist in this account and region: deploy the Training stack/,
     );
+  });
+
+  test('refuses --follow together with options for starting a run', async () => {
+    await expect(main(['--follow', EXECUTION, '--detach'])).rejects.toThrow(/does not combine with --detach/);
   });
 
   test('--help describes the options and the exit codes', async () => {
