@@ -30,7 +30,8 @@ import {
   type ApiTarget,
   type InputSource,
 } from './lib/predict-client';
-import { clientConfig, loadToolConfig, stacksOf } from './lib/stage';
+import { stackNames } from '../lib/pipeline-app';
+import { clientConfig, loadToolConfig } from './lib/stage';
 
 export const SPEC: ToolSpec<'record' | 'file' | 'example' | 'health' | 'json' | 'url' | 'api-key' | 'timeout'> = {
   name: 'predict',
@@ -123,7 +124,7 @@ export async function main(argv: readonly string[]): Promise<number> {
 
   const cloudFormation = new CloudFormationClient(clientConfig(config));
   const apiGateway = new APIGatewayClient(clientConfig(config));
-  const location = await resolveApiLocation({ cloudFormation, apiGateway }, stacksOf(config).serving, {
+  const location = await resolveApiLocation({ cloudFormation, apiGateway }, stackNames(config.namePrefix).serving, {
     url: stringOption(values.url),
     apiKey: stringOption(values['api-key']),
   });

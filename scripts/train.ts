@@ -9,7 +9,8 @@ import { SFNClient } from '@aws-sdk/client-sfn';
 import { STACK_OUTPUTS } from '../lib/stack-outputs';
 import { helpText, integerOption, parseCli, runTool, stringOption, type ToolSpec, UsageError } from './lib/cli';
 import { describeOutcome, followExecution, startRun } from './lib/pipeline-runner';
-import { clientConfig, loadToolConfig, readStackOutputs, stacksOf } from './lib/stage';
+import { stackNames } from '../lib/pipeline-app';
+import { clientConfig, loadToolConfig, readStackOutputs } from './lib/stage';
 
 const DEFAULT_POLL_SECONDS = 10;
 
@@ -74,7 +75,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     const stateMachineArn =
       stringOption(values['state-machine-arn']) ??
       (
-        await readStackOutputs(new CloudFormationClient(clientConfig(config)), stacksOf(config).training, [
+        await readStackOutputs(new CloudFormationClient(clientConfig(config)), stackNames(config.namePrefix).training, [
           STACK_OUTPUTS.stateMachineArn,
         ])
       ).StateMachineArn;

@@ -1,4 +1,5 @@
 import { Duration, Stack, StackProps } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as firehose from 'aws-cdk-lib/aws-kinesisfirehose';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
@@ -46,5 +47,13 @@ export class MonitoringStack extends Stack {
       monthlyBudgetUsd: config.cost.monthlyBudgetUsd,
       budgetEmail: config.cost.budgetEmail,
     });
+    this.monitoring.dashboard.addWidgets(
+      new cloudwatch.AlarmStatusWidget({
+        title: 'Cost guards',
+        alarms: [this.costGuards.idleAlarm],
+        width: 8,
+        height: 3,
+      }),
+    );
   }
 }

@@ -193,6 +193,8 @@ export function reportError(error: unknown, write: (line: string) => void = (lin
  * whoever upgrades the lock file, not for someone pushing data; every other warning is still printed.
  */
 function quietNodeVersionAdvisory(): void {
+  // --no-warnings and NODE_NO_WARNINGS=1 already silence everything; replacing Node's printer would undo that.
+  if (process.env.NODE_NO_WARNINGS === '1' || process.execArgv.includes('--no-warnings')) return;
   process.removeAllListeners('warning');
   process.on('warning', (warning) => {
     const advisory = `${warning.name}: ${warning.message}`;

@@ -397,8 +397,6 @@ export interface BatchResult {
 export interface PredictRun {
   /** The records of the batches that succeeded, in input order. */
   readonly scored: readonly ScoredRecord[];
-  /** Every 2xx answer, in order. */
-  readonly answers: readonly ApiAnswer[];
   readonly threshold?: number;
   /** The first request that failed; the batches after it are not sent. */
   readonly failure?: ApiFailure;
@@ -441,7 +439,6 @@ export async function predictRecords(
   onBatch: (result: BatchResult) => void = () => undefined,
 ): Promise<PredictRun> {
   const scored: ScoredRecord[] = [];
-  const answers: ApiAnswer[] = [];
   let threshold: number | undefined;
   const indexed = records.map((record, index) => ({ index, record }));
   for (const batch of inBatches(indexed, maxBatchSize)) {
@@ -449,16 +446,15 @@ export async function predictRecords(
     const body = batch.length === 1 ? batch[0].record.features : { records: batch.map((r) => r.record.features) };
     const answer = await callApi(target, 'POST', 'predict', body);
     if (answer.status < 200 || answer.status > 299) {
-      return { scored, answers, threshold, failure: { answer, records: batch, total: records.length } };
+      return { scored, threshold, failure: { answer, records: batch, total: records.length } };
     }
     const result = predictionsOf(answer, batch.length, new URL('predict', target.baseUrl));
     const batchScored = batch.map(({ index, record }, i) => ({ index, record, prediction: result.predictions[i] }));
     scored.push(...batchScored);
-    answers.push(answer);
     threshold = result.threshold;
     onBatch({ answer, scored: batchScored, threshold: result.threshold });
   }
-  return { scored, answers, threshold };
+  return { scored, threshold };
 }
 
 /** GET /health: whether the API and the endpoint behind it are up. */

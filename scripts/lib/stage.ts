@@ -6,7 +6,6 @@ import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-clo
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadStageConfigFromContext, type StageConfig } from '../../lib/config/stage-config';
-import { stackNames } from '../../lib/pipeline-app';
 import { ToolError } from './cli';
 
 const CDK_JSON = join(__dirname, '..', '..', 'cdk.json');
@@ -19,9 +18,6 @@ export function loadToolConfig(stage: string | undefined, cdkJsonPath = CDK_JSON
   const context = (JSON.parse(readFileSync(cdkJsonPath, 'utf8')) as { context?: Record<string, unknown> }).context;
   return loadStageConfigFromContext(stage ?? context?.stage, context?.pipeline);
 }
-
-/** Each stack's CloudFormation name for a stage. */
-export const stacksOf = (config: StageConfig) => stackNames(config.namePrefix);
 
 /**
  * Reads the named outputs of a deployed stack.

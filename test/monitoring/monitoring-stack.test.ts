@@ -86,6 +86,11 @@ describe('pipeline monitoring', () => {
     expect(alarmNamed('EndpointIdle').OKActions).toBeUndefined();
   });
 
+  test('shows the idle alarm on the dashboard', () => {
+    const [dashboard] = Object.values(template.findResources('AWS::CloudWatch::Dashboard'));
+    expect(JSON.stringify(dashboard.Properties.DashboardBody)).toMatch(/Cost guards.*CostGuardsEndpointIdle/);
+  });
+
   test('creates no budget while cost.budgetEmail is not set', () => {
     template.resourceCountIs('AWS::Budgets::Budget', 0);
   });
