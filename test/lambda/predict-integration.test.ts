@@ -1,6 +1,6 @@
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { type LocalServer, startLocalServer } from '../local-server';
 
 /**
  * The real handler with the real AWS SDK clients, against a local server on 127.0.0.1 that answers the way SageMaker
@@ -46,17 +46,12 @@ function sagemaker(request: IncomingMessage, response: ServerResponse, body: str
   response.writeHead(200, { 'content-type': 'application/x-amz-json-1.1' }).end(JSON.stringify(describe));
 }
 
-let server: Server;
+let server: LocalServer;
 let handler: (event: APIGatewayProxyEvent) => Promise<APIGatewayProxyResult>;
 
 beforeAll(async () => {
-  server = createServer((request, response) => {
-    let body = '';
-    request.on('data', (chunk: Buffer) => (body += chunk.toString()));
-    request.on('end', () => sagemaker(request, response, body));
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  server = await startLocalServer(sagemaker);
+  const { url } = server;
   Object.assign(process.env, {
     AWS_REGION: 'eu-west-1',
     AWS_ACCESS_KEY_ID: 'test',
@@ -77,7 +72,7 @@ beforeAll(async () => {
   ({ handler } = require('../../lambda/predict/index') as { handler: typeof handler });
 });
 
-afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
+afterAll(() => server.close());
 beforeEach(() => {
   scenario = 'ok';
   received.length = 0;

@@ -2,8 +2,7 @@
  * A Firehose stand-in on 127.0.0.1 that speaks the service's wire protocol (JSON 1.1, `X-Amz-Target:
  * Firehose_20150804.PutRecordBatch`, base64 record data), so the real SDK client runs against it offline.
  */
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { startLocalServer } from '../local-server';
 
 export interface PutRecordBatchCall {
   readonly streamName: string;
@@ -33,57 +32,51 @@ export async function startLocalFirehose(options: LocalFirehoseOptions): Promise
   const delivered: string[] = [];
   const attempts = new Map<string, number>();
   let received = 0;
-  const server: Server = createServer((request, response) => {
-    const chunks: Buffer[] = [];
-    request.on('data', (chunk: Buffer) => chunks.push(chunk));
-    request.on('end', () => {
-      const reply = (status: number, body: object) => {
-        response.writeHead(status, { 'content-type': 'application/x-amz-json-1.1' });
-        response.end(JSON.stringify(body));
-      };
-      if (request.headers['x-amz-target'] !== 'Firehose_20150804.PutRecordBatch') {
-        reply(400, { __type: 'UnknownOperationException', message: String(request.headers['x-amz-target']) });
-        return;
-      }
-      const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as {
-        DeliveryStreamName: string;
-        Records: { Data: string }[];
-      };
-      if (options.failCall?.(++received) === true) {
-        reply(503, { __type: 'ServiceUnavailableException', message: 'Slow down.' });
-        return;
-      }
-      if (!options.streams.includes(body.DeliveryStreamName)) {
-        reply(400, {
-          __type: 'ResourceNotFoundException',
-          message: `Firehose ${body.DeliveryStreamName} under account 123456789012 not found.`,
-        });
-        return;
-      }
-      const records = body.Records.map(({ Data }) => Buffer.from(Data, 'base64').toString('utf8'));
-      calls.push({ streamName: body.DeliveryStreamName, records });
-      const results = records.map((record, index) => {
-        const attempt = (attempts.get(record) ?? 0) + 1;
-        attempts.set(record, attempt);
-        if (options.failRecord?.(record, attempt) === true) {
-          return { ErrorCode: 'ServiceUnavailableException', ErrorMessage: 'Slow down.' };
-        }
-        delivered.push(record);
-        return { RecordId: `record-${calls.length}-${index}` };
+  const server = await startLocalServer((request, response, text) => {
+    const reply = (status: number, body: object) => {
+      response.writeHead(status, { 'content-type': 'application/x-amz-json-1.1' });
+      response.end(JSON.stringify(body));
+    };
+    if (request.headers['x-amz-target'] !== 'Firehose_20150804.PutRecordBatch') {
+      reply(400, { __type: 'UnknownOperationException', message: String(request.headers['x-amz-target']) });
+      return;
+    }
+    const body = JSON.parse(text) as {
+      DeliveryStreamName: string;
+      Records: { Data: string }[];
+    };
+    if (options.failCall?.(++received) === true) {
+      reply(503, { __type: 'ServiceUnavailableException', message: 'Slow down.' });
+      return;
+    }
+    if (!options.streams.includes(body.DeliveryStreamName)) {
+      reply(400, {
+        __type: 'ResourceNotFoundException',
+        message: `Firehose ${body.DeliveryStreamName} under account 123456789012 not found.`,
       });
-      reply(200, {
-        FailedPutCount: results.filter((result) => 'ErrorCode' in result).length,
-        Encrypted: true,
-        RequestResponses: results,
-      });
+      return;
+    }
+    const records = body.Records.map(({ Data }) => Buffer.from(Data, 'base64').toString('utf8'));
+    calls.push({ streamName: body.DeliveryStreamName, records });
+    const results = records.map((record, index) => {
+      const attempt = (attempts.get(record) ?? 0) + 1;
+      attempts.set(record, attempt);
+      if (options.failRecord?.(record, attempt) === true) {
+        return { ErrorCode: 'ServiceUnavailableException', ErrorMessage: 'Slow down.' };
+      }
+      delivered.push(record);
+      return { RecordId: `record-${calls.length}-${index}` };
+    });
+    reply(200, {
+      FailedPutCount: results.filter((result) => 'ErrorCode' in result).length,
+      Encrypted: true,
+      RequestResponses: results,
     });
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
   return {
-    endpoint: `http://127.0.0.1:${port}`,
+    endpoint: server.url,
     calls,
     delivered,
-    close: () => new Promise<void>((resolve, reject) => server.close((error) => (error ? reject(error) : resolve()))),
+    close: () => server.close(),
   };
 }

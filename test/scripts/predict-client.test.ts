@@ -5,8 +5,8 @@ import { Sha256 } from '@aws-crypto/sha256-js';
 import { SignatureV4 } from '@smithy/signature-v4';
 import { mockClient } from 'aws-sdk-client-mock';
 import { mkdtempSync, writeFileSync } from 'node:fs';
-import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingHttpHeaders } from 'node:http';
+import { type LocalServer, startLocalServer } from '../local-server';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { predict } from '../../lambda/predict/predict';
@@ -77,30 +77,24 @@ async function apiLikeAws(request: Received): Promise<Reply> {
 
 let received: Received[] = [];
 let reply: (request: Received) => Promise<Reply> | Reply = apiLikeAws;
-let server: Server;
+let server: LocalServer;
 let baseUrl: URL;
 let dir: string;
 
 beforeAll(async () => {
-  server = createServer((request, response) => {
-    let body = '';
-    request.on('data', (chunk: Buffer) => (body += chunk.toString()));
-    request.on('end', () => {
-      const entry = { method: request.method ?? '', path: request.url ?? '', headers: request.headers, body };
-      received.push(entry);
-      void Promise.resolve(reply(entry)).then(({ status, body: answer }) =>
-        response.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(answer)),
-      );
-    });
+  server = await startLocalServer((request, response, body) => {
+    const entry = { method: request.method ?? '', path: request.url ?? '', headers: request.headers, body };
+    received.push(entry);
+    void Promise.resolve(reply(entry)).then(({ status, body: answer }) =>
+      response.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(answer)),
+    );
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  baseUrl = new URL(`http://127.0.0.1:${(server.address() as AddressInfo).port}/v1/`);
+  baseUrl = new URL(`${server.url}/v1/`);
   dir = mkdtempSync(join(tmpdir(), 'predict-client-'));
 });
 
 afterAll(async () => {
-  server.closeAllConnections();
-  await new Promise((resolve) => server.close(resolve));
+  await server.close();
 });
 
 beforeEach(() => {

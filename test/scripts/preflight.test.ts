@@ -1,6 +1,6 @@
 import { ServiceQuotasClient, type ServiceQuota } from '@aws-sdk/client-service-quotas';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { type LocalServer, startLocalServer } from '../local-server';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadStageConfig } from '../../lib/config/stage-config';
@@ -119,19 +119,14 @@ function serviceQuotas(request: IncomingMessage, response: ServerResponse, raw: 
   json(200, { Quotas: pages[index] ?? [], ...(next === undefined ? {} : { NextToken: next }) });
 }
 
-let server: Server;
+let server: LocalServer;
 let url: string;
 
 beforeAll(async () => {
-  server = createServer((request, response) => {
-    let body = '';
-    request.on('data', (chunk: Buffer) => (body += chunk.toString()));
-    request.on('end', () => serviceQuotas(request, response, body));
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  server = await startLocalServer(serviceQuotas);
+  url = server.url;
 });
-afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
+afterAll(() => server.close());
 beforeEach(() => {
   received = [];
 });
