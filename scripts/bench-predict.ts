@@ -17,35 +17,49 @@ import { performance } from 'node:perf_hooks';
 import { buildSync } from 'esbuild';
 import { EXAMPLE_TRANSACTION_FEATURES, TRANSACTION_SCHEMA } from '../lib/schema/feature-schema';
 import { checkRecord } from '../lib/schema/record-validation';
+import { helpText, integerOption, parseCli, runTool, type ToolSpec } from './lib/cli';
 
-function option(name: string, fallback: number): number {
-  const index = process.argv.indexOf(`--${name}`);
-  if (index < 0) return fallback;
-  const value = Number(process.argv[index + 1]);
-  if (!Number.isInteger(value) || value < 1) {
-    throw new Error(`--${name} takes a whole number of at least 1, got '${process.argv[index + 1]}'`);
-  }
-  return value;
-}
-const requests = option('requests', 300);
-const coldStarts = option('cold-starts', 7);
+export const SPEC: ToolSpec<'requests' | 'cold-starts'> = {
+  name: 'bench',
+  summary:
+    'Benchmarks the predict Lambda offline: bundle size, cold initialization against the bare SageMaker runtime ' +
+    'client, and time per request through the handler against InvokeEndpoint alone. Prints numbers, asserts nothing.',
+  options: {
+    requests: { type: 'string', valueName: '<n>', description: 'requests per measurement (default 300)' },
+    'cold-starts': {
+      type: 'string',
+      valueName: '<n>',
+      description: 'fresh processes per cold-start measurement (default 7)',
+    },
+  },
+  examples: ['npm run bench', 'npm run bench -- --requests 1000 --cold-starts 11'],
+  stageless: true,
+};
+
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
 const ms = (value: number) => `${value.toFixed(2)} ms`;
 
-const dir = mkdtempSync(join(tmpdir(), 'bench-predict-'));
-const bundle = join(dir, 'index.js');
-buildSync({
-  entryPoints: [join(__dirname, '..', 'lambda', 'predict', 'index.ts')],
-  bundle: true,
-  minify: true,
-  sourcemap: true,
-  platform: 'node',
-  target: `node${process.versions.node.split('.')[0]}`,
-  outfile: bundle,
-  logLevel: 'silent',
-});
+export async function main(argv: readonly string[]): Promise<number> {
+  const { values } = parseCli(SPEC, argv);
+  if (values.help === true) {
+    process.stdout.write(helpText(SPEC));
+    return 0;
+  }
+  const requests = integerOption(values.requests, 'requests', { min: 1, max: 100_000, default: 300 });
+  const coldStarts = integerOption(values['cold-starts'], 'cold-starts', { min: 1, max: 100, default: 7 });
+  const dir = mkdtempSync(join(tmpdir(), 'bench-predict-'));
+  const bundle = join(dir, 'index.js');
+  buildSync({
+    entryPoints: [join(__dirname, '..', 'lambda', 'predict', 'index.ts')],
+    bundle: true,
+    minify: true,
+    sourcemap: true,
+    platform: 'node',
+    target: `node${process.versions.node.split('.')[0]}`,
+    outfile: bundle,
+    logLevel: 'silent',
+  });
 
-async function main(): Promise<void> {
   const server = createServer((request, response) => {
     let body = '';
     request.on('data', (chunk: Buffer) => (body += chunk.toString()));
@@ -130,9 +144,7 @@ async function main(): Promise<void> {
   const width = Math.max(...rows.map(([label]) => label.length));
   console.log(`predict Lambda benchmark (Node ${process.versions.node}, ${new Date().toISOString()})`);
   for (const [label, value] of rows) console.log(`${label.padEnd(width)}  ${value}`);
+  return 0;
 }
 
-main().catch((error: unknown) => {
-  console.error(error instanceof Error ? error.message : error);
-  process.exit(1);
-});
+if (require.main === module) runTool(main);

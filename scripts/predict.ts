@@ -113,7 +113,7 @@ function inputOf(values: Readonly<Record<string, string | boolean | undefined>>,
 export async function main(argv: readonly string[]): Promise<number> {
   const { values, positionals } = parseCli(SPEC, argv);
   if (values.help === true) {
-    console.log(helpText(SPEC));
+    process.stdout.write(helpText(SPEC));
     return 0;
   }
   const source = inputOf(values, positionals);

@@ -45,7 +45,7 @@ export const SPEC: ToolSpec<'offline' | 'json'> = {
 export async function main(argv: readonly string[]): Promise<number> {
   const { values } = parseCli(SPEC, argv);
   if (values.help === true) {
-    console.log(helpText(SPEC));
+    process.stdout.write(helpText(SPEC));
     return 0;
   }
   const config = loadToolConfig(stringOption(values.stage));

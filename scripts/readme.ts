@@ -5,8 +5,30 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { helpText, parseCli, runTool, type ToolSpec } from './lib/cli';
 import { withConfigTable } from './lib/config-table';
 
+export const SPEC: ToolSpec<never> = {
+  name: 'readme',
+  summary:
+    "Rewrites README.md's table of stage settings from the stage defaults in lib/config/stage-config.ts, then " +
+    'formats the file with Prettier. test/readme.test.ts fails when the table is stale.',
+  options: {},
+  examples: ['npm run readme'],
+  stageless: true,
+};
+
 const README = join(__dirname, '..', 'README.md');
-writeFileSync(README, withConfigTable(readFileSync(README, 'utf8')));
-execFileSync('npx', ['prettier', '--write', README], { stdio: 'inherit' });
+
+export async function main(argv: readonly string[]): Promise<number> {
+  const { values } = parseCli(SPEC, argv);
+  if (values.help === true) {
+    process.stdout.write(helpText(SPEC));
+    return 0;
+  }
+  writeFileSync(README, withConfigTable(readFileSync(README, 'utf8')));
+  execFileSync('npx', ['prettier', '--write', README], { stdio: 'inherit' });
+  return 0;
+}
+
+if (require.main === module) runTool(main);

@@ -22,7 +22,9 @@ import { generateRecords } from '../scripts/lib/transactions';
 import { SPEC as PREDICT } from '../scripts/predict';
 import { SPEC as PREFLIGHT } from '../scripts/preflight';
 import { SPEC as TRAIN } from '../scripts/train';
+import { SPEC as BENCH } from '../scripts/bench-predict';
 import { SPEC as DIAGRAM } from '../scripts/diagram';
+import { SPEC as README_TOOL } from '../scripts/readme';
 import { cdkJsonContext } from './helpers';
 
 const ROOT = join(__dirname, '..');
@@ -34,6 +36,8 @@ const TOOLS: Record<string, ToolSpec<string>> = {
   predict: PREDICT,
   preflight: PREFLIGHT,
   diagram: DIAGRAM,
+  bench: BENCH,
+  readme: README_TOOL,
 };
 
 describe('the README', () => {

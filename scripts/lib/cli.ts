@@ -33,6 +33,8 @@ export interface ToolSpec<K extends string> {
   readonly examples: readonly string[];
   /** Further paragraphs for `--help`: what the tool reads, what it prints. */
   readonly notes?: readonly string[];
+  /** The tool works on no stage's stacks, so it offers no `--stage`. @default false */
+  readonly stageless?: boolean;
 }
 
 const COMMON_OPTIONS = {
@@ -46,6 +48,10 @@ const COMMON_OPTIONS = {
 
 export type CommonOption = keyof typeof COMMON_OPTIONS;
 
+/** The tool's own options and the common ones it offers. */
+const optionsOf = (spec: ToolSpec<string>): Record<string, OptionSpec> =>
+  spec.stageless === true ? { ...spec.options, help: COMMON_OPTIONS.help } : { ...spec.options, ...COMMON_OPTIONS };
+
 export interface ParsedArgs<K extends string> {
   readonly values: { readonly [key in K | CommonOption]?: string | boolean };
   readonly positionals: readonly string[];
@@ -53,7 +59,7 @@ export interface ParsedArgs<K extends string> {
 
 /** The `--help` text, generated from the spec so it cannot disagree with what the parser accepts. */
 export function helpText<K extends string>(spec: ToolSpec<K>): string {
-  const options: Record<string, OptionSpec> = { ...spec.options, ...COMMON_OPTIONS };
+  const options = optionsOf(spec);
   const rows = Object.entries(options).map(([key, option]) => {
     const flag = `${option.short === undefined ? '    ' : `-${option.short}, `}--${key}`;
     return [option.valueName === undefined ? flag : `${flag} ${option.valueName}`, option.description];
@@ -76,7 +82,7 @@ export function helpText<K extends string>(spec: ToolSpec<K>): string {
 
 /** Parses argv against the spec; unknown options and stray positionals are usage errors, not ignored. */
 export function parseCli<K extends string>(spec: ToolSpec<K>, argv: readonly string[]): ParsedArgs<K> {
-  const options: Record<string, OptionSpec> = { ...spec.options, ...COMMON_OPTIONS };
+  const options = optionsOf(spec);
   const config = Object.fromEntries(
     Object.entries(options).map(([key, { type, short }]) => [key, short === undefined ? { type } : { type, short }]),
   );

@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { ConfigError } from '../../lib/config/stage-config';
 import { integerOption, parseCli, reportError, ToolError, type ToolSpec, UsageError } from '../../scripts/lib/cli';
 
@@ -67,5 +69,34 @@ describe('option parsing', () => {
         new UsageError(`--count is ${JSON.stringify(bad)}; pass a whole number from 1 to 10`),
       );
     }
+  });
+});
+
+describe('every tool', () => {
+  const packageJson = JSON.parse(readFileSync(join(__dirname, '..', '..', 'package.json'), 'utf8')) as {
+    scripts: Record<string, string>;
+  };
+  const tools = Object.entries(packageJson.scripts).filter(([, command]) => command.startsWith('tsx scripts/'));
+
+  test.each(tools)('npm run %s answers --help with its usage and exit code 0', async (name, command) => {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- the module is named by package.json
+    const tool = require(join(__dirname, '..', '..', command.replace(/^tsx /, ''))) as {
+      main: (argv: readonly string[]) => Promise<number>;
+    };
+    const stdout = jest.spyOn(process.stdout, 'write').mockImplementation(() => true);
+    try {
+      expect(await tool.main(['--help'])).toBe(0);
+      expect(stdout.mock.calls.map(([text]) => String(text)).join('')).toMatch(
+        new RegExp(`^Usage: npm run ${name} -- \\[options\\]`),
+      );
+    } finally {
+      stdout.mockRestore();
+    }
+  });
+
+  test('covers the seven tools the README describes', () => {
+    expect(tools.map(([name]) => name).sort()).toEqual(
+      ['bench', 'diagram', 'ingest', 'predict', 'preflight', 'readme', 'train'].sort(),
+    );
   });
 });

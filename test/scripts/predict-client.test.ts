@@ -546,8 +546,10 @@ describe('npm run predict', () => {
   afterEach(() => jest.restoreAllMocks());
 
   test('--help prints the usage with every option', async () => {
+    const stdout = jest.spyOn(process.stdout, 'write').mockImplementation(() => true);
     await expect(main(['--help'])).resolves.toBe(0);
-    const help = printed(log);
+    const help = stdout.mock.calls.map(([text]) => String(text)).join('');
+    stdout.mockRestore();
     expect(help).toMatch(/^Usage: npm run predict -- \[options\]/);
     for (const option of ['--record', '--file', '--example', '--health', '--json', '--url', '--api-key', '--stage']) {
       expect(help).toContain(option);

@@ -304,10 +304,13 @@ describe('main', () => {
   });
 
   test('--help prints the generated help with the tool options and returns 0', async () => {
+    const stdout = jest.spyOn(process.stdout, 'write').mockImplementation(() => true);
     await expect(main(['--help'])).resolves.toBe(0);
-    expect(printed()).toMatch(/^Usage: npm run preflight -- \[options\]/);
-    expect(printed()).toMatch(/--offline\s+only list the quotas/);
-    expect(printed()).toMatch(/--json\s+print the result as JSON/);
+    const help = stdout.mock.calls.map(([text]) => String(text)).join('');
+    stdout.mockRestore();
+    expect(help).toMatch(/^Usage: npm run preflight -- \[options\]/);
+    expect(help).toMatch(/--offline\s+only list the quotas/);
+    expect(help).toMatch(/--json\s+print the result as JSON/);
     expect(received).toEqual([]);
   });
 
