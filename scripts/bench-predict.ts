@@ -17,7 +17,7 @@ import { performance } from 'node:perf_hooks';
 import { buildSync } from 'esbuild';
 import { EXAMPLE_TRANSACTION_FEATURES, TRANSACTION_SCHEMA } from '../lib/schema/feature-schema';
 import { checkRecord } from '../lib/schema/record-validation';
-import { helpText, integerOption, parseCli, runTool, type ToolSpec } from './lib/cli';
+import { integerOption, runTool, toolMain, type ToolSpec } from './lib/cli';
 
 export const SPEC: ToolSpec<'requests' | 'cold-starts'> = {
   name: 'bench',
@@ -39,12 +39,7 @@ export const SPEC: ToolSpec<'requests' | 'cold-starts'> = {
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
 const ms = (value: number) => `${value.toFixed(2)} ms`;
 
-export async function main(argv: readonly string[]): Promise<number> {
-  const { values } = parseCli(SPEC, argv);
-  if (values.help === true) {
-    process.stdout.write(helpText(SPEC));
-    return 0;
-  }
+export const main = toolMain(SPEC, async ({ values }) => {
   const requests = integerOption(values.requests, 'requests', { min: 1, max: 100_000, default: 300 });
   const coldStarts = integerOption(values['cold-starts'], 'cold-starts', { min: 1, max: 100, default: 7 });
   const dir = mkdtempSync(join(tmpdir(), 'bench-predict-'));
@@ -145,6 +140,6 @@ export async function main(argv: readonly string[]): Promise<number> {
   console.log(`predict Lambda benchmark (Node ${process.versions.node}, ${new Date().toISOString()})`);
   for (const [label, value] of rows) console.log(`${label.padEnd(width)}  ${value}`);
   return 0;
-}
+});
 
 if (require.main === module) runTool(main);

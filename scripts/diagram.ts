@@ -15,7 +15,7 @@ import type { RootGraphModel } from 'ts-graphviz';
 import { AwsDiagramGenerator, AwsEdgeResolver, AwsIconSupplier, Tree, type Component } from 'cdk-dia';
 import { ComponentIcon } from 'cdk-dia/dist/src/diagram/component/icon';
 import { GraphvizGenerator } from 'cdk-dia/dist/src/render/graphviz/GraphvizGenerator';
-import { helpText, parseCli, runTool, stringOption, ToolError, UsageError, type ToolSpec } from './lib/cli';
+import { runTool, stringOption, ToolError, toolMain, type ToolSpec, UsageError } from './lib/cli';
 import { loadToolConfig } from './lib/stage';
 
 const ROOT = join(__dirname, '..');
@@ -369,12 +369,7 @@ function readAssembly(treePath: string): { treeFile: TreeFile; stackIds: Map<str
   return { treeFile, stackIds: stackIdsFromManifest(JSON.parse(readFileSync(manifestPath, 'utf8'))) };
 }
 
-export async function main(argv: readonly string[]): Promise<number> {
-  const { values } = parseCli(SPEC, argv);
-  if (values.help === true) {
-    process.stdout.write(helpText(SPEC));
-    return 0;
-  }
+export const main = toolMain(SPEC, async ({ values }) => {
   const stage = stringOption(values.stage);
   const treePath = stringOption(values.tree);
   const out = resolve(ROOT, stringOption(values.out) ?? DEFAULT_OUT);
@@ -428,6 +423,6 @@ export async function main(argv: readonly string[]): Promise<number> {
   writeFileSync(out, stampPng(renderPng(source), source));
   console.log(`Wrote ${shown(out)} and ${shown(dotPath)}`);
   return 0;
-}
+});
 
 if (require.main === module) runTool(main);

@@ -8,13 +8,12 @@ import { createWriteStream, openSync, readFileSync } from 'node:fs';
 import { once } from 'node:events';
 import { STACK_OUTPUTS } from '../lib/stack-outputs';
 import {
-  helpText,
   integerOption,
-  parseCli,
   positiveNumberOption,
   runTool,
   stringOption,
   ToolError,
+  toolMain,
   type ToolSpec,
   UsageError,
 } from './lib/cli';
@@ -109,12 +108,7 @@ const MAX_ATTEMPTS_PER_RECORD = 5;
 /** Average gap between generated event times: 10 events a second, whatever the send rate, so a seed fixes the data. */
 export const EVENT_GAP_MS = 100;
 
-export async function main(argv: readonly string[]): Promise<number> {
-  const { values } = parseCli(SPEC, argv);
-  if (values.help === true) {
-    process.stdout.write(helpText(SPEC));
-    return 0;
-  }
+export const main = toolMain(SPEC, async ({ values }) => {
   const from = stringOption(values.from);
   const dryRun = values['dry-run'] === true;
   rejectConflicts(values, from, dryRun);
@@ -218,7 +212,7 @@ export async function main(argv: readonly string[]): Promise<number> {
       `(ingest.bufferIntervalSeconds). Next: npm run train${config.stage === 'sandbox' ? '' : ` -- --stage ${config.stage}`}\n`,
   );
   return 0;
-}
+});
 
 const encoder = new TextEncoder();
 

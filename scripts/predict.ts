@@ -6,16 +6,7 @@ import { APIGatewayClient } from '@aws-sdk/client-api-gateway';
 import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import { defaultProvider } from '@aws-sdk/credential-provider-node';
 import { EXAMPLE_TRANSACTION_FEATURES, TRANSACTION_SCHEMA } from '../lib/schema/feature-schema';
-import {
-  helpText,
-  integerOption,
-  parseCli,
-  runTool,
-  stringOption,
-  ToolError,
-  UsageError,
-  type ToolSpec,
-} from './lib/cli';
+import { integerOption, runTool, stringOption, ToolError, toolMain, type ToolSpec, UsageError } from './lib/cli';
 import {
   checkHealth,
   formatFailure,
@@ -110,12 +101,7 @@ function inputOf(values: Readonly<Record<string, string | boolean | undefined>>,
   return sources[0];
 }
 
-export async function main(argv: readonly string[]): Promise<number> {
-  const { values, positionals } = parseCli(SPEC, argv);
-  if (values.help === true) {
-    process.stdout.write(helpText(SPEC));
-    return 0;
-  }
+export const main = toolMain(SPEC, async ({ values, positionals }) => {
   const source = inputOf(values, positionals);
   const timeoutSeconds = integerOption(values.timeout, 'timeout', { min: 1, max: 300, default: 30 });
   const config = loadToolConfig(stringOption(values.stage));
@@ -158,6 +144,6 @@ export async function main(argv: readonly string[]): Promise<number> {
   if (values.json === true) console.log(run.failure.answer.text);
   console.error(formatFailure(run.failure));
   return 1;
-}
+});
 
 if (require.main === module) runTool(main);

@@ -3,7 +3,7 @@
  * values, so a zero quota shows up before a deploy or a training run fails on it.
  */
 import { ServiceQuotasClient } from '@aws-sdk/client-service-quotas';
-import { helpText, parseCli, runTool, stringOption, type ToolSpec } from './lib/cli';
+import { runTool, stringOption, toolMain, type ToolSpec } from './lib/cli';
 import {
   checkQuotas,
   formatReport,
@@ -42,12 +42,7 @@ export const SPEC: ToolSpec<'offline' | 'json'> = {
   ],
 };
 
-export async function main(argv: readonly string[]): Promise<number> {
-  const { values } = parseCli(SPEC, argv);
-  if (values.help === true) {
-    process.stdout.write(helpText(SPEC));
-    return 0;
-  }
+export const main = toolMain(SPEC, async ({ values }) => {
   const config = loadToolConfig(stringOption(values.stage));
   const required = requiredQuotas(config);
   const notes = quotaNotes(config);
@@ -99,6 +94,6 @@ export async function main(argv: readonly string[]): Promise<number> {
   } finally {
     client.destroy();
   }
-}
+});
 
 if (require.main === module) runTool(main);

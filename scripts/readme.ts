@@ -5,7 +5,7 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { helpText, parseCli, runTool, type ToolSpec } from './lib/cli';
+import { runTool, toolMain, type ToolSpec } from './lib/cli';
 import { withConfigTable } from './lib/config-table';
 
 export const SPEC: ToolSpec<never> = {
@@ -20,15 +20,10 @@ export const SPEC: ToolSpec<never> = {
 
 const README = join(__dirname, '..', 'README.md');
 
-export async function main(argv: readonly string[]): Promise<number> {
-  const { values } = parseCli(SPEC, argv);
-  if (values.help === true) {
-    process.stdout.write(helpText(SPEC));
-    return 0;
-  }
+export const main = toolMain(SPEC, async () => {
   writeFileSync(README, withConfigTable(readFileSync(README, 'utf8')));
   execFileSync('npx', ['prettier', '--write', README], { stdio: 'inherit' });
   return 0;
-}
+});
 
 if (require.main === module) runTool(main);

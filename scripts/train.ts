@@ -7,7 +7,7 @@ import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import { DescribeEndpointCommand, SageMakerClient } from '@aws-sdk/client-sagemaker';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { STACK_OUTPUTS } from '../lib/stack-outputs';
-import { helpText, integerOption, parseCli, runTool, stringOption, type ToolSpec, UsageError } from './lib/cli';
+import { integerOption, runTool, stringOption, toolMain, type ToolSpec, UsageError } from './lib/cli';
 import { describeOutcome, followExecution, startRun } from './lib/pipeline-runner';
 import { stackNames } from '../lib/pipeline-app';
 import { clientConfig, loadToolConfig, readStackOutputs } from './lib/stage';
@@ -50,12 +50,7 @@ export const SPEC: ToolSpec<'follow' | 'state-machine-arn' | 'poll-seconds' | 'd
   ],
 };
 
-export async function main(argv: readonly string[]): Promise<number> {
-  const { values } = parseCli(SPEC, argv);
-  if (values.help === true) {
-    process.stdout.write(helpText(SPEC));
-    return 0;
-  }
+export const main = toolMain(SPEC, async ({ values }) => {
   const pollSeconds = integerOption(values['poll-seconds'], 'poll-seconds', {
     min: 1,
     max: 300,
@@ -98,7 +93,7 @@ export async function main(argv: readonly string[]): Promise<number> {
   if (result.status !== 'SUCCEEDED') return 1;
   print(`Next: npm run predict -- --example${config.stage === 'sandbox' ? '' : ` --stage ${config.stage}`}`);
   return 0;
-}
+});
 
 /** The endpoint's status as SageMaker reports it now; a failure to read it does not fail a successful run. */
 async function readEndpointStatus(sagemaker: SageMakerClient, endpointName: string): Promise<string> {

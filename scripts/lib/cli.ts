@@ -100,6 +100,24 @@ export function parseCli<K extends string>(spec: ToolSpec<K>, argv: readonly str
   }
 }
 
+/**
+ * A tool's entry point: parses argv against the spec, answers `--help` with the generated text, and otherwise runs
+ * the tool with the parsed arguments. The result is the exit code.
+ */
+export function toolMain<K extends string>(
+  spec: ToolSpec<K>,
+  run: (args: ParsedArgs<K>) => Promise<number>,
+): (argv: readonly string[]) => Promise<number> {
+  return async (argv) => {
+    const args = parseCli(spec, argv);
+    if (args.values.help === true) {
+      process.stdout.write(helpText(spec));
+      return 0;
+    }
+    return run(args);
+  };
+}
+
 /** A whole-number option in [min, max], or the default when absent. */
 export function integerOption(
   value: string | boolean | undefined,
