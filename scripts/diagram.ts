@@ -115,7 +115,7 @@ const isCdkCore = (node: TreeNode) => node.constructInfo !== undefined && DRAWN_
  * share a name (stack Monitoring, construct Monitoring), its Graphviz output would drop one of them.
  * Paths are kept, so cdk-dia still resolves every Ref and GetAtt to the right node.
  */
-export function simplifyTree(node: TreeNode): TreeNode {
+function simplifyTree(node: TreeNode): TreeNode {
   const kept = childrenOf(node)
     .filter(([, child]) => !isCdkInternal(child) && !DETAIL_FQNS.has(child.constructInfo?.fqn ?? ''))
     .map(([key, child]): [string, TreeNode] => [key, simplifyTree(child)])
@@ -141,7 +141,7 @@ export function simplifyTree(node: TreeNode): TreeNode {
  * its CloudFormation name (`mlpipe-sandbox-data-lake:…`); renaming it to the id (`DataLake:…`) restores the
  * cross-stack edges.
  */
-export function importsByStackId(node: TreeNode, stackIds: ReadonlyMap<string, string>): TreeNode {
+function importsByStackId(node: TreeNode, stackIds: ReadonlyMap<string, string>): TreeNode {
   const rename = (value: unknown): unknown => {
     if (Array.isArray(value)) return value.map(rename);
     if (value === null || typeof value !== 'object') return value;

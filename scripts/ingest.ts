@@ -4,7 +4,7 @@
  */
 import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import { FirehoseClient } from '@aws-sdk/client-firehose';
-import { createWriteStream, openSync, readFileSync } from 'node:fs';
+import { createWriteStream, openSync } from 'node:fs';
 import { once } from 'node:events';
 import { STACK_OUTPUTS } from '../lib/stack-outputs';
 import {
@@ -18,6 +18,7 @@ import {
   UsageError,
 } from './lib/cli';
 import { encodeRecord, PUT_RECORD_BATCH_LIMITS, sendRecords } from './lib/firehose-sender';
+import { parseNdjson, readTextFile } from './lib/ndjson';
 import { ProgressBar } from './lib/progress';
 import { stackNames } from '../lib/pipeline-app';
 import { clientConfig, loadToolConfig, readStackOutputs } from './lib/stage';
@@ -30,6 +31,9 @@ export const INGEST_DEFAULTS = {
   recordsPerSecond: 1_000,
   out: 'transactions.ndjson',
 } as const;
+
+/** Sends of one record before it counts as failed: the first and four re-sends. */
+export const MAX_ATTEMPTS_PER_RECORD = 5;
 
 export const SPEC: ToolSpec<
   'count' | 'seed' | 'fraud-rate' | 'rate' | 'start' | 'dry-run' | 'out' | 'stream' | 'failed-out' | 'from'
@@ -91,7 +95,8 @@ export const SPEC: ToolSpec<
     `Each PutRecordBatch call carries at most ${PUT_RECORD_BATCH_LIMITS.records} records or ` +
       `${PUT_RECORD_BATCH_LIMITS.bytes / 1024 / 1024} MiB. Firehose buffers them and writes Parquet files to the raw ` +
       'bucket when its buffer fills or its interval ends (ingest.* in the stage config).',
-    'Records that still fail after 5 attempts, and the rest of the input when a call fails as a whole (the stream ' +
+    `Records that still fail after ${MAX_ATTEMPTS_PER_RECORD} attempts, and the rest of the input when a call fails ` +
+      'as a whole (the stream ' +
       'is missing, access is denied, the service stays unavailable), are written to --failed-out, so nothing is ' +
       'lost: send them again with --from.',
     'Exit codes: 0 all delivered, 1 some records were not delivered (kept in a file), 2 bad usage.',
@@ -104,7 +109,6 @@ export const SPEC: ToolSpec<
   ],
 };
 
-const MAX_ATTEMPTS_PER_RECORD = 5;
 /** Average gap between generated event times: 10 events a second, whatever the send rate, so a seed fixes the data. */
 export const EVENT_GAP_MS = 100;
 
@@ -239,30 +243,18 @@ function rejectConflicts(
 /** A new file per failed run, so a second failure never overwrites the records of the first. */
 const failedFileName = () => `ingest-failed-${new Date().toISOString().replace(/[:.]/g, '-')}.ndjson`;
 
-/** The non-empty lines of an NDJSON file, each checked to be a JSON object so garbage is caught before sending. */
+/** The records of an NDJSON file as lines to send, each checked to be a JSON object so garbage is caught first. */
 function readNdjsonLines(path: string): string[] {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (error) {
-    throw new ToolError(`Cannot read ${path}: ${error instanceof Error ? error.message : String(error)}`);
+  const lines = parseNdjson(path, readTextFile(path, '--from', 'an NDJSON file of records'));
+  const notObject = lines.find(({ value }) => typeof value !== 'object' || value === null || Array.isArray(value));
+  if (notObject !== undefined) {
+    throw new ToolError(
+      `${path} line ${notObject.number} is not a JSON object; --from takes NDJSON, one record per line`,
+    );
   }
-  const lines: string[] = [];
-  text.split('\n').forEach((line, index) => {
-    if (line.trim() === '') return;
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(line);
-    } catch {
-      parsed = undefined;
-    }
-    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
-      throw new ToolError(`${path} line ${index + 1} is not a JSON object; --from takes NDJSON, one record per line`);
-    }
-    lines.push(line);
-  });
   if (lines.length === 0) throw new ToolError(`${path} holds no records`);
-  return lines;
+  // Re-serialized, one line each: the same records, whatever whitespace the file had.
+  return lines.map(({ value }) => JSON.stringify(value));
 }
 
 function parseStart(value: string | undefined): number {

@@ -14,7 +14,7 @@ import { TRANSACTION_SCHEMA } from '../lib/schema/feature-schema';
 import { API_STAGE_NAME, MAX_BODY_BYTES } from '../lib/serving/inference-api';
 import { STACK_OUTPUTS } from '../lib/stack-outputs';
 import { XGBOOST_VERSION } from '../lib/training/xgboost-image';
-import { EVENT_GAP_MS, INGEST_DEFAULTS, SPEC as INGEST } from '../scripts/ingest';
+import { EVENT_GAP_MS, INGEST_DEFAULTS, MAX_ATTEMPTS_PER_RECORD, SPEC as INGEST } from '../scripts/ingest';
 import { helpText, type ToolSpec } from '../scripts/lib/cli';
 import { configRows, readmeConfigRows } from '../scripts/lib/config-table';
 import { PUT_RECORD_BATCH_LIMITS } from '../scripts/lib/firehose-sender';
@@ -75,6 +75,7 @@ describe('the README', () => {
 
   test("states the producer's defaults and Firehose's batch limits as the code has them", () => {
     const { count, seed, fraudRate, recordsPerSecond } = INGEST_DEFAULTS;
+    expect(README).toContain(`Records that still fail after ${MAX_ATTEMPTS_PER_RECORD} attempts`);
     expect(README).toContain(
       `\`--count\` (${count}), \`--seed\` (${seed}), \`--fraud-rate\` (${fraudRate}), \`--rate\` (${recordsPerSecond}/s)`,
     );

@@ -4,7 +4,7 @@ import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
-import { ENDPOINT_VARIANT_NAME } from '../training/training-pipeline';
+import { endpointMetric } from './pipeline-monitoring';
 
 export interface CostGuardsProps {
   readonly namePrefix: string;
@@ -49,13 +49,7 @@ export class CostGuards extends Construct {
       alarmDescription:
         `Endpoint ${props.endpointName} has had no invocations for ${idleHours} h. An instance endpoint bills while ` +
         'idle: if the sandbox is no longer needed, run npx cdk destroy --all.',
-      metric: new cloudwatch.Metric({
-        namespace: 'AWS/SageMaker',
-        metricName: 'Invocations',
-        dimensionsMap: { EndpointName: props.endpointName, VariantName: ENDPOINT_VARIANT_NAME },
-        statistic: 'Sum',
-        period: Duration.hours(1),
-      }),
+      metric: endpointMetric(props.endpointName, 'Invocations', 'Sum', Duration.hours(1)),
       threshold: 1,
       comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
       evaluationPeriods: idleHours,

@@ -23,6 +23,17 @@ export interface PipelineMonitoringProps {
   readonly alarmTopic: sns.ITopic;
 }
 
+/** A metric of the endpoint's one production variant, as SageMaker publishes it under AWS/SageMaker. */
+export function endpointMetric(endpointName: string, metricName: string, statistic: string, period: Duration) {
+  return new cloudwatch.Metric({
+    namespace: 'AWS/SageMaker',
+    metricName,
+    dimensionsMap: { EndpointName: endpointName, VariantName: ENDPOINT_VARIANT_NAME },
+    statistic,
+    period,
+  });
+}
+
 /** Alarm thresholds, chosen for a fraud-scoring API; each alarm's description says what it means. */
 export const ALARM_THRESHOLDS = {
   apiServerErrorRate: 0.05,
@@ -51,13 +62,7 @@ export class PipelineMonitoring extends Construct {
         period,
       });
     const endpoint = (metricName: string, statistic: string) =>
-      new cloudwatch.Metric({
-        namespace: 'AWS/SageMaker',
-        metricName,
-        dimensionsMap: { EndpointName: props.endpointName, VariantName: ENDPOINT_VARIANT_NAME },
-        statistic,
-        period,
-      });
+      endpointMetric(props.endpointName, metricName, statistic, period);
     const apiServerErrorRate = api('5XXError', 'Average');
     const apiLatency = api('Latency', 'p99');
     // SageMaker reports ModelLatency in microseconds.

@@ -46,14 +46,12 @@ const COMMON_OPTIONS = {
   help: { type: 'boolean', short: 'h', description: 'show this help' },
 } as const satisfies Record<string, OptionSpec>;
 
-export type CommonOption = keyof typeof COMMON_OPTIONS;
-
 /** The tool's own options and the common ones it offers. */
 const optionsOf = (spec: ToolSpec<string>): Record<string, OptionSpec> =>
   spec.stageless === true ? { ...spec.options, help: COMMON_OPTIONS.help } : { ...spec.options, ...COMMON_OPTIONS };
 
 export interface ParsedArgs<K extends string> {
-  readonly values: { readonly [key in K | CommonOption]?: string | boolean };
+  readonly values: { readonly [key in K | keyof typeof COMMON_OPTIONS]?: string | boolean };
   readonly positionals: readonly string[];
 }
 

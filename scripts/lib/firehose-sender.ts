@@ -62,7 +62,7 @@ export const encodeRecord = (record: object): Uint8Array => encoder.encode(`${JS
  * limit needs one record of lookahead; `rest()` hands back that record with everything not yet taken, so a run that
  * stops early can keep the remainder instead of dropping it.
  */
-export class Batcher {
+class Batcher {
   private peeked: Uint8Array | undefined;
   private readonly source: Iterator<Uint8Array>;
 

@@ -10,11 +10,11 @@ import { GetApiKeyCommand, type APIGatewayClient } from '@aws-sdk/client-api-gat
 import type { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import { Sha256 } from '@aws-crypto/sha256-js';
 import { SignatureV4 } from '@smithy/signature-v4';
-import { readFileSync } from 'node:fs';
 import type { Prediction } from '../../lambda/predict/predict';
 import { type FeatureSchema, labelField } from '../../lib/schema/feature-schema';
 import { STACK_OUTPUTS } from '../../lib/stack-outputs';
 import { ToolError, UsageError } from './cli';
+import { parseNdjson, readTextFile } from './ndjson';
 import { readStackOutputs } from './stage';
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -101,40 +101,23 @@ const parseMessage = (error: unknown) => (error instanceof Error ? error.message
  * and its first line is JSON by itself; otherwise as one JSON document (a record, `{"records": [...]}` or an array).
  */
 export function recordsFromFile(schema: FeatureSchema, path: string): InputRecord[] {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (error) {
-    const code = (error as { code?: string }).code;
-    const why = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'it is a directory' : parseMessage(error);
-    throw new ToolError(`Cannot read --file ${path}: ${why}. Pass the path of a JSON or NDJSON file of records.`);
-  }
+  const text = readTextFile(path, '--file', 'a JSON or NDJSON file of records');
   const fail = (message: string) => new ToolError(message);
-  const lines = text.split(/\r?\n/);
-  const filled = lines.map((line, index) => ({ line: line.trim(), number: index + 1 })).filter((l) => l.line !== '');
+  const filled = text.split(/\r?\n/).filter((line) => line.trim() !== '');
   if (filled.length === 0) throw new ToolError(`--file ${path} is empty; it must hold at least one record.`);
 
   const firstLineIsJson = (() => {
     try {
-      JSON.parse(filled[0].line);
+      JSON.parse(filled[0]);
       return true;
     } catch {
       return false;
     }
   })();
   if (filled.length > 1 && firstLineIsJson) {
-    return filled.map(({ line, number }) => {
-      let value: unknown;
-      try {
-        value = JSON.parse(line);
-      } catch (error) {
-        throw new ToolError(
-          `${path} line ${number} is not valid JSON (${parseMessage(error)}). ` +
-            'An NDJSON file holds one JSON record object per line.',
-        );
-      }
-      return toInputRecord(schema, value, `${path} line ${number}`, fail);
-    });
+    return parseNdjson(path, text).map(({ value, number }) =>
+      toInputRecord(schema, value, `${path} line ${number}`, fail),
+    );
   }
   let value: unknown;
   try {
@@ -176,7 +159,7 @@ export function readRecords(schema: FeatureSchema, source: InputSource): InputRe
 }
 
 /** Consecutive slices of at most `size` items, in order. */
-export function inBatches<T>(items: readonly T[], size: number): T[][] {
+function inBatches<T>(items: readonly T[], size: number): T[][] {
   if (!Number.isInteger(size) || size < 1)
     throw new Error(`inBatches: size must be a whole number above 0, got ${size}`);
   const batches: T[][] = [];
@@ -189,7 +172,7 @@ export function inBatches<T>(items: readonly T[], size: number): T[][] {
 // ---------------------------------------------------------------------------------------------------------------
 
 /** The API's base URL, checked and ending in a slash so `predict` and `health` resolve below the stage. */
-export function apiBaseUrl(value: string, origin: string): URL {
+function apiBaseUrl(value: string, origin: string): URL {
   let url: URL;
   try {
     url = new URL(value);
@@ -326,7 +309,7 @@ export interface ApiAnswer {
 }
 
 /** Sends one request; a network failure or timeout is a ToolError, any HTTP status is an answer. */
-export async function callApi(
+async function callApi(
   target: ApiTarget,
   method: 'GET' | 'POST',
   path: 'predict' | 'health',
@@ -530,7 +513,7 @@ const HINTS: Readonly<Record<number, string>> = {
   504: 'The model did not answer in time. Retry, or send fewer records per request.',
 };
 
-export function hintFor(status: number): string {
+function hintFor(status: number): string {
   return (
     HINTS[status] ??
     (status >= 500

@@ -12,7 +12,7 @@ import {
 import type { StageConfig } from '../../lib/config/stage-config';
 import { setupProblem, ToolError } from './cli';
 
-export const SERVICE_CODE = 'sagemaker';
+const SERVICE_CODE = 'sagemaker';
 
 /** The largest page Service Quotas returns; SageMaker has well over a thousand quotas, so this saves round trips. */
 const PAGE_SIZE = 100;

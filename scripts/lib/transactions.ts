@@ -43,7 +43,7 @@ type Behaviour = (
 ) => FieldValue;
 
 /** Odds that a transaction behaves like fraud, given its label: the overlap between the classes. */
-export const FRAUD_LIKE_BEHAVIOUR = { ofFraud: 0.85, ofLegitimate: 0.02 } as const;
+const FRAUD_LIKE_BEHAVIOUR = { ofFraud: 0.85, ofLegitimate: 0.02 } as const;
 
 const CUSTOMERS = 5_000;
 const NIGHT_HOURS = [0, 1, 2, 3, 4, 5];

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ConfigError } from '../../lib/config/stage-config';
+import { stdoutOf } from './stdout';
 import { integerOption, parseCli, reportError, ToolError, type ToolSpec, UsageError } from '../../scripts/lib/cli';
 
 const awsError = (name: string, message: string) => Object.assign(new Error(message), { name });
@@ -83,15 +84,9 @@ describe('every tool', () => {
     const tool = require(join(__dirname, '..', '..', command.replace(/^tsx /, ''))) as {
       main: (argv: readonly string[]) => Promise<number>;
     };
-    const stdout = jest.spyOn(process.stdout, 'write').mockImplementation(() => true);
-    try {
-      expect(await tool.main(['--help'])).toBe(0);
-      expect(stdout.mock.calls.map(([text]) => String(text)).join('')).toMatch(
-        new RegExp(`^Usage: npm run ${name} -- \\[options\\]`),
-      );
-    } finally {
-      stdout.mockRestore();
-    }
+    const { result, text } = await stdoutOf(() => tool.main(['--help']));
+    expect(result).toBe(0);
+    expect(text).toMatch(new RegExp(`^Usage: npm run ${name} -- \\[options\\]`));
   });
 
   test('covers the seven tools the README describes', () => {

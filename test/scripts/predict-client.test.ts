@@ -7,6 +7,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import type { IncomingHttpHeaders } from 'node:http';
 import { type LocalServer, startLocalServer } from '../local-server';
+import { stdoutOf } from './stdout';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { predict } from '../../lambda/predict/predict';
@@ -546,10 +547,8 @@ describe('npm run predict', () => {
   afterEach(() => jest.restoreAllMocks());
 
   test('--help prints the usage with every option', async () => {
-    const stdout = jest.spyOn(process.stdout, 'write').mockImplementation(() => true);
-    await expect(main(['--help'])).resolves.toBe(0);
-    const help = stdout.mock.calls.map(([text]) => String(text)).join('');
-    stdout.mockRestore();
+    const { result, text: help } = await stdoutOf(() => main(['--help']));
+    expect(result).toBe(0);
     expect(help).toMatch(/^Usage: npm run predict -- \[options\]/);
     for (const option of ['--record', '--file', '--example', '--health', '--json', '--url', '--api-key', '--stage']) {
       expect(help).toContain(option);

@@ -1,6 +1,7 @@
 import { ServiceQuotasClient, type ServiceQuota } from '@aws-sdk/client-service-quotas';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { type LocalServer, startLocalServer } from '../local-server';
+import { stdoutOf } from './stdout';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadStageConfig } from '../../lib/config/stage-config';
@@ -304,10 +305,8 @@ describe('main', () => {
   });
 
   test('--help prints the generated help with the tool options and returns 0', async () => {
-    const stdout = jest.spyOn(process.stdout, 'write').mockImplementation(() => true);
-    await expect(main(['--help'])).resolves.toBe(0);
-    const help = stdout.mock.calls.map(([text]) => String(text)).join('');
-    stdout.mockRestore();
+    const { result, text: help } = await stdoutOf(() => main(['--help']));
+    expect(result).toBe(0);
     expect(help).toMatch(/^Usage: npm run preflight -- \[options\]/);
     expect(help).toMatch(/--offline\s+only list the quotas/);
     expect(help).toMatch(/--json\s+print the result as JSON/);

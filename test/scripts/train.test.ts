@@ -113,6 +113,12 @@ function serveHistory(events: HistoryEvent[], visible: () => number, pageSize = 
   return pages;
 }
 
+/** Follows a run whose whole history is already there, writing nothing. */
+function followFinished(events: HistoryEvent[]) {
+  serveHistory(events, () => events.length);
+  return followExecution(new SFNClient({}), EXECUTION, { pollMs: 1, sleep: async () => {}, write: () => {} });
+}
+
 beforeEach(() => {
   sfn.reset();
   cloudFormation.reset();
@@ -166,12 +172,7 @@ describe('following a run', () => {
   });
 
   test('names the state that failed and the error the pipeline caught', async () => {
-    serveHistory(FAILED_RUN, () => FAILED_RUN.length);
-    const result = await followExecution(new SFNClient({}), EXECUTION, {
-      pollMs: 1,
-      sleep: async () => {},
-      write: () => {},
-    });
+    const result = await followFinished(FAILED_RUN);
     expect(result).toEqual({
       status: 'FAILED',
       failedState: 'TrainModel',
@@ -186,12 +187,7 @@ describe('following a run', () => {
   });
 
   test('reports a model the quality gate rejected as a failure at the gate', async () => {
-    serveHistory(REJECTED_RUN, () => REJECTED_RUN.length);
-    const result = await followExecution(new SFNClient({}), EXECUTION, {
-      pollMs: 1,
-      sleep: async () => {},
-      write: () => {},
-    });
+    const result = await followFinished(REJECTED_RUN);
     expect(result).toMatchObject({ status: 'FAILED', failedState: 'QualityGate', error: 'ModelBelowQualityGate' });
   });
 
