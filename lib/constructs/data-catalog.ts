@@ -1,4 +1,4 @@
-import { Stack, Validations } from 'aws-cdk-lib';
+import { ArnFormat, Stack, Validations } from 'aws-cdk-lib';
 import * as glue from 'aws-cdk-lib/aws-glue';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
@@ -154,8 +154,18 @@ export class DataCatalog extends Construct {
       new iam.PolicyStatement({
         sid: 'WriteEncryptedCrawlerLogs',
         // CreateLogGroup: Glue may try to create the group before it associates the key; it exists already.
+        // The group-level actions name the group's own ARN, which lacks the `:*` of the L2's logGroupArn (that
+        // form covers its streams); Glue associates the key with the group itself.
         actions: ['logs:CreateLogGroup', 'logs:CreateLogStream', 'logs:PutLogEvents', 'logs:AssociateKmsKey'],
-        resources: [this.crawlerLogGroup.logGroupArn],
+        resources: [
+          this.crawlerLogGroup.logGroupArn,
+          stack.formatArn({
+            service: 'logs',
+            resource: 'log-group',
+            resourceName: this.crawlerLogGroup.logGroupName,
+            arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+          }),
+        ],
       }),
     );
 

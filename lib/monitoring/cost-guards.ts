@@ -4,7 +4,7 @@ import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
-import { endpointMetric } from './pipeline-monitoring';
+import { alarmName, endpointMetric } from './pipeline-monitoring';
 
 export interface CostGuardsProps {
   readonly namePrefix: string;
@@ -45,7 +45,7 @@ export class CostGuards extends Construct {
 
     // SageMaker publishes Invocations only for hours with traffic, so a missing hour is an idle hour: breaching.
     const idleAlarm = new cloudwatch.Alarm(this, 'EndpointIdle', {
-      alarmName: `${props.namePrefix}-EndpointIdle`,
+      alarmName: alarmName(props.namePrefix, 'EndpointIdle'),
       alarmDescription:
         `Endpoint ${props.endpointName} has had no invocations for ${idleHours} h. An instance endpoint bills while ` +
         'idle: if the sandbox is no longer needed, run npx cdk destroy --all.',

@@ -34,6 +34,12 @@ export function endpointMetric(endpointName: string, metricName: string, statist
   });
 }
 
+/**
+ * The name of one of the app's alarms. The notification topic admits CloudWatch only for alarms named this way
+ * (`alarmName(namePrefix, '*')` is the pattern), so every alarm must take its name from here.
+ */
+export const alarmName = (namePrefix: string, id: string) => `${namePrefix}-${id}`;
+
 /** Alarm thresholds, chosen for a fraud-scoring API; each alarm's description says what it means. */
 export const ALARM_THRESHOLDS = {
   apiServerErrorRate: 0.05,
@@ -190,7 +196,7 @@ interface PipelineAlarmProps {
 class PipelineAlarm extends cloudwatch.Alarm {
   constructor(scope: Construct, id: string, props: PipelineAlarmProps) {
     super(scope, id, {
-      alarmName: `${props.namePrefix}-${id}`,
+      alarmName: alarmName(props.namePrefix, id),
       alarmDescription: props.description,
       metric: props.metric,
       threshold: props.threshold,

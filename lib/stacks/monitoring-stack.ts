@@ -3,12 +3,12 @@ import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as firehose from 'aws-cdk-lib/aws-kinesisfirehose';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
-import * as sns from 'aws-cdk-lib/aws-sns';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import type { StageConfig } from '../config/stage-config';
+import type { NotificationTopic } from '../constructs/notification-topic';
 import { CostGuards } from '../monitoring/cost-guards';
-import { PipelineMonitoring } from '../monitoring/pipeline-monitoring';
+import { PipelineMonitoring, alarmName } from '../monitoring/pipeline-monitoring';
 import { API_STAGE_NAME, apiName } from '../serving/inference-api';
 
 export interface MonitoringStackProps extends StackProps {
@@ -17,7 +17,8 @@ export interface MonitoringStackProps extends StackProps {
   readonly crawlerLogGroup: logs.ILogGroup;
   readonly stateMachine: sfn.IStateMachine;
   readonly predictFunction: lambda.IFunction;
-  readonly alarmTopic: sns.ITopic;
+  /** Where alarms notify; this stack lets its alarms publish there. */
+  readonly alarmTopic: NotificationTopic;
 }
 
 /** Alarms, the pipeline dashboard and the cost guards; stateless, so it can be redeployed at will. */
@@ -28,6 +29,8 @@ export class MonitoringStack extends Stack {
   constructor(scope: Construct, id: string, props: MonitoringStackProps) {
     super(scope, id, props);
     const { config } = props;
+    // Every alarm of this stack is named <namePrefix>-<id>, the pattern the topic and key policies admit.
+    props.alarmTopic.grantAlarmPublishing(alarmName(config.namePrefix, '*'));
     this.monitoring = new PipelineMonitoring(this, 'Monitoring', {
       namePrefix: config.namePrefix,
       deliveryStream: props.deliveryStream,

@@ -5,11 +5,10 @@ import * as glue from 'aws-cdk-lib/aws-glue';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
-import * as sns from 'aws-cdk-lib/aws-sns';
-import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import { Construct } from 'constructs';
 import { dataRemoval } from '../config/data-removal';
 import { EncryptedLogGroup } from '../constructs/log-group';
+import { NotificationTopic } from '../constructs/notification-topic';
 import type { StageConfig } from '../config/stage-config';
 import type { FeatureSchema } from '../schema/feature-schema';
 import { STACK_OUTPUTS } from '../stack-outputs';
@@ -37,21 +36,18 @@ export interface TrainingStackProps extends StackProps {
  */
 export class TrainingStack extends Stack {
   readonly pipeline: TrainingPipeline;
-  readonly notifications: sns.ITopic;
+  readonly notifications: NotificationTopic;
 
   constructor(scope: Construct, id: string, props: TrainingStackProps) {
     super(scope, id, props);
     const { config } = props;
     const removal = dataRemoval(config.data);
 
-    const topic = new sns.Topic(this, 'Notifications', {
+    const topic = new NotificationTopic(this, 'Notifications', {
       displayName: `ML pipeline ${config.namePrefix}`,
-      masterKey: props.encryptionKey,
-      enforceSSL: true,
+      encryptionKey: props.encryptionKey,
+      email: config.pipeline.notificationEmail ?? undefined,
     });
-    if (config.pipeline.notificationEmail !== null) {
-      topic.addSubscription(new subscriptions.EmailSubscription(config.pipeline.notificationEmail));
-    }
     this.notifications = topic;
 
     this.pipeline = new TrainingPipeline(this, 'Pipeline', {
