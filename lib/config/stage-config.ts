@@ -8,6 +8,7 @@
  */
 
 import { PARQUET_BUFFER_MIB } from '../constructs/parquet-delivery-stream';
+import { hasInstanceStore } from './instance-storage';
 
 export const STAGE_NAMES = ['sandbox', 'prod'] as const;
 export type StageName = (typeof STAGE_NAMES)[number];
@@ -82,6 +83,12 @@ export interface TrainingConfig {
   readonly maxWaitSeconds: number;
   /** Percent of records held out for validation, 1 to 50. @default 20 */
   readonly validationPercent: number;
+  /**
+   * Days of raw partitions each run exports, counted back from the day it starts (that day included): the export's
+   * scan, and its cost, grow with this window, not with the lake. At most
+   * lifecycle.rawInfrequentAccessAfterDays, so a run never pays retrieval fees for data S3 has tiered. @default 30
+   */
+  readonly exportWindowDays: number;
   /** XGBoost hyperparameters; `objective` and `eval_metric` are fixed to binary:logistic and auc. */
   readonly hyperparameters: {
     /** Boosting rounds. @default 200 */
@@ -198,6 +205,7 @@ const TRAINING_DEFAULTS: TrainingConfig = {
   maxRuntimeSeconds: 3600,
   maxWaitSeconds: 7200,
   validationPercent: 20,
+  exportWindowDays: 30,
   hyperparameters: { numRound: 200, maxDepth: 5, eta: 0.2, subsample: 0.8, scalePosWeight: 10 },
 };
 
@@ -467,6 +475,7 @@ export function loadStageConfig(stage: unknown, overrides?: unknown): StageConfi
     'SageMaker waits at most 5 days for spot capacity and training',
   );
   check.integer('training.validationPercent', 1, 50, 'it is the share of records held out for validation');
+  check.integer('training.exportWindowDays', 1, 3650, 'it is the number of days of raw partitions a run exports');
   check.integer('training.hyperparameters.numRound', 1, 10_000, 'XGBoost needs at least one boosting round');
   check.integer('training.hyperparameters.maxDepth', 1, 20, 'deeper trees overfit and train slowly');
   check.number('training.hyperparameters.eta', 0, 1, 'the learning rate must be positive', true);
@@ -550,12 +559,18 @@ export function loadStageConfig(stage: unknown, overrides?: unknown): StageConfi
         `${lifecycle.rawInfrequentAccessAfterDays + 30} or more`,
     );
     const { training, serving } = config;
-    // Families with local NVMe storage (m5d, c5d, g4dn, p3dn, p4d, ...) encrypt it themselves; SageMaker rejects a
-    // KMS key for their volumes, and this pipeline always sets one.
-    const localStorage = /^ml\.[a-z]+\d+[a-z]*d[a-z]*\./;
+    check.rule(
+      training.exportWindowDays <= lifecycle.rawInfrequentAccessAfterDays,
+      `training.exportWindowDays (${training.exportWindowDays}) must be at most ` +
+        `lifecycle.rawInfrequentAccessAfterDays (${lifecycle.rawInfrequentAccessAfterDays}): older raw events are in ` +
+        `Standard-IA or Glacier Instant Retrieval, where every export would pay retrieval fees. Lower ` +
+        `training.exportWindowDays, or raise lifecycle.rawInfrequentAccessAfterDays to ${training.exportWindowDays}`,
+    );
+    // Instance store is encrypted by the instance itself; SageMaker rejects a KMS key for it, and this pipeline
+    // always sets one (see instance-storage.ts for the list and its sources).
     const localStorageRule = (path: string, type: string, example: string) =>
       check.rule(
-        !localStorage.test(type),
+        !hasInstanceStore(type),
         `${path} is "${type}", an instance type with local NVMe storage, for which SageMaker rejects the KMS volume ` +
           `key this pipeline sets; choose a type without local storage, for example "${example}"`,
       );

@@ -25,6 +25,8 @@ export interface QueryWorkgroupProps {
   readonly bytesScannedCutoffMiB: number;
   /** Percent of records in the validation split. @default 20 */
   readonly validationPercent?: number;
+  /** Days of raw partitions the export query reads, today included. @default 30 */
+  readonly exportWindowDays?: number;
 }
 
 /**
@@ -62,13 +64,6 @@ export class QueryWorkgroup extends Construct {
     });
 
     const database = props.database.databaseName;
-    const exportQuery = (split: 'train' | 'validation') =>
-      trainingExportQuery(props.schema, {
-        database,
-        split,
-        destination: props.curatedBucket.s3UrlForObject(`${TRAINING_EXPORTS_PREFIX}manual/${split}/`),
-        validationPercent: props.validationPercent ?? 20,
-      });
     const queries = {
       LatestPartition: {
         description: 'The most recent hour of raw events, reading only that partition',
@@ -82,13 +77,16 @@ export class QueryWorkgroup extends Construct {
         description: 'Data quality: records and share per label value',
         sql: labelBalanceQuery(props.schema, database),
       },
-      ExportTrainSplit: {
-        description: 'Training split as label-first CSV for SageMaker XGBoost (delete the destination to rerun)',
-        sql: exportQuery('train'),
-      },
-      ExportValidationSplit: {
-        description: 'Validation split as label-first CSV for SageMaker XGBoost (delete the destination to rerun)',
-        sql: exportQuery('validation'),
+      ExportTrainingData: {
+        description:
+          'Train and validation splits as label-first Parquet for SageMaker XGBoost, one scan of the recent ' +
+          'partitions, as the training pipeline runs it; empty training-exports/manual/ before a rerun',
+        sql: trainingExportQuery(props.schema, {
+          database,
+          destination: props.curatedBucket.s3UrlForObject(`${TRAINING_EXPORTS_PREFIX}manual/`),
+          validationPercent: props.validationPercent ?? 20,
+          windowDays: props.exportWindowDays ?? 30,
+        }),
       },
     };
     const namedQueries: { [name: string]: athena.CfnNamedQuery } = {};

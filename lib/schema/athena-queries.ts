@@ -5,17 +5,28 @@
 import { RAW_PARTITION_KEYS } from './lake-layout';
 import { FeatureSchema, FieldSpec, featureFields, labelField, recordIdField } from './feature-schema';
 
-/** Which side of the deterministic train/validation split to export. */
-export type DatasetSplit = 'train' | 'validation';
+/** The two sides of the deterministic train/validation split; each is one partition of the export. */
+export const DATASET_SPLITS = ['train', 'validation'] as const;
+export type DatasetSplit = (typeof DATASET_SPLITS)[number];
+
+/**
+ * The export's partition column. UNLOAD writes each split under `split=<name>/` (see `exportSplitPrefix`) and
+ * leaves the column out of the files, so SageMaker's channels see the label and the features only.
+ */
+export const SPLIT_COLUMN = 'split';
 
 export interface ExportQueryOptions {
   /** Glue database that holds the schema's table. */
   readonly database: string;
-  readonly split: DatasetSplit;
-  /** S3 URI ending in `/`. UNLOAD refuses to write to a prefix that already holds objects. */
+  /** S3 URI ending in `/`, one per export. UNLOAD writes `split=train/` and `split=validation/` under it. */
   readonly destination: string;
   /** Share of records, in percent, that go to the validation split. */
   readonly validationPercent: number;
+  /**
+   * Days of raw partitions the export reads, counted back from the day the query runs (that day included). The
+   * scan grows with this window, not with the lake.
+   */
+  readonly windowDays: number;
 }
 
 const quoteIdentifier = (name: string) => `"${name.replace(/"/g, '""')}"`;
@@ -38,19 +49,38 @@ export function encodedExpression(field: FieldSpec): string {
 }
 
 /**
- * The split predicate: a record id's CRC32 modulo 100 decides its side, so a record lands on the same side in
- * every export (no leakage between runs) without storing a split column.
+ * The split of a record: its id's CRC32 modulo 100 decides the side, so a record lands on the same side in every
+ * export (no leakage between runs) without storing a split column.
  */
-export function splitPredicate(schema: FeatureSchema, split: DatasetSplit, validationPercent: number): string {
+export function splitExpression(schema: FeatureSchema, validationPercent: number): string {
   const bucket = `crc32(to_utf8(${quoteIdentifier(recordIdField(schema).name)})) % 100`;
-  const threshold = 100 - validationPercent;
-  return split === 'train' ? `${bucket} < ${threshold}` : `${bucket} >= ${threshold}`;
+  return `CASE WHEN ${bucket} < ${100 - validationPercent} THEN 'train' ELSE 'validation' END`;
 }
 
 /**
- * UNLOAD of one split as the built-in XGBoost algorithm wants its CSV: label in the first column, features in schema
- * order, no header, no compression. Records with a null in any exported column are left out, because UNLOAD writes
- * nulls as `\N`, which XGBoost cannot parse; the null-count query shows how many that is.
+ * A predicate on the raw table's partition columns only, true for the last `days` days of partitions (today
+ * included, in UTC like Firehose's partition values). Athena (Trino) tests such a predicate against each partition's
+ * values before it reads a file (HivePartitionManager.partitionMatches), so only the window's files are scanned; the
+ * `year` bound is a plain range that Glue's GetPartitions can also filter on, so listing stays small as years pile up.
+ */
+export function partitionWindowPredicate(days: number): string {
+  if (!Number.isInteger(days) || days < 1) {
+    throw new Error(`partitionWindowPredicate: days ${days} must be a whole number of at least 1`);
+  }
+  const start = `current_date - INTERVAL '${days - 1}' DAY`;
+  const [year, month, day] = RAW_PARTITION_KEYS.map((k) => quoteIdentifier(k.name));
+  return [
+    `${year} >= date_format(${start}, '%Y')`,
+    `concat(${year}, '-', ${month}, '-', ${day}) >= date_format(${start}, '%Y-%m-%d')`,
+  ].join('\n    AND ');
+}
+
+/**
+ * One UNLOAD of both splits in the form the built-in XGBoost algorithm reads as `application/x-parquet`: the label
+ * in the first column, then the features in schema order, every column numeric (aws/sagemaker-xgboost-container
+ * 1.7-1, `data_utils._get_parquet_dmatrix_file_mode`, takes column 0 as the label). One scan of the window writes
+ * both sides, partitioned by `split`. Records with a null in any exported column are left out: a missing label
+ * cannot be learned from, and the null-count query shows how many that is.
  */
 export function trainingExportQuery(schema: FeatureSchema, options: ExportQueryOptions): string {
   if (!options.destination.startsWith('s3://') || !options.destination.endsWith('/')) {
@@ -60,20 +90,34 @@ export function trainingExportQuery(schema: FeatureSchema, options: ExportQueryO
     throw new Error(`trainingExportQuery: validationPercent ${options.validationPercent} must be between 0 and 100`);
   }
   const exported = [labelField(schema), ...featureFields(schema)];
-  const columns = exported.map((f) => `    ${encodedExpression(f)} AS ${quoteIdentifier(f.name)}`).join(',\n');
+  const columns = [
+    ...exported.map((f) => `${encodedExpression(f)} AS ${quoteIdentifier(f.name)}`),
+    // UNLOAD wants the partition column last.
+    `${splitExpression(schema, options.validationPercent)} AS ${quoteIdentifier(SPLIT_COLUMN)}`,
+  ];
   const notNull = exported.map((f) => `${quoteIdentifier(f.name)} IS NOT NULL`).join('\n    AND ');
   return [
-    `-- ${options.split} split for SageMaker XGBoost: label first, no header. UNLOAD needs an empty destination.`,
+    `-- Train and validation splits for SageMaker XGBoost (Parquet, label first), from the last ${options.windowDays} day(s) of partitions.`,
     'UNLOAD (',
     '  SELECT',
-    columns,
+    columns.map((c) => `    ${c}`).join(',\n'),
     `  FROM ${tableRef(options.database, schema)}`,
-    `  WHERE ${notNull}`,
-    `    AND ${splitPredicate(schema, options.split, options.validationPercent)}`,
+    `  WHERE ${partitionWindowPredicate(options.windowDays)}`,
+    `    AND ${notNull}`,
     ')',
     `TO ${quoteLiteral(options.destination)}`,
-    "WITH (format = 'TEXTFILE', field_delimiter = ',', compression = 'NONE')",
+    // Snappy rather than UNLOAD's Parquet default (gzip): faster to read back, and both are readable by pyarrow.
+    `WITH (format = 'PARQUET', compression = 'SNAPPY', partitioned_by = ARRAY[${quoteLiteral(SPLIT_COLUMN)}])`,
   ].join('\n');
+}
+
+/**
+ * Where UNLOAD writes one split under an export's destination. Athena writes partitioned output through Trino's Hive
+ * writer, which names each partition folder `<column>=<value>` (HiveWriterFactory, `FileUtils.makePartName`), and
+ * names files `<query id>_<uuid>`, which the XGBoost container reads as they are.
+ */
+export function exportSplitPrefix(split: DatasetSplit): string {
+  return `${SPLIT_COLUMN}=${split}/`;
 }
 
 /** The newest partition's records, found through the `$partitions` metadata table so only that partition is read. */

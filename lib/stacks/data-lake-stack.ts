@@ -53,6 +53,9 @@ export class DataLakeStack extends Stack {
       curatedBucket: this.storage.curated,
       encryptionKey: this.key.key,
       bytesScannedCutoffMiB: config.athena.bytesScannedCutoffMiB,
+      // The named export query is the one the training pipeline runs, with the same split and window.
+      validationPercent: config.training.validationPercent,
+      exportWindowDays: config.training.exportWindowDays,
     });
 
     new CfnOutput(this, 'RawBucketName', { value: this.storage.raw.bucketName });

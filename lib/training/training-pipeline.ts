@@ -12,7 +12,7 @@ import type { DataRemoval } from '../config/data-removal';
 import type { QualityGateConfig, ServingConfig, TrainingConfig } from '../config/stage-config';
 import { EncryptedLogGroup } from '../constructs/log-group';
 import { PipelineFunction } from '../constructs/pipeline-function';
-import { trainingExportQuery } from '../schema/athena-queries';
+import { exportSplitPrefix, trainingExportQuery, type DatasetSplit } from '../schema/athena-queries';
 import type { FeatureSchema } from '../schema/feature-schema';
 import { ATHENA_RESULTS_PREFIX, RAW_EVENTS_PREFIX, TRAINING_EXPORTS_PREFIX } from '../schema/lake-layout';
 import { objectArnFindingId, resourceFindingId } from '../nag-findings';
@@ -70,7 +70,7 @@ export interface TrainingPipelineProps {
 /**
  * The training pipeline: a Step Functions standard workflow that turns the data lake into a served model.
  *
- * crawl → export train/validation CSV with Athena → XGBoost training on spot capacity with checkpoints →
+ * crawl → export train/validation Parquet with one Athena UNLOAD → XGBoost training on spot capacity with checkpoints →
  * quality gate on validation AUC → model → endpoint config → create or update the endpoint → wait for InService.
  *
  * Every service call retries throttling with exponential backoff and jitter; any failure is published to the
@@ -265,25 +265,24 @@ export class TrainingPipeline extends Construct {
     return sfn.Chain.custom(start, [crawled], crawled);
   }
 
-  /** Unload the train and validation splits, in parallel, to a prefix of this run. */
+  /** Unload both splits in one scan of the export window, as Parquet under a prefix of this run. */
   private exportDatasets(): sfn.IChainable {
     // A raw `.sync` task state rather than CDK's AthenaStartQueryExecution, whose generated policy would let the
     // pipeline create and delete Glue tables and write to any bucket; grantDataAccess() states exactly what it needs.
-    const exportSplit = (split: 'train' | 'validation') => ({
+    const exportQuery = trainingExportQuery(this.props.schema, {
+      database: this.props.databaseName,
+      destination: this.exportUri('{}'),
+      validationPercent: this.props.training.validationPercent,
+      windowDays: this.props.training.exportWindowDays,
+    });
+    const state = new sfn.CustomState(this, 'ExportDatasets', {
       stateJson: {
         Type: 'Task',
+        Comment: `One UNLOAD of the last ${this.props.training.exportWindowDays} day(s): split=train/ and split=validation/`,
         Resource: `arn:${this.stack.partition}:states:::athena:startQueryExecution.sync`,
         Parameters: {
           ...sfn.FieldUtils.renderObject({
-            QueryString: sfn.JsonPath.format(
-              trainingExportQuery(this.props.schema, {
-                database: this.props.databaseName,
-                split,
-                destination: this.curatedUri(split, '{}'),
-                validationPercent: this.props.training.validationPercent,
-              }),
-              sfn.JsonPath.stringAt('$.run.id'),
-            ),
+            QueryString: sfn.JsonPath.format(exportQuery, sfn.JsonPath.stringAt('$.run.id')),
           }),
           QueryExecutionContext: { Database: this.props.databaseName },
           WorkGroup: this.props.workgroupName,
@@ -291,25 +290,21 @@ export class TrainingPipeline extends Construct {
         ResultPath: null,
       },
     });
-    const parallel = new sfn.Parallel(this, 'ExportDatasets', { resultPath: sfn.JsonPath.DISCARD });
-    // A branch cannot catch into a state outside the Parallel; the Parallel itself catches.
-    parallel.branch(withRetry(new sfn.CustomState(this, 'ExportTrainSplit', exportSplit('train'))));
-    parallel.branch(withRetry(new sfn.CustomState(this, 'ExportValidationSplit', exportSplit('validation'))));
-    this.catchInto(parallel);
-    return parallel;
+    return this.retrying(state);
   }
 
   /** XGBoost on managed spot capacity, resuming from checkpoints after an interruption. */
   private train(): sfn.IChainable {
     const { training } = this.props;
-    const channel = (split: 'train' | 'validation'): tasks.Channel => ({
+    const channel = (split: DatasetSplit): tasks.Channel => ({
       channelName: split,
-      contentType: 'text/csv',
+      // The built-in XGBoost reads Parquet with the label in the first column (see trainingExportQuery).
+      contentType: 'application/x-parquet',
       dataSource: {
         s3DataSource: {
           s3DataType: tasks.S3DataType.S3_PREFIX,
           s3Location: tasks.S3Location.fromJsonExpression(
-            sfn.JsonPath.format(this.curatedUri(split, '{}'), sfn.JsonPath.stringAt('$.run.id')),
+            sfn.JsonPath.format(this.exportUri('{}') + exportSplitPrefix(split), sfn.JsonPath.stringAt('$.run.id')),
           ),
         },
       },
@@ -630,8 +625,9 @@ export class TrainingPipeline extends Construct {
     state.addCatch(this.failure, { errors: [sfn.Errors.ALL], resultPath: '$.failure' });
   }
 
-  private curatedUri(split: 'train' | 'validation', runId: string): string {
-    return `s3://${this.props.curatedBucket.bucketName}/${TRAINING_EXPORTS_PREFIX}${runId}/${split}/`;
+  /** The run's export destination; UNLOAD writes one `split=<name>/` prefix per split under it. */
+  private exportUri(runId: string): string {
+    return `s3://${this.props.curatedBucket.bucketName}/${TRAINING_EXPORTS_PREFIX}${runId}/`;
   }
 
   /**

@@ -184,6 +184,33 @@ describe('training and serving settings', () => {
     );
   });
 
+  test.each(['ml.g5.xlarge', 'ml.g6.2xlarge', 'ml.g6e.xlarge', 'ml.p5.48xlarge', 'ml.trn1.2xlarge', 'ml.dl1.24xlarge'])(
+    'rejects %s, whose NVMe instance store has no "d" in its name',
+    (instanceType) => {
+      expect(configError('sandbox', { training: { instanceType } })).toContain(
+        `training.instanceType is "${instanceType}", an instance type with local NVMe storage`,
+      );
+    },
+  );
+
+  test.each(['ml.p3.2xlarge', 'ml.g4ad.xlarge', 'ml.inf2.xlarge', 'ml.m7i.large'])(
+    'accepts %s, which has EBS storage only',
+    (instanceType) => {
+      expect(loadStageConfig('prod', { serving: { instanceType } }).serving.instanceType).toBe(instanceType);
+    },
+  );
+
+  test('bounds the export window and keeps it out of tiered storage', () => {
+    expect(configError('sandbox', { training: { exportWindowDays: 0 } })).toContain(
+      'training.exportWindowDays is 0; it is the number of days of raw partitions a run exports. Set a whole number from 1 to 3650',
+    );
+    expect(configError('sandbox', { training: { exportWindowDays: 45 } })).toContain(
+      'training.exportWindowDays (45) must be at most lifecycle.rawInfrequentAccessAfterDays (30): older raw events are in Standard-IA or Glacier Instant Retrieval, where every export would pay retrieval fees. Lower training.exportWindowDays, or raise lifecycle.rawInfrequentAccessAfterDays to 45',
+    );
+    const longer = { training: { exportWindowDays: 45 }, lifecycle: { rawInfrequentAccessAfterDays: 45 } };
+    expect(loadStageConfig('sandbox', longer).training.exportWindowDays).toBe(45);
+  });
+
   test('rejects a budget e-mail that is not an address, and an idle time beyond 7 days', () => {
     const message = configError('sandbox', { cost: { budgetEmail: 'ml-team', endpointIdleHours: 200 } });
     expect(message).toContain(

@@ -14,6 +14,8 @@ import {
   latestPartitionQuery,
   nullCountsQuery,
   trainingExportQuery,
+  exportSplitPrefix,
+  partitionWindowPredicate,
 } from '../../lib/schema/athena-queries';
 import { checkRecord } from '../../lib/schema/record-validation';
 
@@ -74,17 +76,17 @@ describe('feature schema', () => {
 
 describe('Athena queries derived from the schema', () => {
   const database = 'lake';
-  const exportSql = (split: 'train' | 'validation') =>
+  const exportSql = (options: { validationPercent?: number; windowDays?: number } = {}) =>
     trainingExportQuery(TRANSACTION_SCHEMA, {
       database,
-      split,
       destination: 's3://curated/exports/run-1/',
-      validationPercent: 20,
+      validationPercent: options.validationPercent ?? 20,
+      windowDays: options.windowDays ?? 30,
     });
 
-  test('exports the label first, then every feature in model order', () => {
-    const sql = exportSql('train');
-    const order = ['is_fraud', ...featureFields(TRANSACTION_SCHEMA).map((f) => f.name)].map((name) =>
+  test('exports the label first, then every feature in model order, then the split', () => {
+    const sql = exportSql();
+    const order = ['is_fraud', ...featureFields(TRANSACTION_SCHEMA).map((f) => f.name), 'split'].map((name) =>
       sql.indexOf(`AS "${name}"`),
     );
     expect(order.every((position) => position > 0)).toBe(true);
@@ -93,16 +95,31 @@ describe('Athena queries derived from the schema', () => {
     expect(sql).not.toContain('AS "event_time"');
   });
 
-  test('writes header-less, uncompressed CSV to the destination with UNLOAD', () => {
-    const sql = exportSql('validation');
+  test('writes both splits as Parquet partitions of one UNLOAD', () => {
+    const sql = exportSql();
     expect(sql).toMatch(/^-- .*\nUNLOAD \(/);
+    expect(sql.match(/UNLOAD/g)).toHaveLength(1);
     expect(sql).toContain("TO 's3://curated/exports/run-1/'");
-    expect(sql).toContain("WITH (format = 'TEXTFILE', field_delimiter = ',', compression = 'NONE')");
+    expect(sql).toContain("WITH (format = 'PARQUET', compression = 'SNAPPY', partitioned_by = ARRAY['split'])");
+    expect(exportSplitPrefix('train')).toBe('split=train/');
+    expect(exportSplitPrefix('validation')).toBe('split=validation/');
   });
 
-  test('splits deterministically by a hash of the record id into complementary sides', () => {
-    expect(exportSql('train')).toContain('AND crc32(to_utf8("transaction_id")) % 100 < 80');
-    expect(exportSql('validation')).toContain('AND crc32(to_utf8("transaction_id")) % 100 >= 80');
+  test('splits deterministically by a hash of the record id', () => {
+    expect(exportSql()).toContain(
+      `CASE WHEN crc32(to_utf8("transaction_id")) % 100 < 80 THEN 'train' ELSE 'validation' END AS "split"`,
+    );
+    expect(exportSql({ validationPercent: 35 })).toContain('% 100 < 65 THEN');
+  });
+
+  test('reads only the partitions of the export window, by the partition columns alone', () => {
+    const sql = exportSql({ windowDays: 7 });
+    expect(sql).toContain(`WHERE "year" >= date_format(current_date - INTERVAL '6' DAY, '%Y')`);
+    expect(sql).toContain(
+      `AND concat("year", '-', "month", '-', "day") >= date_format(current_date - INTERVAL '6' DAY, '%Y-%m-%d')`,
+    );
+    expect(partitionWindowPredicate(1)).toContain("INTERVAL '0' DAY");
+    expect(() => partitionWindowPredicate(0)).toThrow('days 0 must be a whole number of at least 1');
   });
 
   test('encodes booleans as 0/1 and categories as their position, -1 when unknown', () => {
@@ -115,8 +132,8 @@ describe('Athena queries derived from the schema', () => {
     expect(encodedExpression(featureFields(TRANSACTION_SCHEMA)[0])).toBe('"amount"');
   });
 
-  test('leaves out records with a null in any exported column, which XGBoost could not parse', () => {
-    const sql = exportSql('train');
+  test('leaves out records with a null in any exported column', () => {
+    const sql = exportSql();
     for (const name of ['is_fraud', ...featureFields(TRANSACTION_SCHEMA).map((f) => f.name)]) {
       expect(sql).toContain(`"${name}" IS NOT NULL`);
     }
@@ -126,17 +143,17 @@ describe('Athena queries derived from the schema', () => {
     expect(() =>
       trainingExportQuery(TRANSACTION_SCHEMA, {
         database,
-        split: 'train',
         destination: 's3://b/x',
         validationPercent: 20,
+        windowDays: 30,
       }),
     ).toThrow("destination 's3://b/x' must be an s3:// URI ending in '/'");
     expect(() =>
       trainingExportQuery(TRANSACTION_SCHEMA, {
         database,
-        split: 'train',
         destination: 's3://b/x/',
         validationPercent: 100,
+        windowDays: 30,
       }),
     ).toThrow('validationPercent 100 must be between 0 and 100');
   });

@@ -48,7 +48,7 @@ const SUCCESSFUL_RUN = history(
   entered('Wait', 'WaitForCrawler'),
   entered('Task', 'GetCrawler'),
   entered('Choice', 'IsCrawlerReady'),
-  entered('Parallel', 'ExportDatasets'),
+  entered('Task', 'ExportDatasets'),
   entered('Task', 'TrainModel'),
   taskFailed('SageMaker.AmazonSageMakerException', 'Rate exceeded'),
   entered('Task', 'EvaluateModel'),

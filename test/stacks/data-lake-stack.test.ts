@@ -277,7 +277,7 @@ describe('DataLakeStack (sandbox)', () => {
     const queries = template.findResources('AWS::Athena::NamedQuery');
     const names = Object.values(queries).map((q) => q.Properties.Name);
     expect(names.sort()).toEqual(
-      ['ExportTrainSplit', 'ExportValidationSplit', 'LabelBalance', 'LatestPartition', 'NullCounts'].map(
+      ['ExportTrainingData', 'LabelBalance', 'LatestPartition', 'NullCounts'].map(
         (n) => `mlpipe-sandbox-analytics-${n}`,
       ),
     );

@@ -32,7 +32,7 @@ describe('one feature schema drives the catalog and the queries', () => {
   });
 
   test('the export queries put the new label first and the new feature last', () => {
-    for (const name of ['ExportTrainSplit', 'ExportValidationSplit']) {
+    for (const name of ['ExportTrainingData']) {
       const sql = queries[name];
       expect(sql.indexOf('AS "is_chargeback"')).toBeGreaterThan(0);
       expect(sql.indexOf('AS "is_chargeback"')).toBeLessThan(sql.indexOf('AS "amount"'));

@@ -30,8 +30,7 @@ function serviceMocks(calls: Record<string, Json[]>, overrides: Record<string, H
   const defaults: Record<string, Handler> = {
     StartCrawler: () => ({}),
     GetCrawler: () => ({ Crawler: { Name: 'crawler', State: 'READY', LastCrawl: { Status: 'SUCCEEDED' } } }),
-    ExportTrainSplit: () => ({ QueryExecution: { Status: { State: 'SUCCEEDED' } } }),
-    ExportValidationSplit: () => ({ QueryExecution: { Status: { State: 'SUCCEEDED' } } }),
+    ExportDatasets: () => ({ QueryExecution: { Status: { State: 'SUCCEEDED' } } }),
     TrainModel: (input) => ({
       TrainingJobName: input.TrainingJobName,
       TrainingJobStatus: 'Completed',
@@ -98,8 +97,7 @@ async function execute(overrides: Record<string, Handler> = {}): Promise<Executi
   const retrying = [
     'StartCrawler',
     'GetCrawler',
-    'ExportTrainSplit',
-    'ExportValidationSplit',
+    'ExportDatasets',
     'TrainModel',
     'CreateModel',
     'CreateEndpointConfig',
@@ -168,10 +166,24 @@ describe('a local execution of the training pipeline', () => {
     const runId = String(run.calls.TrainModel[0].TrainingJobName);
     expect(run.calls.CreateModel[0].ModelName).toBe(runId);
     expect(run.calls.CreateEndpoint[0]).toMatchObject({ EndpointName: endpointName, EndpointConfigName: runId });
-    const trainSql = String(run.calls.ExportTrainSplit[0].QueryString);
-    expect(trainSql).toContain(`/training-exports/${runId}/train/'`);
-    expect(trainSql).toContain("WITH (format = 'TEXTFILE', field_delimiter = ',', compression = 'NONE')");
-    expect(String(run.calls.ExportValidationSplit[0].QueryString)).toContain(`/training-exports/${runId}/validation/'`);
+    expect(called(run, 'ExportDatasets')).toBe(1);
+    const exportSql = String(run.calls.ExportDatasets[0].QueryString);
+    expect(exportSql).toContain(`TO 's3://TOKEN_`);
+    expect(exportSql).toContain(`/training-exports/${runId}/'`);
+    expect(exportSql).toContain("partitioned_by = ARRAY['split']");
+    // The window survives Step Functions' string formatting: its quotes and the date patterns arrive intact.
+    expect(exportSql).toContain(`>= date_format(current_date - INTERVAL '29' DAY, '%Y-%m-%d')`);
+    const channels = run.calls.TrainModel[0].InputDataConfig as {
+      ChannelName: string;
+      ContentType: string;
+      DataSource: { S3DataSource: { S3Uri: string } };
+    }[];
+    expect(
+      channels.map((c) => [c.ChannelName, c.ContentType, c.DataSource.S3DataSource.S3Uri.split('/').slice(-4)]),
+    ).toEqual([
+      ['train', 'application/x-parquet', ['training-exports', runId, 'split=train', '']],
+      ['validation', 'application/x-parquet', ['training-exports', runId, 'split=validation', '']],
+    ]);
     expect(run.calls.TrainModel[0]).toMatchObject({
       EnableManagedSpotTraining: true,
       StoppingCondition: { MaxRuntimeInSeconds: 3600, MaxWaitTimeInSeconds: 7200 },
@@ -288,7 +300,7 @@ describe('a local execution of the training pipeline', () => {
     expect(run.error).toBeUndefined();
     expect(called(run, 'StartCrawler')).toBe(1);
     expect(called(run, 'GetCrawler')).toBe(3);
-    expect(called(run, 'ExportTrainSplit')).toBe(1);
+    expect(called(run, 'ExportDatasets')).toBe(1);
   });
 
   test('stops before exporting when the crawl failed', async () => {
@@ -298,7 +310,7 @@ describe('a local execution of the training pipeline', () => {
       }),
     });
     expect(called(run, 'NotifyFailure')).toBe(1);
-    expect(called(run, 'ExportTrainSplit')).toBe(0);
+    expect(called(run, 'ExportDatasets')).toBe(0);
     expect(run.error?.message).toContain('failed its last crawl');
   });
 

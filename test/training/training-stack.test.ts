@@ -83,13 +83,13 @@ describe('the training state', () => {
     expect(Object.keys(registry ?? {})).toHaveLength(Object.keys(XGBOOST_REGISTRY_ACCOUNTS).length);
   });
 
-  test('feeds train and validation CSV channels from the run prefix', () => {
+  test("feeds the train and validation channels Parquet from the run's split partitions", () => {
     const channels = trainParameters.InputDataConfig as { ChannelName: string; ContentType: string }[];
     expect(channels.map((c) => [c.ChannelName, c.ContentType])).toEqual([
-      ['train', 'text/csv'],
-      ['validation', 'text/csv'],
+      ['train', 'application/x-parquet'],
+      ['validation', 'application/x-parquet'],
     ]);
-    expect(JSON.stringify(channels)).toContain('/training-exports/{}/validation/');
+    expect(JSON.stringify(channels)).toContain('/training-exports/{}/split=validation/');
   });
 });
 

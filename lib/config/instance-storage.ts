@@ -1,0 +1,42 @@
+/**
+ * SageMaker instance families with local NVMe instance store. Their storage is encrypted by a hardware module on the
+ * instance, and SageMaker rejects a customer KMS key for it: "You can't request a VolumeKmsKeyId when using an
+ * instance type with local storage" (CreateTrainingJob, ResourceConfig.VolumeKmsKeyId), and CreateEndpointConfig
+ * fails when KmsKeyId is set for such a variant (CreateEndpointConfig, KmsKeyId).
+ *
+ * SageMaker's guide ("Instance storage volumes") defers to a table of host instance storage volumes; the families
+ * below are the ones with instance store in EC2's instance-store tables (EC2 User Guide, "Instance store volumes",
+ * and the instance type specifications) that SageMaker offers for training or hosting. A naming pattern is not
+ * enough: g5, g6, g6e, p5, trn1 and dl1 have NVMe storage without the `d` in their name.
+ */
+export const INSTANCE_STORE_FAMILIES: readonly string[] = [
+  'c5d',
+  'c6gd',
+  'dl1',
+  'g4dn',
+  'g5',
+  'g6',
+  'g6e',
+  'm5d',
+  'm6gd',
+  'p3dn',
+  'p4d',
+  'p4de',
+  'p5',
+  'p5e',
+  'p5en',
+  'p6-b200',
+  'p6e-gb200',
+  'r5d',
+  'r6gd',
+  'r7gd',
+  'trn1',
+  'trn1n',
+  'trn2',
+];
+
+/** Whether an `ml.<family>.<size>` instance type has local instance store (and so takes no KMS volume key). */
+export function hasInstanceStore(instanceType: string): boolean {
+  const family = /^ml\.([a-z0-9-]+)\.[a-z0-9]+$/.exec(instanceType)?.[1];
+  return family !== undefined && INSTANCE_STORE_FAMILIES.includes(family);
+}
