@@ -90,6 +90,7 @@ export function buildPipeline(app: App, config: StageConfig, schema: FeatureSche
     crawlerLogGroup: catalog.crawlerLogGroup,
     stateMachine: training.pipeline.stateMachine,
     predictFunction: serving.inference.predictFunction,
+    predictServerErrors: serving.inference.metricServerErrors(),
     alarmTopic: training.notifications,
   });
 

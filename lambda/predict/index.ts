@@ -6,6 +6,7 @@ import { SageMakerClient } from '@aws-sdk/client-sagemaker';
 import { SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import { TRANSACTION_SCHEMA } from '../../lib/schema/feature-schema';
+import { SERVER_ERRORS_METRIC } from '../../lib/contract/inference-api';
 import { health, predict, type ApiResponse } from './predict';
 
 function requireEnv(name: string): string {
@@ -21,9 +22,11 @@ const settings = {
   maxBatchSize: Number(requireEnv('MAX_BATCH_SIZE')),
   maxBodyBytes: Number(requireEnv('MAX_BODY_BYTES')),
 };
-const logger = new Logger({ serviceName: 'predict' });
-const metrics = new Metrics({ namespace: 'MlPipeline', serviceName: 'predict' });
-const tracer = new Tracer({ serviceName: 'predict' });
+// Powertools read their service name (a stage's own, e.g. mlpipe-sandbox-predict) and the metrics namespace from
+// POWERTOOLS_SERVICE_NAME and POWERTOOLS_METRICS_NAMESPACE, which the construct sets.
+const logger = new Logger();
+const metrics = new Metrics();
+const tracer = new Tracer();
 // Stay well under API Gateway's 29 s: one retry, each attempt cut off after 10 s unless INVOKE_TIMEOUT_MS says less.
 const requestTimeout = Number(process.env.INVOKE_TIMEOUT_MS ?? '10000');
 const runtime = tracer.captureAWSv3Client(
@@ -47,16 +50,20 @@ export const handler = async (event: APIGatewayProxyEvent, context?: Context): P
   try {
     if (route === 'GET /health') return await health(sagemaker, settings.endpointName);
     if (route !== 'POST /predict') return notFound;
-    const body =
-      event.isBase64Encoded && event.body !== null ? Buffer.from(event.body, 'base64').toString('utf8') : event.body;
+    // A proxy event without a body key (a test console, a hand-made event) is a request without a body.
+    const raw = event.body ?? null;
+    const body = event.isBase64Encoded && raw !== null ? Buffer.from(raw, 'base64').toString('utf8') : raw;
     const { response, outcome } = await predict(runtime, settings, body);
     // The outcome carries counts and an error type, never the request's values.
     logger.info('predict', { ...outcome });
     metrics.addMetric('Records', MetricUnit.Count, outcome.records);
     if (outcome.errorType !== undefined) metrics.addMetric(`Rejected${outcome.statusCode}`, MetricUnit.Count, 1);
+    // Lambda's Errors metric sees only a function that throws; the 5xx this handler answers itself are counted here.
+    if (response.statusCode >= 500) metrics.addMetric(SERVER_ERRORS_METRIC, MetricUnit.Count, 1);
     return response;
   } catch (err) {
     logger.error('unexpected failure', { error: (err as Error).name });
+    metrics.addMetric(SERVER_ERRORS_METRIC, MetricUnit.Count, 1);
     return {
       statusCode: 502,
       headers: { 'content-type': 'application/json' },

@@ -7,7 +7,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
-import { ENDPOINT_VARIANT_NAME } from '../training/training-pipeline';
+import { ENDPOINT_VARIANT_NAME } from '../training/endpoint-rollout';
 
 export interface PipelineMonitoringProps {
   readonly namePrefix: string;
@@ -19,6 +19,8 @@ export interface PipelineMonitoringProps {
   readonly apiName: string;
   readonly apiStage: string;
   readonly predictFunction: lambda.IFunction;
+  /** The 5xx the predict function answers itself (InferenceApi.metricServerErrors). */
+  readonly predictServerErrors: cloudwatch.Metric;
   /** Where alarms are sent: the pipeline's notification topic. */
   readonly alarmTopic: sns.ITopic;
 }
@@ -110,7 +112,16 @@ export class PipelineMonitoring extends Construct {
         alarmProps(
           props.predictFunction.metricErrors({ period, statistic: 'Sum' }),
           1,
-          'The predict function failed; the API answers 502 while it does',
+          'The predict function threw; the API answers 502 while it does',
+        ),
+      ),
+      new PipelineAlarm(
+        this,
+        'PredictServerErrors',
+        alarmProps(
+          props.predictServerErrors.with({ period, statistic: 'Sum' }),
+          1,
+          'The predict function answered with a 5XX (endpoint missing or failing, model error, timeout); see its logs',
         ),
       ),
       new PipelineAlarm(

@@ -1,5 +1,6 @@
 import { Duration, Stack, Validations } from 'aws-cdk-lib';
 import * as apigateway from 'aws-cdk-lib/aws-apigateway';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -11,6 +12,7 @@ import { EncryptedLogGroup } from '../constructs/log-group';
 import { PipelineFunction } from '../constructs/pipeline-function';
 import type { FeatureSchema } from '../schema/feature-schema';
 import { recordJsonSchema } from '../schema/record-validation';
+import { PREDICT_METRICS_NAMESPACE, SERVER_ERRORS_METRIC, predictServiceName } from '../contract/inference-api';
 
 /** The one deployment stage of the API; part of its URL and of its metrics' dimensions. */
 export const API_STAGE_NAME = 'v1';
@@ -43,6 +45,7 @@ export class InferenceApi extends Construct {
   /** The key callers send in `x-api-key`. */
   readonly apiKey: apigateway.IApiKey;
   readonly predictFunction: lambda.IFunction;
+  private readonly serviceName: string;
 
   constructor(scope: Construct, id: string, props: InferenceApiProps) {
     super(scope, id);
@@ -57,6 +60,8 @@ export class InferenceApi extends Construct {
         DECISION_THRESHOLD: String(config.decisionThreshold),
         MAX_BATCH_SIZE: String(config.maxBatchSize),
         MAX_BODY_BYTES: String(MAX_BODY_BYTES),
+        POWERTOOLS_SERVICE_NAME: predictServiceName(props.namePrefix),
+        POWERTOOLS_METRICS_NAMESPACE: PREDICT_METRICS_NAMESPACE,
       },
       // Under API Gateway's 29 s integration limit, with room for one retried 10 s invocation.
       timeout: Duration.seconds(25),
@@ -242,7 +247,22 @@ export class InferenceApi extends Construct {
 
     this.api = api;
     this.predictFunction = handler.function;
+    this.serviceName = predictServiceName(props.namePrefix);
     this.url = api.url;
     this.apiKey = key;
+  }
+
+  /**
+   * The 5xx answers the predict function gives itself (endpoint missing, model error, timeout), which Lambda's
+   * Errors metric does not count because the function returns them instead of throwing.
+   */
+  metricServerErrors(props: cloudwatch.MetricOptions = {}): cloudwatch.Metric {
+    return new cloudwatch.Metric({
+      namespace: PREDICT_METRICS_NAMESPACE,
+      metricName: SERVER_ERRORS_METRIC,
+      dimensionsMap: { service: this.serviceName },
+      statistic: 'Sum',
+      ...props,
+    });
   }
 }

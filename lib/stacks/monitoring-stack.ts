@@ -17,6 +17,7 @@ export interface MonitoringStackProps extends StackProps {
   readonly crawlerLogGroup: logs.ILogGroup;
   readonly stateMachine: sfn.IStateMachine;
   readonly predictFunction: lambda.IFunction;
+  readonly predictServerErrors: cloudwatch.Metric;
   /** Where alarms notify; this stack lets its alarms publish there. */
   readonly alarmTopic: NotificationTopic;
 }
@@ -40,6 +41,7 @@ export class MonitoringStack extends Stack {
       apiName: apiName(config.namePrefix),
       apiStage: API_STAGE_NAME,
       predictFunction: props.predictFunction,
+      predictServerErrors: props.predictServerErrors,
       alarmTopic: props.alarmTopic,
     });
     this.costGuards = new CostGuards(this, 'CostGuards', {

@@ -16,29 +16,17 @@ import { exportSplitPrefix, trainingExportQuery, type DatasetSplit } from '../sc
 import type { FeatureSchema } from '../schema/feature-schema';
 import { ATHENA_RESULTS_PREFIX, RAW_EVENTS_PREFIX, TRAINING_EXPORTS_PREFIX } from '../schema/lake-layout';
 import { objectArnFindingId, resourceFindingId } from '../nag-findings';
+import { EndpointRollout } from './endpoint-rollout';
+import { PipelineNotification } from './pipeline-notification';
+import { retryTransient, type Integration } from './retries';
 import { SpotTrainingJob } from './spot-training-job';
 import { XgboostImage } from './xgboost-image';
 
 /** Tag that marks every SageMaker model, endpoint config and endpoint the pipeline creates; clean-up finds them by it. */
 export const OWNER_TAG_KEY = 'ml-pipeline:owner';
 
-/** Errors worth retrying: throttling and transient service faults, never validation errors. */
-export const TRANSIENT_ERRORS = [
-  'ThrottlingException',
-  'SageMaker.ThrottlingException',
-  'SageMaker.InternalFailure',
-  'SageMaker.ServiceUnavailable',
-  'Glue.ThrottlingException',
-  'Glue.OperationTimeoutException',
-  'Athena.TooManyRequestsException',
-  'SNS.ThrottledException',
-];
-
 /** The metric the quality gate compares: XGBoost's AUC on the validation channel. */
 export const QUALITY_METRIC = 'validation:auc';
-
-/** The endpoint's one production variant; its metrics carry this name as the VariantName dimension. */
-export const ENDPOINT_VARIANT_NAME = 'primary';
 
 /** Model output prefix in the models bucket; checkpoint prefixes are per job in the checkpoints bucket. */
 export const MODEL_OUTPUT_PREFIX = 'models/';
@@ -86,32 +74,36 @@ export class TrainingPipeline extends Construct {
   private readonly trainingRole: iam.IRole;
   private readonly image: XgboostImage;
   private readonly stack: Stack;
-  private readonly failure: sfn.Chain;
+  private readonly stateMachineName: string;
+  private readonly failure: sfn.IChainable;
 
   constructor(scope: Construct, id: string, props: TrainingPipelineProps) {
     super(scope, id);
     this.props = props;
     this.stack = Stack.of(this);
     this.ownerTagValue = `${props.namePrefix}-training-pipeline`;
+    this.stateMachineName = `${props.namePrefix}-training`;
     this.image = new XgboostImage(this, 'XgboostImage');
     const sagemakerRole = this.createSageMakerRole();
     this.sagemakerRole = sagemakerRole;
     // The role's own policy states what training needs; the training task's broader generated grants are dropped.
     this.trainingRole = sagemakerRole.withoutPolicyUpdates();
 
-    this.failure = new tasks.SnsPublish(this, 'NotifyFailure', {
+    // A failure is announced, and the run then fails with the error it caught: `npm run train` and the console show
+    // the real reason. If the announcement itself fails (SNS, KMS), the run still ends with the original error.
+    this.failure = new PipelineNotification(this, 'NotifyFailure', {
       topic: props.notifications,
       subject: `ML pipeline ${props.namePrefix}: training run failed`,
-      message: sfn.TaskInput.fromObject({
+      message: {
         execution: sfn.JsonPath.executionId,
         error: sfn.JsonPath.stringAt('$.failure.Error'),
         cause: sfn.JsonPath.stringAt('$.failure.Cause'),
-      }),
-      resultPath: sfn.JsonPath.DISCARD,
-      // The run fails with the error that was caught, so `npm run train` and the console show the real reason.
-    }).next(new sfn.Fail(this, 'RunFailed', { errorPath: '$.failure.Error', causePath: '$.failure.Cause' }));
+      },
+      next: new sfn.Fail(this, 'RunFailed', { errorPath: '$.failure.Error', causePath: '$.failure.Cause' }),
+    });
 
-    const definition = sfn.Chain.start(this.prepareRun())
+    const definition = sfn.Chain.start(this.refuseConcurrentRun())
+      .next(this.prepareRun())
       .next(this.crawl())
       .next(this.exportDatasets())
       .next(this.train())
@@ -123,7 +115,7 @@ export class TrainingPipeline extends Construct {
       removal: props.removal,
     });
     const stateMachine = new sfn.StateMachine(this, 'StateMachine', {
-      stateMachineName: `${props.namePrefix}-training`,
+      stateMachineName: this.stateMachineName,
       comment: 'Crawl, export, train on spot, gate on AUC, roll out to the endpoint',
       definitionBody: sfn.DefinitionBody.fromChainable(definition),
       stateMachineType: sfn.StateMachineType.STANDARD,
@@ -189,7 +181,7 @@ export class TrainingPipeline extends Construct {
       {
         id: 'AwsSolutions-IAM5[Resource::*]',
         reason:
-          "Log delivery and X-Ray tracing of the state machine have no resource-level permissions, and CDK's training task grants sagemaker:ListTags on all resources.",
+          "Log delivery, X-Ray tracing and sagemaker:ListModels / ListEndpointConfigs (the clean-up of old versions) have no resource-level permissions, and CDK's training task grants sagemaker:ListTags on all resources.",
       },
     );
   }
@@ -201,6 +193,48 @@ export class TrainingPipeline extends Construct {
       resourceName: '/aws/sagemaker/*',
       arnFormat: ArnFormat.COLON_RESOURCE_NAME,
     });
+  }
+
+  /**
+   * Refuses to start while another run of this state machine is in progress: two rollouts to one endpoint would
+   * spoil each other (the first would see the second's config and report a false rollback). A schedule and a manual
+   * start can overlap; the later one fails with RunAlreadyInProgress and changes nothing.
+   */
+  private refuseConcurrentRun(): sfn.IChainable {
+    // The ARN is built from the fixed name: a reference to the state machine would make its role depend on it.
+    const stateMachineArn = this.stack.formatArn({
+      service: 'states',
+      resource: 'stateMachine',
+      resourceName: this.stateMachineName,
+      arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+    });
+    const listRunning = new tasks.CallAwsService(this, 'FindRunningRuns', {
+      service: 'sfn',
+      action: 'listExecutions',
+      parameters: { StateMachineArn: sfn.JsonPath.stateMachineId, StatusFilter: 'RUNNING', MaxResults: 2 },
+      iamResources: [stateMachineArn],
+      iamAction: 'states:ListExecutions',
+      resultSelector: { count: sfn.JsonPath.arrayLength(sfn.JsonPath.listAt('$.Executions')) },
+      resultPath: '$.running',
+    });
+    this.catchInto(retryTransient(listRunning, 'stepFunctionsSdk'));
+    const refused = new sfn.Pass(this, 'RunAlreadyInProgress', {
+      parameters: {
+        Error: 'RunAlreadyInProgress',
+        Cause:
+          `Another run of ${this.stateMachineName} is in progress; this one changed nothing. Wait for it to end, or ` +
+          `stop it: aws stepfunctions list-executions --state-machine-arn <arn> --status-filter RUNNING`,
+      },
+      resultPath: '$.failure',
+    }).next(this.failure);
+    const proceed = new sfn.Pass(this, 'NoOtherRun');
+    listRunning.next(
+      new sfn.Choice(this, 'IsAnotherRunInProgress')
+        // This run is one of them.
+        .when(sfn.Condition.numberGreaterThan('$.running.count', 1), refused)
+        .otherwise(proceed),
+    );
+    return sfn.Chain.custom(listRunning, [proceed], proceed);
   }
 
   /** A run id that names the training job, the model and the endpoint config, and prefixes the exports. */
@@ -227,6 +261,7 @@ export class TrainingPipeline extends Construct {
         iamResources: [crawlerArn],
         resultPath: sfn.JsonPath.DISCARD,
       }),
+      'glueSdk',
     );
     const wait = new sfn.Wait(this, 'WaitForCrawler', {
       time: sfn.WaitTime.duration(this.props.pollInterval ?? Duration.seconds(30)),
@@ -241,6 +276,7 @@ export class TrainingPipeline extends Construct {
         resultSelector: { 'state.$': '$.Crawler.State', 'details.$': '$.Crawler' },
         resultPath: '$.crawler',
       }),
+      'glueSdk',
     );
     start.addCatch(wait, { errors: ['Glue.CrawlerRunningException'], resultPath: sfn.JsonPath.DISCARD });
     const crawled = new sfn.Pass(this, 'Crawled');
@@ -290,7 +326,7 @@ export class TrainingPipeline extends Construct {
         ResultPath: null,
       },
     });
-    return this.retrying(state);
+    return this.retrying(state, 'athena');
   }
 
   /** XGBoost on managed spot capacity, resuming from checkpoints after an interruption. */
@@ -349,7 +385,7 @@ export class TrainingPipeline extends Construct {
       integrationPattern: sfn.IntegrationPattern.RUN_JOB,
       resultPath: '$.job',
     });
-    this.retrying(job);
+    this.retrying(job, 'sagemakerJob');
 
     // The gate needs the validation metric and the report a ratio; JSONPath can neither divide nor treat a
     // missing metric as a value, so a small function reads the job description.
@@ -376,8 +412,7 @@ export class TrainingPipeline extends Construct {
       },
       resultPath: '$.training',
     });
-    evaluate.addRetry({ errors: ['Lambda.TooManyRequestsException', 'Lambda.ServiceException'], maxAttempts: 3 });
-    this.retrying(evaluate);
+    this.retrying(evaluate, 'lambda');
     Validations.of(evaluator.role).acknowledge({
       id: 'AwsSolutions-IAM5[Resource::*]',
       reason: 'X-Ray tracing (xray:PutTraceSegments, PutTelemetryRecords) has no resource-level permissions.',
@@ -392,149 +427,29 @@ export class TrainingPipeline extends Construct {
   /** Deploy only a model whose validation AUC reaches the threshold; otherwise announce it and stop. */
   private qualityGate(rollout: sfn.IChainable): sfn.IChainable {
     const minAuc = this.props.qualityGate.minValidationAuc;
-    const rejected = new tasks.SnsPublish(this, 'NotifyRejected', {
+    const rejected = new PipelineNotification(this, 'NotifyRejected', {
       topic: this.props.notifications,
       subject: `ML pipeline ${this.props.namePrefix}: model rejected by the quality gate`,
-      message: sfn.TaskInput.fromObject({
+      message: {
         execution: sfn.JsonPath.executionId,
         trainingJob: sfn.JsonPath.stringAt('$.training.jobName'),
         validationAuc: sfn.JsonPath.objectAt('$.training.metricValue'),
         minValidationAuc: minAuc,
-      }),
-      resultPath: sfn.JsonPath.DISCARD,
-    });
-    this.retrying(rejected);
-    rejected.next(
-      new sfn.Fail(this, 'ModelRejected', {
+      },
+      next: new sfn.Fail(this, 'ModelRejected', {
         error: 'ModelBelowQualityGate',
         cause: `Validation AUC below ${minAuc}; the endpoint keeps serving the previous model`,
       }),
-    );
+    });
     return new sfn.Choice(this, 'QualityGate', { comment: `Deploy only when validation:auc >= ${minAuc}` })
       .when(sfn.Condition.isNull('$.training.metricValue'), rejected)
       .when(sfn.Condition.numberGreaterThanEquals('$.training.metricValue', minAuc), rollout)
       .otherwise(rejected);
   }
 
-  /** Model → endpoint config → create or update the stable endpoint → wait until it serves the new config. */
+  /** The rollout of an approved model to the stable endpoint, ending in the run's report. */
   private rollout(): sfn.IChainable {
-    const { serving } = this.props;
-    const resourceArn = (resource: string, name: string) =>
-      this.stack.formatArn({ service: 'sagemaker', resource, resourceName: name });
-    const runArn = (resource: string) => resourceArn(resource, `${this.props.namePrefix}-*`);
-    const endpointArn = resourceArn('endpoint', serving.endpointName);
-    const tags = [{ Key: OWNER_TAG_KEY, Value: this.ownerTagValue }];
-    const tagOnCreate = (resources: string[]) => new iam.PolicyStatement({ actions: ['sagemaker:AddTags'], resources });
-
-    const createModel = new tasks.CallAwsService(this, 'CreateModel', {
-      service: 'sagemaker',
-      action: 'createModel',
-      parameters: {
-        ModelName: sfn.JsonPath.stringAt('$.run.id'),
-        ExecutionRoleArn: this.sagemakerRole.roleArn,
-        // Serverless inference does not support network isolation; instance endpoints get it.
-        EnableNetworkIsolation: serving.mode === 'instance',
-        PrimaryContainer: {
-          Image: this.image.imageUri,
-          ModelDataUrl: sfn.JsonPath.stringAt('$.training.modelArtifacts'),
-        },
-        Tags: tags,
-      },
-      iamResources: [runArn('model')],
-      additionalIamStatements: [
-        tagOnCreate([runArn('model')]),
-        new iam.PolicyStatement({
-          actions: ['iam:PassRole'],
-          resources: [this.sagemakerRole.roleArn],
-          conditions: { StringEquals: { 'iam:PassedToService': 'sagemaker.amazonaws.com' } },
-        }),
-      ],
-      resultPath: sfn.JsonPath.DISCARD,
-    });
-
-    const variant =
-      serving.mode === 'serverless'
-        ? {
-            VariantName: ENDPOINT_VARIANT_NAME,
-            ModelName: sfn.JsonPath.stringAt('$.run.id'),
-            ServerlessConfig: {
-              MemorySizeInMB: serving.serverlessMemoryMiB,
-              MaxConcurrency: serving.serverlessMaxConcurrency,
-            },
-          }
-        : {
-            VariantName: ENDPOINT_VARIANT_NAME,
-            ModelName: sfn.JsonPath.stringAt('$.run.id'),
-            InstanceType: serving.instanceType,
-            InitialInstanceCount: serving.initialInstanceCount,
-          };
-    const createEndpointConfig = new tasks.CallAwsService(this, 'CreateEndpointConfig', {
-      service: 'sagemaker',
-      action: 'createEndpointConfig',
-      parameters: {
-        EndpointConfigName: sfn.JsonPath.stringAt('$.run.id'),
-        ProductionVariants: [variant],
-        // Serverless variants have no storage volume to encrypt; SageMaker rejects a key for them.
-        ...(serving.mode === 'instance' ? { KmsKeyId: this.props.encryptionKey.keyArn } : {}),
-        Tags: tags,
-      },
-      iamResources: [runArn('endpoint-config')],
-      additionalIamStatements: [tagOnCreate([runArn('endpoint-config')])],
-      resultPath: sfn.JsonPath.DISCARD,
-    });
-
-    // DescribeEndpoint succeeds for an existing endpoint; "Could not find endpoint" means it is the first rollout.
-    const findEndpoint = withRetry(
-      new tasks.CallAwsService(this, 'FindEndpoint', {
-        service: 'sagemaker',
-        action: 'describeEndpoint',
-        parameters: { EndpointName: serving.endpointName },
-        iamResources: [endpointArn],
-        resultSelector: { 'status.$': '$.EndpointStatus' },
-        resultPath: '$.existing',
-      }),
-    );
-    const lookupFailed = new sfn.Pass(this, 'EndpointLookupFailed', {
-      parameters: { 'Error.$': '$.lookup.Error', 'Cause.$': '$.lookup.Cause' },
-      resultPath: '$.failure',
-    }).next(this.failure);
-    const missing = new sfn.Choice(this, 'IsEndpointMissing');
-    findEndpoint.addCatch(missing, { errors: [sfn.Errors.ALL], resultPath: '$.lookup' });
-    const createEndpoint = new tasks.CallAwsService(this, 'CreateEndpoint', {
-      service: 'sagemaker',
-      action: 'createEndpoint',
-      parameters: {
-        EndpointName: serving.endpointName,
-        EndpointConfigName: sfn.JsonPath.stringAt('$.run.id'),
-        Tags: tags,
-      },
-      iamResources: [endpointArn, runArn('endpoint-config')],
-      additionalIamStatements: [tagOnCreate([endpointArn])],
-      resultPath: sfn.JsonPath.DISCARD,
-    });
-    const updateEndpoint = new tasks.CallAwsService(this, 'UpdateEndpoint', {
-      service: 'sagemaker',
-      action: 'updateEndpoint',
-      parameters: { EndpointName: serving.endpointName, EndpointConfigName: sfn.JsonPath.stringAt('$.run.id') },
-      iamResources: [endpointArn, runArn('endpoint-config')],
-      resultPath: sfn.JsonPath.DISCARD,
-    });
-
-    const wait = new sfn.Wait(this, 'WaitForEndpoint', {
-      time: sfn.WaitTime.duration(this.props.pollInterval ?? Duration.seconds(30)),
-    });
-    const describeEndpoint = new tasks.CallAwsService(this, 'DescribeEndpoint', {
-      service: 'sagemaker',
-      action: 'describeEndpoint',
-      parameters: { EndpointName: serving.endpointName },
-      iamResources: [endpointArn],
-      resultSelector: {
-        'status.$': '$.EndpointStatus',
-        'configName.$': '$.EndpointConfigName',
-        'arn.$': '$.EndpointArn',
-      },
-      resultPath: '$.endpoint',
-    });
+    const { serving, namePrefix } = this.props;
     const report = new sfn.Pass(this, 'Report', {
       comment: 'The execution output: what was trained, how well, where it lives, and what spot saved',
       parameters: {
@@ -545,83 +460,35 @@ export class TrainingPipeline extends Construct {
         trainingSeconds: sfn.JsonPath.numberAt('$.training.trainingSeconds'),
         spotSavingPercent: sfn.JsonPath.numberAt('$.training.spotSavingPercent'),
         endpointName: serving.endpointName,
-        endpointConfigName: sfn.JsonPath.stringAt('$.endpoint.configName'),
+        endpointConfigName: sfn.JsonPath.stringAt('$.endpoint.description.EndpointConfigName'),
       },
     });
-    const rolledBack = new sfn.Pass(this, 'UpdateRolledBack', {
-      parameters: {
-        Error: 'EndpointUpdateRolledBack',
-        'Cause.$': `States.Format('Endpoint ${serving.endpointName} rolled back to config {} instead of {}', $.endpoint.configName, $.run.id)`,
-      },
-      resultPath: '$.failure',
-    }).next(this.failure);
-    const endpointFailed = new sfn.Pass(this, 'EndpointFailed', {
-      parameters: { Error: 'EndpointFailed', Cause: `Endpoint ${serving.endpointName} reached status Failed` },
-      resultPath: '$.failure',
-    }).next(this.failure);
-    const inService = new sfn.Choice(this, 'IsEndpointInService')
-      .when(
-        sfn.Condition.and(
-          sfn.Condition.stringEquals('$.endpoint.status', 'InService'),
-          sfn.Condition.stringEqualsJsonPath('$.endpoint.configName', '$.run.id'),
-        ),
-        report,
-      )
-      // A failed update rolls back to the previous config and reports InService again.
-      .when(sfn.Condition.stringEquals('$.endpoint.status', 'InService'), rolledBack)
-      .when(sfn.Condition.stringEquals('$.endpoint.status', 'Failed'), endpointFailed)
-      .otherwise(wait);
-
-    for (const task of [createModel, createEndpointConfig, createEndpoint, updateEndpoint, describeEndpoint]) {
-      this.retrying(task);
-    }
-    // SageMaker's throttling reaches SDK integrations as the unmodelled AmazonSageMakerException. Only the read is
-    // retried on it: repeating a create or update that did succeed would fail with "already exists".
-    describeEndpoint.addRetry({
-      errors: ['SageMaker.AmazonSageMakerException'],
-      interval: Duration.seconds(2),
-      backoffRate: 2,
-      maxAttempts: 3,
-      jitterStrategy: sfn.JitterType.FULL,
+    const rollout = new EndpointRollout(this, 'Rollout', {
+      namePrefix,
+      endpointName: serving.endpointName,
+      capacity:
+        serving.mode === 'serverless'
+          ? { serverless: { memoryMiB: serving.serverlessMemoryMiB, maxConcurrency: serving.serverlessMaxConcurrency } }
+          : { instances: { instanceType: serving.instanceType, count: serving.initialInstanceCount } },
+      imageUri: this.image.imageUri,
+      sagemakerRole: this.sagemakerRole,
+      encryptionKey: this.props.encryptionKey,
+      ownerTag: { key: OWNER_TAG_KEY, value: this.ownerTagValue },
+      onFailure: this.failure,
+      notifications: this.props.notifications,
+      onSuccess: report,
+      pollInterval: this.props.pollInterval,
     });
-    missing
-      .when(sfn.Condition.stringMatches('$.lookup.Cause', '*Could not find endpoint*'), createEndpoint)
-      .otherwise(lookupFailed);
-    // Only an InService endpoint can be updated. A Failed one can only be deleted; a busy one is waited for. Both
-    // loops return to FindEndpoint, which sends a deleted endpoint down the first-rollout path.
-    const waitBeforeLookup = new sfn.Wait(this, 'WaitBeforeEndpointLookup', {
-      time: sfn.WaitTime.duration(this.props.pollInterval ?? Duration.seconds(30)),
-    });
-    const deleteFailed = this.retrying(
-      new tasks.CallAwsService(this, 'DeleteFailedEndpoint', {
-        service: 'sagemaker',
-        action: 'deleteEndpoint',
-        parameters: { EndpointName: serving.endpointName },
-        iamResources: [endpointArn],
-        resultPath: sfn.JsonPath.DISCARD,
-      }),
-    );
-    deleteFailed.next(waitBeforeLookup);
-    waitBeforeLookup.next(findEndpoint);
-    findEndpoint.next(
-      new sfn.Choice(this, 'IsEndpointUpdatable')
-        .when(sfn.Condition.stringEquals('$.existing.status', 'InService'), updateEndpoint)
-        .when(sfn.Condition.stringEquals('$.existing.status', 'Failed'), deleteFailed)
-        .otherwise(waitBeforeLookup),
-    );
-    createEndpoint.next(wait);
-    updateEndpoint.next(wait);
-    wait.next(describeEndpoint).next(inService);
-    return sfn.Chain.start(createModel).next(createEndpointConfig).next(findEndpoint);
+    return rollout.startState;
   }
 
-  /** Retries transient faults (see `withRetry`), then catches every error into the failure notification. */
-  private retrying<T extends sfn.TaskStateBase | sfn.CustomState>(task: T): T {
-    this.catchInto(withRetry(task));
+  /** Retries the integration's transient errors (see retries.ts), then catches every error into the failure path. */
+  private retrying<T extends sfn.TaskStateBase | sfn.CustomState>(task: T, integration: Integration): T {
+    this.catchInto(retryTransient(task, integration));
     return task;
   }
 
-  private catchInto(state: sfn.TaskStateBase | sfn.CustomState | sfn.Parallel): void {
+  private catchInto(state: sfn.TaskStateBase | sfn.CustomState): void {
     state.addCatch(this.failure, { errors: [sfn.Errors.ALL], resultPath: '$.failure' });
   }
 
@@ -753,19 +620,6 @@ export class TrainingPipeline extends Construct {
       }),
     );
   }
-}
-
-/** Retries throttling and transient faults with exponential backoff and full jitter. */
-function withRetry<T extends sfn.TaskStateBase | sfn.CustomState>(task: T): T {
-  task.addRetry({
-    errors: TRANSIENT_ERRORS,
-    interval: Duration.seconds(2),
-    backoffRate: 2,
-    maxAttempts: 6,
-    maxDelay: Duration.seconds(60),
-    jitterStrategy: sfn.JitterType.FULL,
-  });
-  return task;
 }
 
 /**

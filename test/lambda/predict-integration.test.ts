@@ -132,6 +132,12 @@ describe('the predict handler against a local SageMaker endpoint', () => {
     expect(JSON.parse(response.body)).toEqual({ endpointName: 'mlpipe-sandbox-fraud', status: 'InService' });
   });
 
+  test('answers an event with no body key as a request without a body', async () => {
+    const response = await handler({ httpMethod: 'POST', resource: '/predict' } as APIGatewayProxyEvent);
+    expect(response.statusCode).toBe(400);
+    expect(JSON.parse(response.body)).toEqual({ message: 'The request has no body; send JSON.' });
+  });
+
   test('answers 404 for a route it does not serve', async () => {
     expect((await call('GET', '/admin')).statusCode).toBe(404);
   });

@@ -18,9 +18,20 @@ describe('pipeline monitoring', () => {
         'EndpointIdle',
         'ModelLatency',
         'PredictErrors',
+        'PredictServerErrors',
         'PredictThrottles',
       ].map((n) => `mlpipe-sandbox-${n}`),
     );
+  });
+
+  test("alarms on the 5XX the predict function answers itself, from the stage's own metric", () => {
+    expect(alarmNamed('PredictServerErrors')).toMatchObject({
+      Namespace: 'MlPipeline',
+      MetricName: 'ServerErrors',
+      Dimensions: [{ Name: 'service', Value: 'mlpipe-sandbox-predict' }],
+      Statistic: 'Sum',
+      Threshold: 1,
+    });
   });
 
   test('sends every health alarm and its recovery to the notification topic', () => {

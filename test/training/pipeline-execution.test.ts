@@ -12,9 +12,14 @@ import { parseReport } from '../../scripts/lib/pipeline-runner';
 const { training, config } = synthPipeline({ stage: 'sandbox' });
 const definition = stateMachineDefinition(training);
 const endpointName = config.serving.endpointName;
+const prefix = config.namePrefix;
+const EXECUTION_ARN = 'arn:aws:states:eu-west-1:123456789012:execution:training:run-1';
 
 type Handler = (input: Record<string, unknown>) => unknown;
 type Json = Record<string, unknown>;
+
+/** How Step Functions reports SageMaker throttling: the name is generic, the cause says what happened. */
+const THROTTLED = 'Rate exceeded (Service: SageMaker, Status Code: 400, Error Code: ThrottlingException)';
 
 /** An AWS error as Step Functions names it (for example `SageMaker.ThrottlingException`). */
 function awsError(name: string, message = name): Error {
@@ -23,11 +28,24 @@ function awsError(name: string, message = name): Error {
   return error;
 }
 
-/** Answers for a healthy run; each scenario replaces the ones it is about. */
-function serviceMocks(calls: Record<string, Json[]>, overrides: Record<string, Handler> = {}): Record<string, Handler> {
+/**
+ * Answers for a healthy run; each scenario replaces the ones it is about, or makes a state's first call fail with
+ * `failFirst` before it answers as in a healthy run.
+ */
+function serviceMocks(
+  calls: Record<string, Json[]>,
+  overrides: Record<string, Handler> = {},
+  failFirst: Record<string, Error> = {},
+): Record<string, Handler> {
   let runId = '';
   let describeCount = 0;
+  const versions = (kind: 'EndpointConfig' | 'Model') => ({
+    [`${kind}s`]: [runId, `${prefix}-previous`, `${prefix}-older`, `other-${prefix}-lookalike`].map((name) => ({
+      [`${kind}Name`]: name,
+    })),
+  });
   const defaults: Record<string, Handler> = {
+    FindRunningRuns: () => ({ Executions: [{ ExecutionArn: EXECUTION_ARN, Status: 'RUNNING' }] }),
     StartCrawler: () => ({}),
     GetCrawler: () => ({ Crawler: { Name: 'crawler', State: 'READY', LastCrawl: { Status: 'SUCCEEDED' } } }),
     ExportDatasets: () => ({ QueryExecution: { Status: { State: 'SUCCEEDED' } } }),
@@ -67,8 +85,13 @@ function serviceMocks(calls: Record<string, Json[]>, overrides: Record<string, H
       };
     },
     DeleteFailedEndpoint: () => ({}),
+    ListEndpointConfigs: () => versions('EndpointConfig'),
+    ListModels: () => versions('Model'),
+    DeleteEndpointConfig: () => ({}),
+    DeleteModel: () => ({}),
     NotifyFailure: () => ({ MessageId: 'm-1' }),
     NotifyRejected: () => ({ MessageId: 'm-2' }),
+    NotifyCleanupFailed: () => ({ MessageId: 'm-3' }),
   };
   const handlers = { ...defaults, ...overrides };
   return Object.fromEntries(
@@ -76,6 +99,7 @@ function serviceMocks(calls: Record<string, Json[]>, overrides: Record<string, H
       state,
       async (input: unknown) => {
         (calls[state] ??= []).push(input as Json);
+        if (failFirst[state] !== undefined && calls[state].length === 1) throw failFirst[state];
         return handler(input as Json);
       },
     ]),
@@ -88,13 +112,17 @@ interface Execution {
   readonly error?: Error;
 }
 
-async function execute(overrides: Record<string, Handler> = {}): Promise<Execution> {
+async function execute(
+  overrides: Record<string, Handler> = {},
+  failFirst: Record<string, Error> = {},
+): Promise<Execution> {
   const calls: Record<string, Json[]> = {};
   const machine = new StateMachine(definition as unknown as StateMachineDefinition, {
     validationOptions: { checkArn: false },
   });
   const zero = (states: string[]) => Object.fromEntries(states.map((s) => [s, 0]));
   const retrying = [
+    'FindRunningRuns',
     'StartCrawler',
     'GetCrawler',
     'ExportDatasets',
@@ -106,18 +134,26 @@ async function execute(overrides: Record<string, Handler> = {}): Promise<Executi
     'UpdateEndpoint',
     'DescribeEndpoint',
     'DeleteFailedEndpoint',
+    'EvaluateModel',
+    'ListEndpointConfigs',
+    'ListModels',
+    'DeleteEndpointConfig',
+    'DeleteModel',
+    'NotifyFailure',
     'NotifyRejected',
+    'NotifyCleanupFailed',
   ];
   const run = machine.run(
     {},
     {
       overrides: {
-        taskResourceLocalHandlers: serviceMocks(calls, overrides) as never,
+        taskResourceLocalHandlers: serviceMocks(calls, overrides, failFirst) as never,
         waitTimeOverrides: zero(['WaitForCrawler', 'WaitForEndpoint', 'WaitBeforeEndpointLookup']),
         retryIntervalOverrides: zero(retrying),
       },
       context: {
-        Execution: { Id: 'arn:aws:states:eu-west-1:123456789012:execution:training:run-1', Name: 'run-1' },
+        Execution: { Id: EXECUTION_ARN, Name: 'run-1' },
+        StateMachine: { Id: 'arn:aws:states:eu-west-1:123456789012:stateMachine:mlpipe-sandbox-training' },
       } as never,
     },
   );
@@ -241,37 +277,126 @@ describe('a local execution of the training pipeline', () => {
     expect(called(run, 'CreateModel')).toBe(0);
   });
 
-  test('retries a throttled call and succeeds', async () => {
-    let attempts = 0;
+  test.each([
+    ['TrainModel', 'SageMaker.AmazonSageMakerException'],
+    ['CreateModel', 'SageMaker.SageMakerException'],
+    ['CreateEndpointConfig', 'SageMaker.SageMakerException'],
+    ['CreateEndpoint', 'SageMaker.SageMakerException'],
+    ['DescribeEndpoint', 'SageMaker.SageMakerException'],
+  ])('retries SageMaker throttling of %s, reported as %s', async (state, error) => {
+    const run = await execute({}, { [state]: awsError(error, THROTTLED) });
+    expect(run.error).toBeUndefined();
+    expect(called(run, state)).toBe(state === 'DescribeEndpoint' ? 3 : 2);
+    expect(called(run, 'NotifyFailure')).toBe(0);
+  });
+
+  test('gives up on a SageMaker error after a few attempts, failing with that error', async () => {
     const run = await execute({
       CreateModel: () => {
-        attempts += 1;
-        if (attempts === 1) throw awsError('SageMaker.ThrottlingException', 'Rate exceeded');
-        return { ModelArn: 'arn:model' };
+        throw awsError(
+          'SageMaker.SageMakerException',
+          'Could not access model data at s3://models/x (Service: SageMaker, Status Code: 400)',
+        );
+      },
+    });
+    expect(called(run, 'CreateModel')).toBe(4);
+    expect(called(run, 'NotifyFailure')).toBe(1);
+    expect((run.error?.cause as Error | undefined)?.name).toBe('SageMaker.SageMakerException');
+    expect(run.error?.message).toContain('Could not access model data');
+  });
+
+  test('waits out a throttled endpoint lookup instead of failing or creating a second endpoint', async () => {
+    let lookups = 0;
+    const run = await execute({
+      FindEndpoint: () => {
+        lookups += 1;
+        if (lookups === 1) throw awsError('SageMaker.SageMakerException', THROTTLED);
+        throw awsError('SageMaker.SageMakerException', `Could not find endpoint "${endpointName}".`);
       },
     });
     expect(run.error).toBeUndefined();
-    expect(called(run, 'CreateModel')).toBe(2);
-    expect(called(run, 'NotifyFailure')).toBe(0);
+    expect(called(run, 'FindEndpoint')).toBe(2);
+    expect(called(run, 'CreateEndpoint')).toBe(1);
+  });
+
+  test.each(['Lambda.AWSLambdaException', 'Lambda.SdkClientException', 'Lambda.ServiceException'])(
+    'retries the evaluation function on %s',
+    async (error) => {
+      const run = await execute({}, { EvaluateModel: awsError(error, 'Lambda is unavailable') });
+      expect(run.error).toBeUndefined();
+      expect(called(run, 'EvaluateModel')).toBe(2);
+    },
+  );
+
+  test('refuses to start while another run is in progress, and changes nothing', async () => {
+    const run = await execute({
+      FindRunningRuns: () => ({
+        Executions: [
+          { ExecutionArn: EXECUTION_ARN, Status: 'RUNNING' },
+          { ExecutionArn: `${EXECUTION_ARN}-earlier`, Status: 'RUNNING' },
+        ],
+      }),
+    });
+    expect((run.error?.cause as Error | undefined)?.name).toBe('RunAlreadyInProgress');
+    expect(run.error?.message).toContain('Another run of mlpipe-sandbox-training is in progress');
+    expect(run.calls.FindRunningRuns[0]).toEqual({
+      StateMachineArn: 'arn:aws:states:eu-west-1:123456789012:stateMachine:mlpipe-sandbox-training',
+      StatusFilter: 'RUNNING',
+      MaxResults: 2,
+    });
+    for (const state of ['StartCrawler', 'ExportDatasets', 'TrainModel', 'CreateModel']) {
+      expect({ state, calls: called(run, state) }).toEqual({ state, calls: 0 });
+    }
+    expect(called(run, 'NotifyFailure')).toBe(1);
   });
 
   test('publishes the failure and fails the execution when training keeps failing after its retries', async () => {
     const run = await execute({
       TrainModel: () => {
-        throw awsError('SageMaker.ThrottlingException', 'Rate exceeded for CreateTrainingJob');
+        throw awsError('SageMaker.AmazonSageMakerException', 'Rate exceeded for CreateTrainingJob');
       },
     });
-    expect(called(run, 'TrainModel')).toBe(7);
+    expect(called(run, 'TrainModel')).toBe(4);
     expect(called(run, 'NotifyFailure')).toBe(1);
     expect(run.calls.NotifyFailure[0].Message).toMatchObject({
-      execution: 'arn:aws:states:eu-west-1:123456789012:execution:training:run-1',
-      error: 'SageMaker.ThrottlingException',
+      execution: EXECUTION_ARN,
+      error: 'SageMaker.AmazonSageMakerException',
       cause: 'Rate exceeded for CreateTrainingJob',
     });
     expect(run.error?.message).toContain('Rate exceeded for CreateTrainingJob');
     // The execution fails with the caught error, not a generic one, so npm run train can show it.
-    expect((run.error?.cause as Error | undefined)?.name).toBe('SageMaker.ThrottlingException');
+    expect((run.error?.cause as Error | undefined)?.name).toBe('SageMaker.AmazonSageMakerException');
     expect(called(run, 'CreateModel')).toBe(0);
+  });
+
+  test('ends with the original error when the failure notification cannot be sent', async () => {
+    const run = await execute({
+      CreateModel: () => {
+        throw awsError(
+          'SageMaker.ResourceLimitExceededException',
+          'The account-level service limit for models is 1000',
+        );
+      },
+      NotifyFailure: () => {
+        throw awsError('SNS.KMSAccessDeniedException', 'User is not authorized to use the key');
+      },
+    });
+    expect(called(run, 'NotifyFailure')).toBe(1);
+    expect((run.error?.cause as Error | undefined)?.name).toBe('SageMaker.ResourceLimitExceededException');
+    expect(run.error?.message).toContain('service limit for models');
+  });
+
+  test('retries a throttled failure notification', async () => {
+    const run = await execute(
+      {
+        CreateModel: () => {
+          throw awsError('SageMaker.ResourceLimitExceededException', 'limit');
+        },
+      },
+      { NotifyFailure: awsError('SNS.KMSThrottlingException', 'Rate exceeded') },
+    );
+    expect(called(run, 'NotifyFailure')).toBe(2);
+    expect((run.error?.cause as Error | undefined)?.name).toBe('SageMaker.ResourceLimitExceededException');
   });
 
   test('does not retry a training job that failed on its own', async () => {
@@ -319,9 +444,9 @@ describe('a local execution of the training pipeline', () => {
     const run = await execute({
       FindEndpoint: () => {
         lookups += 1;
-        if (lookups === 1) return { EndpointStatus: 'Failed' };
+        if (lookups === 1) return { EndpointStatus: 'Failed', FailureReason: 'Image could not be pulled' };
         if (lookups === 2) return { EndpointStatus: 'Deleting' };
-        throw awsError('SageMaker.AmazonSageMakerException', `Could not find endpoint "${endpointName}".`);
+        throw awsError('SageMaker.SageMakerException', `Could not find endpoint "${endpointName}".`);
       },
     });
     expect(run.error).toBeUndefined();
@@ -355,5 +480,70 @@ describe('a local execution of the training pipeline', () => {
     });
     expect(called(run, 'NotifyFailure')).toBe(1);
     expect(run.calls.NotifyFailure[0].Message).toMatchObject({ error: 'EndpointUpdateRolledBack' });
+  });
+
+  test.each(['OutOfService', 'UpdateRollbackFailed'])(
+    'fails with the reason, instead of waiting forever, when the endpoint to update is %s',
+    async (status) => {
+      const run = await execute({ FindEndpoint: () => ({ EndpointStatus: status, EndpointConfigName: 'previous' }) });
+      expect(called(run, 'FindEndpoint')).toBe(1);
+      expect(called(run, 'UpdateEndpoint')).toBe(0);
+      expect((run.error?.cause as Error | undefined)?.name).toBe('EndpointUnusable');
+      expect(run.error?.message).toContain(
+        `Endpoint ${endpointName} is ${status} and cannot take a new model until it is fixed or deleted: SageMaker gave no reason`,
+      );
+    },
+  );
+
+  test.each(['Failed', 'UpdateRollbackFailed', 'OutOfService'])(
+    'fails with the reason when the endpoint ends %s after the rollout',
+    async (status) => {
+      const run = await execute({
+        DescribeEndpoint: () => ({
+          EndpointStatus: status,
+          FailureReason: 'Model container failed the ping health check',
+        }),
+      });
+      expect(called(run, 'DescribeEndpoint')).toBe(1);
+      expect(called(run, 'NotifyFailure')).toBe(1);
+      expect(run.error?.message).toContain(
+        `Endpoint ${endpointName} is ${status} and does not serve: Model container failed the ping health check`,
+      );
+    },
+  );
+
+  test('deletes the models and endpoint configs older than the previous version after a rollout', async () => {
+    const run = await execute({
+      FindEndpoint: () => ({ EndpointStatus: 'InService', EndpointConfigName: `${prefix}-previous` }),
+    });
+    expect(run.error).toBeUndefined();
+    expect(run.calls.ListEndpointConfigs[0]).toEqual({
+      NameContains: `${prefix}-`,
+      SortBy: 'CreationTime',
+      SortOrder: 'Descending',
+      MaxResults: 100,
+    });
+    expect(run.calls.DeleteEndpointConfig).toEqual([{ EndpointConfigName: `${prefix}-older` }]);
+    expect(run.calls.DeleteModel).toEqual([{ ModelName: `${prefix}-older` }]);
+  });
+
+  test('keeps only the new version on a first rollout', async () => {
+    const run = await execute();
+    expect(run.calls.DeleteEndpointConfig.map((c) => c.EndpointConfigName)).toEqual([
+      `${prefix}-previous`,
+      `${prefix}-older`,
+    ]);
+  });
+
+  test('announces a failed clean-up and still reports the deployed model', async () => {
+    const run = await execute({
+      DeleteModel: () => {
+        throw awsError('SageMaker.SageMakerException', 'Cannot delete model: access denied');
+      },
+    });
+    expect(run.error).toBeUndefined();
+    expect(run.output).toMatchObject({ endpointName });
+    expect(called(run, 'NotifyCleanupFailed')).toBe(1);
+    expect(run.calls.NotifyCleanupFailed[0].Message).toMatchObject({ error: 'SageMaker.SageMakerException' });
   });
 });

@@ -1,0 +1,399 @@
+import { Duration, Stack } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as sns from 'aws-cdk-lib/aws-sns';
+import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
+import { Construct } from 'constructs';
+import { PipelineNotification } from './pipeline-notification';
+import { retryTransient } from './retries';
+
+/** The endpoint's one production variant; its metrics carry this name as the VariantName dimension. */
+export const ENDPOINT_VARIANT_NAME = 'primary';
+
+/** How the endpoint serves: serverless capacity, or instances that are always on. */
+export type EndpointCapacity =
+  | { readonly serverless: { readonly memoryMiB: number; readonly maxConcurrency: number } }
+  | { readonly instances: { readonly instanceType: string; readonly count: number } };
+
+export interface EndpointRolloutProps {
+  /** Prefix of every model and endpoint config the pipeline creates (`<namePrefix>-<run id>`). */
+  readonly namePrefix: string;
+  /** The stable endpoint name the API calls. */
+  readonly endpointName: string;
+  readonly capacity: EndpointCapacity;
+  /** The serving image, the same algorithm image that trained the model. */
+  readonly imageUri: string;
+  /** The role SageMaker assumes to host the model. */
+  readonly sagemakerRole: iam.IRole;
+  /** Encrypts an instance endpoint's storage volume. */
+  readonly encryptionKey: kms.IKey;
+  /** Put on every model, endpoint config and endpoint so the clean-up on stack deletion finds them. */
+  readonly ownerTag: { readonly key: string; readonly value: string };
+  /** Where every error goes: the pipeline's failure notification. */
+  readonly onFailure: sfn.IChainable;
+  /** Where a clean-up that failed is announced; the run then goes on to its report. */
+  readonly notifications: sns.ITopic;
+  /** What follows a rollout that serves the new model. */
+  readonly onSuccess: sfn.IChainable;
+  /** How long to wait between polls of the endpoint. @default 30 seconds */
+  readonly pollInterval?: Duration;
+}
+
+/** Endpoint statuses that change on their own; any other status is final until someone acts. */
+const TRANSITIONAL_STATUSES = ['Creating', 'Updating', 'SystemUpdating', 'RollingBack', 'Deleting'];
+
+/**
+ * Model → endpoint config → create or update the stable endpoint → wait until it serves the new config → delete
+ * the models and endpoint configs older than the previous one.
+ *
+ * Expects `$.run.id` (the names of this run's model and config) and `$.training.modelArtifacts`.
+ */
+export class EndpointRollout extends Construct {
+  readonly startState: sfn.IChainable;
+  private readonly props: EndpointRolloutProps;
+  private readonly stack: Stack;
+
+  constructor(scope: Construct, id: string, props: EndpointRolloutProps) {
+    super(scope, id);
+    this.props = props;
+    this.stack = Stack.of(this);
+    const { endpointName } = props;
+    const endpointArn = this.arn('endpoint', endpointName);
+    const tags = [{ Key: props.ownerTag.key, Value: props.ownerTag.value }];
+    const tagOnCreate = (resources: string[]) => new iam.PolicyStatement({ actions: ['sagemaker:AddTags'], resources });
+    const poll = () => sfn.WaitTime.duration(props.pollInterval ?? Duration.seconds(30));
+    const runName = sfn.JsonPath.stringAt('$.run.id');
+
+    const createModel = new tasks.CallAwsService(this, 'CreateModel', {
+      service: 'sagemaker',
+      action: 'createModel',
+      parameters: {
+        ModelName: runName,
+        ExecutionRoleArn: props.sagemakerRole.roleArn,
+        // Serverless inference does not support network isolation; instance endpoints get it.
+        EnableNetworkIsolation: 'instances' in props.capacity,
+        PrimaryContainer: { Image: props.imageUri, ModelDataUrl: sfn.JsonPath.stringAt('$.training.modelArtifacts') },
+        Tags: tags,
+      },
+      iamResources: [this.runArn('model')],
+      additionalIamStatements: [
+        tagOnCreate([this.runArn('model')]),
+        new iam.PolicyStatement({
+          actions: ['iam:PassRole'],
+          resources: [props.sagemakerRole.roleArn],
+          conditions: { StringEquals: { 'iam:PassedToService': 'sagemaker.amazonaws.com' } },
+        }),
+      ],
+      resultPath: sfn.JsonPath.DISCARD,
+    });
+
+    const createEndpointConfig = new tasks.CallAwsService(this, 'CreateEndpointConfig', {
+      service: 'sagemaker',
+      action: 'createEndpointConfig',
+      parameters: {
+        EndpointConfigName: runName,
+        ProductionVariants: [productionVariant(props.capacity, runName)],
+        // A serverless variant has no storage volume to encrypt, and SageMaker rejects a key for it.
+        ...('instances' in props.capacity ? { KmsKeyId: props.encryptionKey.keyArn } : {}),
+        Tags: tags,
+      },
+      iamResources: [this.runArn('endpoint-config')],
+      additionalIamStatements: [tagOnCreate([this.runArn('endpoint-config')])],
+      resultPath: sfn.JsonPath.DISCARD,
+    });
+
+    // DescribeEndpoint answers a missing endpoint with a ValidationException, "Could not find endpoint", which
+    // arrives as the same SageMakerException as throttling. So FindEndpoint does not retry by name: its catch tells
+    // a first rollout, throttling and any other error apart by the cause.
+    const findEndpoint = new tasks.CallAwsService(this, 'FindEndpoint', {
+      service: 'sagemaker',
+      action: 'describeEndpoint',
+      parameters: { EndpointName: endpointName },
+      iamResources: [endpointArn],
+      resultSelector: withFailureReason(),
+      resultPath: '$.existing',
+    });
+    const createEndpoint = new tasks.CallAwsService(this, 'CreateEndpoint', {
+      service: 'sagemaker',
+      action: 'createEndpoint',
+      parameters: { EndpointName: endpointName, EndpointConfigName: runName, Tags: tags },
+      iamResources: [endpointArn, this.runArn('endpoint-config')],
+      additionalIamStatements: [tagOnCreate([endpointArn])],
+      resultPath: sfn.JsonPath.DISCARD,
+    });
+    const updateEndpoint = new tasks.CallAwsService(this, 'UpdateEndpoint', {
+      service: 'sagemaker',
+      action: 'updateEndpoint',
+      parameters: { EndpointName: endpointName, EndpointConfigName: runName },
+      iamResources: [endpointArn, this.runArn('endpoint-config')],
+      resultPath: sfn.JsonPath.DISCARD,
+    });
+    const deleteFailed = new tasks.CallAwsService(this, 'DeleteFailedEndpoint', {
+      service: 'sagemaker',
+      action: 'deleteEndpoint',
+      parameters: { EndpointName: endpointName },
+      iamResources: [endpointArn],
+      resultPath: sfn.JsonPath.DISCARD,
+    });
+    const describeEndpoint = new tasks.CallAwsService(this, 'DescribeEndpoint', {
+      service: 'sagemaker',
+      action: 'describeEndpoint',
+      parameters: { EndpointName: endpointName },
+      iamResources: [endpointArn],
+      resultSelector: withFailureReason(),
+      resultPath: '$.endpoint',
+    });
+    for (const task of [
+      createModel,
+      createEndpointConfig,
+      createEndpoint,
+      updateEndpoint,
+      deleteFailed,
+      describeEndpoint,
+    ]) {
+      retryTransient(task, 'sagemakerSdk').addCatch(props.onFailure, {
+        errors: [sfn.Errors.ALL],
+        resultPath: '$.failure',
+      });
+    }
+
+    const lookupFailed = new sfn.Pass(this, 'EndpointLookupFailed', {
+      parameters: { 'Error.$': '$.lookup.Error', 'Cause.$': '$.lookup.Cause' },
+      resultPath: '$.failure',
+    }).next(props.onFailure);
+    const waitBeforeLookup = new sfn.Wait(this, 'WaitBeforeEndpointLookup', { time: poll() });
+    waitBeforeLookup.next(findEndpoint);
+    const throttled = sfn.Condition.or(
+      sfn.Condition.stringMatches('$.lookup.Cause', '*Rate exceeded*'),
+      sfn.Condition.stringMatches('$.lookup.Cause', '*ThrottlingException*'),
+    );
+    findEndpoint.addCatch(
+      new sfn.Choice(this, 'IsEndpointMissing')
+        .when(sfn.Condition.stringMatches('$.lookup.Cause', '*Could not find endpoint*'), createEndpoint)
+        .when(throttled, waitBeforeLookup)
+        .otherwise(lookupFailed),
+      { errors: [sfn.Errors.ALL], resultPath: '$.lookup' },
+    );
+
+    const unusable = (at: string, what: string): sfn.PassProps => ({
+      parameters: {
+        Error: 'EndpointUnusable',
+        Cause: sfn.JsonPath.format(
+          `Endpoint ${endpointName} is {} and ${what}: {}`,
+          sfn.JsonPath.stringAt(`${at}.description.EndpointStatus`),
+          sfn.JsonPath.stringAt(`${at}.description.FailureReason`),
+        ),
+      },
+      resultPath: '$.failure',
+    });
+    const isTransitional = (path: string) =>
+      sfn.Condition.or(...TRANSITIONAL_STATUSES.map((status) => sfn.Condition.stringEquals(path, status)));
+
+    // Only an InService endpoint can be updated, and a Failed one only deleted; a changing one is waited for. The
+    // loops return to FindEndpoint, which sends a deleted endpoint down the first-rollout path. Any other status
+    // (OutOfService, UpdateRollbackFailed) does not change without someone's help, so the run fails with it.
+    deleteFailed.next(waitBeforeLookup);
+    const existingStatus = '$.existing.description.EndpointStatus';
+    findEndpoint.next(
+      new sfn.Choice(this, 'IsEndpointUpdatable')
+        .when(sfn.Condition.stringEquals(existingStatus, 'InService'), updateEndpoint)
+        .when(sfn.Condition.stringEquals(existingStatus, 'Failed'), deleteFailed)
+        .when(isTransitional(existingStatus), waitBeforeLookup)
+        .otherwise(
+          new sfn.Pass(
+            this,
+            'EndpointNotUpdatable',
+            unusable('$.existing', 'cannot take a new model until it is fixed or deleted'),
+          ).next(props.onFailure),
+        ),
+    );
+
+    const wait = new sfn.Wait(this, 'WaitForEndpoint', { time: poll() });
+    createEndpoint.next(wait);
+    updateEndpoint.next(wait);
+    const status = '$.endpoint.description.EndpointStatus';
+    const rolledBack = new sfn.Pass(this, 'UpdateRolledBack', {
+      parameters: {
+        Error: 'EndpointUpdateRolledBack',
+        Cause: sfn.JsonPath.format(
+          `Endpoint ${endpointName} rolled back to config {} instead of {}`,
+          sfn.JsonPath.stringAt('$.endpoint.description.EndpointConfigName'),
+          runName,
+        ),
+      },
+      resultPath: '$.failure',
+    }).next(props.onFailure);
+    wait.next(describeEndpoint).next(
+      new sfn.Choice(this, 'IsEndpointInService')
+        .when(
+          sfn.Condition.and(
+            sfn.Condition.stringEquals(status, 'InService'),
+            sfn.Condition.stringEqualsJsonPath('$.endpoint.description.EndpointConfigName', '$.run.id'),
+          ),
+          this.cleanUpOldVersions(),
+        )
+        // A failed update rolls back to the previous config and reports InService again.
+        .when(sfn.Condition.stringEquals(status, 'InService'), rolledBack)
+        .when(isTransitional(status), wait)
+        .otherwise(
+          new sfn.Pass(this, 'EndpointFailed', unusable('$.endpoint', 'does not serve')).next(props.onFailure),
+        ),
+    );
+
+    this.startState = sfn.Chain.start(createModel).next(createEndpointConfig).next(findEndpoint);
+  }
+
+  /**
+   * Deletes this stage's models and endpoint configs except the one just deployed and the one it replaced, which an
+   * operator can roll back to. Without it every run adds one of each, toward the account's quotas. A failed clean-up
+   * is announced and the run still reports its model: the endpoint already serves it.
+   */
+  private cleanUpOldVersions(): sfn.IChainable {
+    const { namePrefix, onSuccess } = this.props;
+    const previousConfig = '$.existing.description.EndpointConfigName';
+    const keepBoth = new sfn.Pass(this, 'KeepCurrentAndPreviousVersion', {
+      parameters: { 'current.$': '$.run.id', 'previous.$': previousConfig },
+      resultPath: '$.keep',
+    });
+    const keepCurrent = new sfn.Pass(this, 'KeepCurrentVersion', {
+      parameters: { 'current.$': '$.run.id', 'previous.$': '$.run.id' },
+      resultPath: '$.keep',
+    });
+    const keep = new sfn.Choice(this, 'HadPreviousVersion')
+      .when(sfn.Condition.isPresent(previousConfig), keepBoth)
+      .otherwise(keepCurrent);
+
+    const versions = { namePrefix, keepPath: '$.keep' };
+    const configs = new DeleteOldVersions(this, 'OldEndpointConfigs', {
+      ...versions,
+      kind: 'EndpointConfig',
+      arnPattern: this.runArn('endpoint-config'),
+    });
+    const models = new DeleteOldVersions(this, 'OldModels', {
+      ...versions,
+      kind: 'Model',
+      arnPattern: this.runArn('model'),
+    });
+    const cleanupFailed = new PipelineNotification(this, 'NotifyCleanupFailed', {
+      topic: this.props.notifications,
+      subject: `ML pipeline ${namePrefix}: old model versions were not deleted`,
+      message: {
+        execution: sfn.JsonPath.executionId,
+        error: sfn.JsonPath.stringAt('$.cleanup.Error'),
+        cause: sfn.JsonPath.stringAt('$.cleanup.Cause'),
+        note: 'The endpoint serves the new model; the next run deletes what this one left.',
+      },
+      next: onSuccess,
+    });
+    for (const step of [configs, models]) step.catchInto(cleanupFailed);
+    // Configs first: each names a model, and a config left pointing at a deleted model could not be rolled back to.
+    keepBoth.next(configs.startState);
+    keepCurrent.next(configs.startState);
+    configs.endState.next(models.startState);
+    models.endState.next(onSuccess);
+    return keep;
+  }
+
+  private arn(resource: string, name: string): string {
+    return this.stack.formatArn({ service: 'sagemaker', resource, resourceName: name });
+  }
+
+  /** Any model or endpoint config of this stage's runs, named `<namePrefix>-<uuid>`. */
+  runArn(resource: 'model' | 'endpoint-config'): string {
+    return this.arn(resource, `${this.props.namePrefix}-*`);
+  }
+}
+
+function productionVariant(capacity: EndpointCapacity, modelName: string): { [key: string]: unknown } {
+  const common = { VariantName: ENDPOINT_VARIANT_NAME, ModelName: modelName };
+  if ('serverless' in capacity) {
+    const { memoryMiB, maxConcurrency } = capacity.serverless;
+    // A serverless variant carries no instance type, count or volume settings; SageMaker rejects them.
+    return { ...common, ServerlessConfig: { MemorySizeInMB: memoryMiB, MaxConcurrency: maxConcurrency } };
+  }
+  return { ...common, InstanceType: capacity.instances.instanceType, InitialInstanceCount: capacity.instances.count };
+}
+
+interface DeleteOldVersionsProps {
+  readonly kind: 'Model' | 'EndpointConfig';
+  readonly namePrefix: string;
+  /** Where `{ current, previous }`, the names to keep, are in the state. */
+  readonly keepPath: string;
+  /** ARN pattern of the resources the pipeline may delete. */
+  readonly arnPattern: string;
+}
+
+/** List one kind of this stage's SageMaker resources, newest first, and delete each one not kept. */
+class DeleteOldVersions extends Construct {
+  readonly startState: tasks.CallAwsService;
+  readonly endState: sfn.Map;
+
+  constructor(scope: Construct, id: string, props: DeleteOldVersionsProps) {
+    super(scope, id);
+    const { kind, namePrefix } = props;
+    const plural = `${kind}s`;
+    const list = new tasks.CallAwsService(this, 'List', {
+      stateName: `List${plural}`,
+      service: 'sagemaker',
+      action: `list${plural}`,
+      parameters: { NameContains: `${namePrefix}-`, SortBy: 'CreationTime', SortOrder: 'Descending', MaxResults: 100 },
+      // List actions have no resource-level permissions.
+      iamResources: ['*'],
+      iamAction: `sagemaker:List${plural}`,
+      resultSelector: { 'names.$': `$.${plural}[*].${kind}Name` },
+      resultPath: '$.versions',
+    });
+    const remove = new tasks.CallAwsService(this, 'Delete', {
+      stateName: `Delete${kind}`,
+      service: 'sagemaker',
+      action: `delete${kind}`,
+      parameters: { [`${kind}Name`]: sfn.JsonPath.stringAt('$.name') },
+      iamResources: [props.arnPattern],
+      resultPath: sfn.JsonPath.DISCARD,
+    });
+    retryTransient(list, 'sagemakerSdk');
+    retryTransient(remove, 'sagemakerSdk');
+    const isOld = sfn.Condition.and(
+      // NameContains matches anywhere in a name; only this stage's own names may go.
+      sfn.Condition.stringMatches('$.name', `${namePrefix}-*`),
+      sfn.Condition.not(sfn.Condition.stringEqualsJsonPath('$.name', '$.keep.current')),
+      sfn.Condition.not(sfn.Condition.stringEqualsJsonPath('$.name', '$.keep.previous')),
+    );
+    const each = new sfn.Map(this, 'Each', {
+      stateName: `DeleteOld${plural}`,
+      itemsPath: '$.versions.names',
+      itemSelector: { 'name.$': '$$.Map.Item.Value', 'keep.$': props.keepPath },
+      // One at a time: deletes are quick, and SageMaker throttles bursts.
+      maxConcurrency: 1,
+      resultPath: sfn.JsonPath.DISCARD,
+    });
+    each.itemProcessor(
+      new sfn.Choice(this, 'IsOld', { stateName: `Is${kind}Old` })
+        .when(isOld, remove)
+        .otherwise(new sfn.Pass(this, 'Keep', { stateName: `Keep${kind}` })),
+    );
+    list.next(each);
+    this.startState = list;
+    this.endState = each;
+  }
+
+  catchInto(handler: sfn.IChainable): void {
+    for (const state of [this.startState, this.endState]) {
+      state.addCatch(handler, { errors: [sfn.Errors.ALL], resultPath: '$.cleanup' });
+    }
+  }
+}
+
+/**
+ * DescribeEndpoint's answer with a FailureReason even when SageMaker gives none, so a failure message can always
+ * name one: the defaults are merged under the answer (States.JsonMerge keeps the second object's values).
+ */
+function withFailureReason(): { [key: string]: string } {
+  return {
+    description: sfn.JsonPath.jsonMerge(
+      sfn.JsonPath.stringToJson('{"FailureReason": "SageMaker gave no reason"}'),
+      sfn.JsonPath.objectAt('$'),
+    ),
+  };
+}

@@ -1,0 +1,83 @@
+import { Duration } from 'aws-cdk-lib';
+import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+
+/**
+ * Which errors of each task integration are worth retrying, under the names Step Functions gives them.
+ *
+ * - AWS SDK integrations (`aws-sdk:<service>:<action>`) name an error `Service.ExceptionName` after the SDK's
+ *   exception class (Step Functions developer guide, "AWS SDK service integrations"). An error the service does not
+ *   model arrives as the SDK's base exception of that service: SageMaker models no throttling or validation error at
+ *   all (its API declares only ResourceLimitExceeded, ResourceInUse, ResourceNotFound and Conflict), so "Rate
+ *   exceeded" and a bad request both arrive as `SageMaker.SageMakerException`; Glue models no throttling either.
+ * - Optimized integrations report SageMaker's unmodelled errors, throttling included, as
+ *   `SageMaker.AmazonSageMakerException`, with "Rate exceeded" only in the cause (aws-step-functions-data-science-
+ *   sdk-python #162 and #191; the developer guide's createTrainingJob.sync example retries exactly that name).
+ * - Lambda: the developer guide's best practice retries ServiceException, AWSLambdaException, SdkClientException
+ *   and ClientExecutionTimeoutException; TooManyRequestsException is Lambda's throttling.
+ *
+ * A name that also carries validation errors is retried only a few times: a bad request fails the same way again,
+ * and the run then ends with the original error.
+ */
+export type Integration =
+  'sagemakerJob' | 'sagemakerSdk' | 'glueSdk' | 'athena' | 'lambda' | 'sns' | 'stepFunctionsSdk';
+
+interface RetryRule {
+  readonly errors: readonly string[];
+  readonly maxAttempts: number;
+}
+
+/** Throttling and transient faults the service models by name: safe to retry several times. */
+const TRANSIENT_ATTEMPTS = 6;
+/** Base exception names, which carry throttling and validation errors alike. */
+const AMBIGUOUS_ATTEMPTS = 3;
+
+export const RETRY_RULES: { readonly [I in Integration]: readonly RetryRule[] } = {
+  sagemakerJob: [{ errors: ['SageMaker.AmazonSageMakerException'], maxAttempts: AMBIGUOUS_ATTEMPTS }],
+  sagemakerSdk: [
+    // Both spellings: the SDK base class, and the optimized integrations' name for the same unmodelled errors.
+    { errors: ['SageMaker.SageMakerException', 'SageMaker.AmazonSageMakerException'], maxAttempts: AMBIGUOUS_ATTEMPTS },
+  ],
+  glueSdk: [
+    { errors: ['Glue.OperationTimeoutException'], maxAttempts: TRANSIENT_ATTEMPTS },
+    { errors: ['Glue.GlueException'], maxAttempts: AMBIGUOUS_ATTEMPTS },
+  ],
+  athena: [
+    { errors: ['Athena.TooManyRequestsException', 'Athena.InternalServerException'], maxAttempts: TRANSIENT_ATTEMPTS },
+  ],
+  lambda: [
+    {
+      errors: [
+        'Lambda.ServiceException',
+        'Lambda.AWSLambdaException',
+        'Lambda.SdkClientException',
+        'Lambda.ClientExecutionTimeoutException',
+        'Lambda.TooManyRequestsException',
+      ],
+      maxAttempts: TRANSIENT_ATTEMPTS,
+    },
+  ],
+  sns: [
+    // Publish models these; KMS throttling matters because the topic is encrypted with the lake key.
+    {
+      errors: ['SNS.InternalErrorException', 'SNS.KMSThrottlingException', 'SNS.ThrottledException'],
+      maxAttempts: TRANSIENT_ATTEMPTS,
+    },
+    { errors: ['SNS.AmazonSNSException', 'SNS.SnsException'], maxAttempts: AMBIGUOUS_ATTEMPTS },
+  ],
+  stepFunctionsSdk: [{ errors: ['Sfn.SfnException'], maxAttempts: AMBIGUOUS_ATTEMPTS }],
+};
+
+/** Adds the integration's retry rules to a task: exponential backoff from 2 s, full jitter, at most a minute apart. */
+export function retryTransient<T extends sfn.TaskStateBase | sfn.CustomState>(task: T, integration: Integration): T {
+  for (const rule of RETRY_RULES[integration]) {
+    task.addRetry({
+      errors: [...rule.errors],
+      interval: Duration.seconds(2),
+      backoffRate: 2,
+      maxAttempts: rule.maxAttempts,
+      maxDelay: Duration.seconds(60),
+      jitterStrategy: sfn.JitterType.FULL,
+    });
+  }
+  return task;
+}
