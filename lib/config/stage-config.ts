@@ -128,7 +128,12 @@ export interface ServingConfig {
 
 /** The inference API in front of the endpoint. */
 export interface ApiConfig {
-  /** `apiKey`: callers send an API key; `iam`: callers also sign requests with SigV4. @default apiKey */
+  /**
+   * `iam`: callers sign requests with SigV4 and need `execute-api:Invoke` on the API; `apiKey`: the API key alone,
+   * which API Gateway's documentation says not to rely on for authorization (it identifies a usage plan, and is
+   * sent in clear in every request). Both send the API key, which ties them to the usage plan's throttling and quota.
+   * @default iam
+   */
   readonly authorization: 'apiKey' | 'iam';
   /** Steady-state requests per second per API key (usage plan) and for the stage. @default sandbox 10, prod 100 */
   readonly throttleRatePerSecond: number;
@@ -242,7 +247,7 @@ export const STAGE_DEFAULTS: { readonly [S in StageName]: StageConfig } = {
     },
     pipeline: { schedule: null, notificationEmail: null },
     api: {
-      authorization: 'apiKey',
+      authorization: 'iam',
       throttleRatePerSecond: 10,
       throttleBurst: 20,
       quotaPerDay: 10_000,
@@ -283,7 +288,7 @@ export const STAGE_DEFAULTS: { readonly [S in StageName]: StageConfig } = {
     },
     pipeline: { schedule: null, notificationEmail: null },
     api: {
-      authorization: 'apiKey',
+      authorization: 'iam',
       throttleRatePerSecond: 100,
       throttleBurst: 200,
       quotaPerDay: 1_000_000,

@@ -540,11 +540,22 @@ describe('npm run predict', () => {
   let error: jest.SpyInstance;
   const printed = (spy: jest.SpyInstance) => spy.mock.calls.map((args: unknown[]) => args.join(' ')).join('\n');
 
+  // Every stage signs its requests by default (api.authorization iam); these are the credentials it signs with.
+  const signingEnv = { AWS_REGION: 'eu-west-1', AWS_ACCESS_KEY_ID: 'AKIDEXAMPLE', AWS_SECRET_ACCESS_KEY: 'secret' };
+  const savedEnv = Object.fromEntries(Object.keys(signingEnv).map((name) => [name, process.env[name]]));
+
   beforeEach(() => {
     log = jest.spyOn(console, 'log').mockImplementation(() => undefined);
     error = jest.spyOn(console, 'error').mockImplementation(() => undefined);
+    Object.assign(process.env, signingEnv);
   });
-  afterEach(() => jest.restoreAllMocks());
+  afterEach(() => {
+    jest.restoreAllMocks();
+    for (const [name, value] of Object.entries(savedEnv)) {
+      if (value === undefined) delete process.env[name];
+      else process.env[name] = value;
+    }
+  });
 
   test('--help prints the usage with every option', async () => {
     const { result, text: help } = await stdoutOf(() => main(['--help']));
@@ -565,6 +576,10 @@ describe('npm run predict', () => {
       '2 record(s), 1 flagged as fraud (threshold 0.5).',
       '2 labelled (1 actual fraud): prediction agrees with the label for 2 (100%); 0 missed fraud, 0 false alarm(s).',
     ]);
+    // SigV4 is the default authorization, so every request is signed for execute-api in the region.
+    expect(String(received[0].headers.authorization)).toMatch(
+      /^AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE\/\d{8}\/eu-west-1\/execute-api\/aws4_request/,
+    );
   });
 
   test('--json prints the raw answer and a failed request exits 1 with the hint on stderr', async () => {

@@ -36,11 +36,16 @@ describe('the inference API', () => {
     for (const method of methods) expect(method.Properties.ApiKeyRequired).toBe(true);
   });
 
-  test('requires SigV4 on every method when authorization is iam', () => {
-    const iam = synthPipeline({ overrides: { api: { authorization: 'iam' } } }).serving;
-    const iamMethods = Object.values(iam.findResources('AWS::ApiGateway::Method'));
-    for (const method of iamMethods) {
+  test('requires SigV4 on every method by default, and the API key of the usage plan besides', () => {
+    for (const method of methods) {
       expect(method.Properties).toMatchObject({ AuthorizationType: 'AWS_IAM', ApiKeyRequired: true });
+    }
+  });
+
+  test('accepts the API key alone only when authorization is set to apiKey', () => {
+    const keyOnly = synthPipeline({ overrides: { api: { authorization: 'apiKey' } } }).serving;
+    for (const method of Object.values(keyOnly.findResources('AWS::ApiGateway::Method'))) {
+      expect(method.Properties).toMatchObject({ AuthorizationType: 'NONE', ApiKeyRequired: true });
     }
   });
 
