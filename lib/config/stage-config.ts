@@ -8,7 +8,7 @@
  */
 
 import { PARQUET_BUFFER_MIB } from '../constructs/parquet-delivery-stream';
-import { hasInstanceStore } from './instance-storage';
+import { BUDGETS_REGIONS, hasInstanceStore } from '../contract/service-limits';
 
 export const STAGE_NAMES = ['sandbox', 'prod'] as const;
 export type StageName = (typeof STAGE_NAMES)[number];
@@ -33,6 +33,11 @@ export interface LifecycleConfig {
   readonly rawInfrequentAccessAfterDays: number;
   /** Raw events move to Glacier Instant Retrieval, still queryable by Athena. @default sandbox 90, prod 180 */
   readonly rawGlacierInstantRetrievalAfterDays: number;
+  /**
+   * Records Firehose could not convert or deliver (under `errors/` in the raw bucket) are deleted: long enough to
+   * find and replay them, not forever. @default sandbox 14, prod 90
+   */
+  readonly rawErrorsExpireAfterDays: number;
   /** Training exports are deleted (they can be re-exported from raw). @default sandbox 14, prod 90 */
   readonly curatedExpireAfterDays: number;
   /** Athena query results are deleted. @default sandbox 7, prod 30 */
@@ -226,6 +231,7 @@ export const STAGE_DEFAULTS: { readonly [S in StageName]: StageConfig } = {
     lifecycle: {
       rawInfrequentAccessAfterDays: 30,
       rawGlacierInstantRetrievalAfterDays: 90,
+      rawErrorsExpireAfterDays: 14,
       curatedExpireAfterDays: 14,
       athenaResultsExpireAfterDays: 7,
       checkpointsExpireAfterDays: 7,
@@ -267,6 +273,7 @@ export const STAGE_DEFAULTS: { readonly [S in StageName]: StageConfig } = {
     lifecycle: {
       rawInfrequentAccessAfterDays: 30,
       rawGlacierInstantRetrievalAfterDays: 180,
+      rawErrorsExpireAfterDays: 90,
       curatedExpireAfterDays: 90,
       athenaResultsExpireAfterDays: 30,
       checkpointsExpireAfterDays: 7,
@@ -442,6 +449,7 @@ export function loadStageConfig(stage: unknown, overrides?: unknown): StageConfi
     'S3 moves objects to Standard-IA after 30 days at the earliest',
   );
   check.integer('lifecycle.rawGlacierInstantRetrievalAfterDays', 60, 3650, days);
+  check.integer('lifecycle.rawErrorsExpireAfterDays', 1, 3650, days);
   check.integer('lifecycle.curatedExpireAfterDays', 1, 3650, days);
   check.integer('lifecycle.athenaResultsExpireAfterDays', 1, 3650, days);
   check.integer('lifecycle.checkpointsExpireAfterDays', 1, 3650, days);
@@ -572,7 +580,7 @@ export function loadStageConfig(stage: unknown, overrides?: unknown): StageConfi
         `training.exportWindowDays, or raise lifecycle.rawInfrequentAccessAfterDays to ${training.exportWindowDays}`,
     );
     // Instance store is encrypted by the instance itself; SageMaker rejects a KMS key for it, and this pipeline
-    // always sets one (see instance-storage.ts for the list and its sources).
+    // always sets one (see contract/service-limits.ts for the list and its sources).
     const localStorageRule = (path: string, type: string, example: string) =>
       check.rule(
         !hasInstanceStore(type),
@@ -587,6 +595,18 @@ export function loadStageConfig(stage: unknown, overrides?: unknown): StageConfi
         `(${training.maxRuntimeSeconds} s): the wait covers spot capacity plus the training itself. Raise ` +
         `training.maxWaitSeconds to at least ${training.maxRuntimeSeconds + 1}, or lower training.maxRuntimeSeconds`,
     );
+    const { cost, region } = config;
+    if (cost.budgetEmail !== null && (region === null || !BUDGETS_REGIONS.includes(region))) {
+      check.rule(
+        false,
+        `cost.budgetEmail is set, so the stage creates an AWS Budgets budget, and CloudFormation offers ` +
+          `AWS::Budgets::Budget only in ${BUDGETS_REGIONS.join(', ')}. ` +
+          (region === null
+            ? 'region is null, so synth cannot tell where the stacks deploy: pin region to one of those'
+            : `region is "${region}": deploy to one of those`) +
+          ', or set cost.budgetEmail to null and create the budget in the Billing console',
+      );
+    }
     check.rule(
       (data.removalPolicy === 'destroy') === data.allowDataDeletion,
       `data.removalPolicy is "${data.removalPolicy}" but data.allowDataDeletion is ${data.allowDataDeletion}; ` +

@@ -1,4 +1,4 @@
-import { ArnFormat, Stack, Validations } from 'aws-cdk-lib';
+import { ArnFormat, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import * as glue from 'aws-cdk-lib/aws-glue';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
@@ -78,16 +78,18 @@ export class DataCatalog extends Construct {
       s3Prefix: RAW_EVENTS_PREFIX,
       enablePartitionFiltering: true,
     });
-    // Catalog entries are metadata, but they have fixed names: left behind, they would block the next deploy.
-    this.database.applyRemovalPolicy(props.removal.removalPolicy);
-    this.table.applyRemovalPolicy(props.removal.removalPolicy);
+    // Catalog entries are metadata with fixed names, re-created from code on the next deploy (the crawler registers
+    // the partitions again): they go with the stack even where the data stays, since a kept one would block that
+    // deploy with "already exists".
+    this.database.applyRemovalPolicy(RemovalPolicy.DESTROY);
+    this.table.applyRemovalPolicy(RemovalPolicy.DESTROY);
 
     const securityConfigurationName = `${props.namePrefix}-crawler`;
     const securityConfiguration = new glue.SecurityConfiguration(this, 'CrawlerSecurity', {
       securityConfigurationName,
       cloudWatchEncryption: glue.CloudWatchEncryption.kms(props.encryptionKey),
     });
-    securityConfiguration.applyRemovalPolicy(props.removal.removalPolicy);
+    securityConfiguration.applyRemovalPolicy(RemovalPolicy.DESTROY);
 
     // The role name is fixed because Glue names the crawler's encrypted log group after it, and the stack creates
     // that group up front so it has a retention period and the key.
@@ -182,7 +184,9 @@ export class DataCatalog extends Construct {
         CrawlerOutput: { Partitions: { AddOrUpdateBehavior: 'InheritFromTable' } },
       }),
       crawlerSecurityConfiguration: securityConfiguration.securityConfigurationName,
-      schedule: props.crawlerSchedule === null ? undefined : { scheduleExpression: props.crawlerSchedule },
+      // An empty expression, not a missing Schedule: without the property CloudFormation leaves an existing
+      // crawler's old schedule in place, so switching to on-demand would never take effect.
+      schedule: { scheduleExpression: props.crawlerSchedule ?? '' },
     });
     // A scheduled crawl must find its log group and its role's policy in place.
     this.crawler.node.addDependency(this.table, this.crawlerLogGroup, this.crawlerRole);

@@ -4,7 +4,7 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import type { DataRemoval } from '../config/data-removal';
 import type { LifecycleConfig } from '../config/stage-config';
-import { RAW_EVENTS_PREFIX, TRAINING_EXPORTS_PREFIX } from '../schema/lake-layout';
+import { RAW_ERRORS_PREFIX, RAW_EVENTS_PREFIX, TRAINING_EXPORTS_PREFIX } from '../schema/lake-layout';
 import { LakeBucket, enableEventBridgeNotifications } from './lake-bucket';
 
 export interface DataLakeStorageProps {
@@ -16,8 +16,9 @@ export interface DataLakeStorageProps {
 /**
  * The S3 zones of the data lake, one bucket per kind of data so each gets the lifecycle and access it needs:
  *
- * - `raw`: Parquet records from Firehose, the source of truth (versioned; tiered to cheaper storage as it ages);
- * - `curated`: training and validation CSV exported by Athena (re-creatable, so it expires);
+ * - `raw`: Parquet records from Firehose, the source of truth (versioned; tiered to cheaper storage as it ages), and
+ *   the records Firehose could not convert under `errors/` (expire);
+ * - `curated`: training and validation Parquet exported by Athena (re-creatable, so it expires);
  * - `athenaResults`: query results of the Athena workgroup (expire);
  * - `models`: trained model artifacts that endpoints serve (versioned);
  * - `checkpoints`: spot-training checkpoints that let an interrupted job resume (expire);
@@ -94,6 +95,12 @@ export class DataLakeStorage extends Construct {
               transitionAfter: days(lifecycle.rawGlacierInstantRetrievalAfterDays),
             },
           ],
+        },
+        {
+          // Conversion and delivery failures are kept long enough to inspect and resend, then deleted.
+          id: 'ExpireDeliveryErrors',
+          prefix: RAW_ERRORS_PREFIX,
+          expiration: days(lifecycle.rawErrorsExpireAfterDays),
         },
       ],
     }).bucket;

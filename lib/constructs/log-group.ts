@@ -1,4 +1,4 @@
-import { Stack, Validations } from 'aws-cdk-lib';
+import { RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
@@ -7,8 +7,13 @@ import type { DataRemoval } from '../config/data-removal';
 export interface EncryptedLogGroupProps {
   readonly encryptionKey: kms.IKey;
   readonly retention: logs.RetentionDays;
+  /** Whether the group outlives its stack; a group with a fixed name never does (see `logGroupName`). */
   readonly removal: DataRemoval;
-  /** Fixed name, only where a service writes to a name it derives itself. @default - generated */
+  /**
+   * Fixed name, only where a service writes to a name it derives itself. Such a group is deleted with its stack
+   * whatever `removal` says: kept, it would make the next deploy of the stack fail with "already exists".
+   * @default - generated, and kept or deleted as `removal` says
+   */
   readonly logGroupName?: string;
 }
 
@@ -24,7 +29,7 @@ export class EncryptedLogGroup extends logs.LogGroup {
       logGroupName: props.logGroupName,
       encryptionKey: props.encryptionKey,
       retention: props.retention,
-      removalPolicy: props.removal.removalPolicy,
+      removalPolicy: props.logGroupName === undefined ? props.removal.removalPolicy : RemovalPolicy.DESTROY,
     });
     if (props.retention < logs.RetentionDays.ONE_YEAR) {
       Validations.of(this).acknowledge({

@@ -1,9 +1,10 @@
-import { Duration } from 'aws-cdk-lib';
+import { Duration, Stack, Token } from 'aws-cdk-lib';
 import * as budgets from 'aws-cdk-lib/aws-budgets';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
+import { BUDGETS_REGIONS } from '../contract/service-limits';
 import { alarmName, endpointMetric } from './pipeline-monitoring';
 
 export interface CostGuardsProps {
@@ -60,6 +61,13 @@ export class CostGuards extends Construct {
     this.idleAlarm = idleAlarm;
 
     if (props.budgetEmail !== null) {
+      const region = Stack.of(this).region;
+      if (!Token.isUnresolved(region) && !BUDGETS_REGIONS.includes(region)) {
+        throw new Error(
+          `CostGuards: budgetEmail needs a budget, but CloudFormation has no AWS::Budgets::Budget in ${region}; ` +
+            `deploy the stack to one of ${BUDGETS_REGIONS.join(', ')}, or pass budgetEmail null`,
+        );
+      }
       const subscribers = [{ subscriptionType: 'EMAIL', address: props.budgetEmail }];
       this.budget = new budgets.CfnBudget(this, 'MonthlyBudget', {
         budget: {

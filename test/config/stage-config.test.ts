@@ -220,4 +220,18 @@ describe('training and serving settings', () => {
       'cost.endpointIdleHours is 200; CloudWatch evaluates an hourly alarm over at most 7 days (168 hours). Set a whole number from 1 to 168',
     );
   });
+
+  test('creates a budget only where CloudFormation offers one, and only with a region to check', () => {
+    const withBudget = (region: string | null) => ({ region, cost: { budgetEmail: 'ml-team@example.com' } });
+    expect(configError('sandbox', withBudget('eu-central-2'))).toContain(
+      'cost.budgetEmail is set, so the stage creates an AWS Budgets budget, and CloudFormation offers AWS::Budgets::Budget only in ap-northeast-1,',
+    );
+    expect(configError('sandbox', withBudget('eu-central-2'))).toContain(
+      'region is "eu-central-2": deploy to one of those, or set cost.budgetEmail to null and create the budget in the Billing console',
+    );
+    expect(configError('sandbox', withBudget(null))).toContain(
+      'region is null, so synth cannot tell where the stacks deploy: pin region to one of those',
+    );
+    expect(loadStageConfig('sandbox', withBudget('eu-west-1')).cost.budgetEmail).toBe('ml-team@example.com');
+  });
 });

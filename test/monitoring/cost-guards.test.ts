@@ -3,8 +3,8 @@ import { Template } from 'aws-cdk-lib/assertions';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { CostGuards, type CostGuardsProps } from '../../lib/monitoring/cost-guards';
 
-function guards(overrides: Partial<CostGuardsProps> = {}): Template {
-  const stack = new Stack(new App(), 'Guards');
+function guards(overrides: Partial<CostGuardsProps> = {}, region?: string): Template {
+  const stack = new Stack(new App(), 'Guards', region === undefined ? {} : { env: { region } });
   new CostGuards(stack, 'CostGuards', {
     namePrefix: 'mlpipe-sandbox',
     endpointName: 'mlpipe-sandbox-fraud',
@@ -68,5 +68,13 @@ describe('cost guards', () => {
       'CostGuards: endpointIdleAfter (7 days 1 hour) must be 1 to 168 whole hours; set cost.endpointIdleHours in cdk.json',
     );
     expect(() => guards({ endpointIdleAfter: Duration.minutes(90) })).toThrow(/must be 1 to 168 whole hours/);
+  });
+
+  test('refuse a budget in a region where CloudFormation has no AWS::Budgets::Budget', () => {
+    expect(() => guards({}, 'eu-central-2')).toThrow(
+      'CostGuards: budgetEmail needs a budget, but CloudFormation has no AWS::Budgets::Budget in eu-central-2',
+    );
+    guards({}, 'eu-west-1').resourceCountIs('AWS::Budgets::Budget', 1);
+    guards({ budgetEmail: null }, 'eu-central-2').resourceCountIs('AWS::Budgets::Budget', 0);
   });
 });

@@ -125,7 +125,7 @@ describe('DataLakeStack (sandbox)', () => {
     );
   });
 
-  test('expires query results, checkpoints, training exports and access logs after the configured days', () => {
+  test('expires query results, checkpoints, training exports, access logs and delivery errors after the configured days', () => {
     const rule = (id: string, ruleId: string) =>
       buckets[id].Properties.LifecycleConfiguration.Rules.find((r: { Id: string }) => r.Id === ruleId);
     expect(rule('StorageAthenaResultsBucket2CD0D8C8', 'ExpireQueryResults').ExpirationInDays).toBe(7);
@@ -135,6 +135,10 @@ describe('DataLakeStack (sandbox)', () => {
       ExpirationInDays: 14,
     });
     expect(rule('StorageAccessLogs96FB524C', 'ExpireAccessLogs').ExpirationInDays).toBe(30);
+    expect(rule('StorageRawBucketCFA2C318', 'ExpireDeliveryErrors')).toMatchObject({
+      Prefix: 'errors/',
+      ExpirationInDays: 14,
+    });
     for (const bucket of Object.values(buckets)) {
       expect(bucket.Properties.LifecycleConfiguration.Rules).toContainEqual(
         expect.objectContaining({
@@ -215,6 +219,11 @@ describe('DataLakeStack (sandbox)', () => {
         CrawlerOutput: { Partitions: { AddOrUpdateBehavior: 'InheritFromTable' } },
       }),
     });
+  });
+
+  test('clears the schedule of a crawler switched to on-demand, which a missing Schedule would keep', () => {
+    const onDemand = synthPipeline({ overrides: { crawler: { schedule: null } } }).dataLake;
+    onDemand.hasResourceProperties('AWS::Glue::Crawler', { Schedule: { ScheduleExpression: '' } });
   });
 
   test('encrypts crawler logs with the lake key and keeps them for the stage retention', () => {
@@ -301,8 +310,13 @@ describe('DataLakeStack (prod)', () => {
     }
     prod.hasResource('AWS::KMS::Key', { DeletionPolicy: 'Retain' });
     prod.resourceCountIs('Custom::S3AutoDeleteObjects', 0);
-    prod.hasResource('AWS::Glue::Database', { DeletionPolicy: 'Retain' });
     prod.hasResourceProperties('AWS::Athena::WorkGroup', { RecursiveDeleteOption: true });
+  });
+
+  test('deletes the re-creatable catalog entries even in prod, where the data they describe stays', () => {
+    for (const type of ['AWS::Glue::Database', 'AWS::Glue::Table', 'AWS::Glue::SecurityConfiguration']) {
+      prod.hasResource(type, { DeletionPolicy: 'Delete' });
+    }
   });
 
   test('protects the stack against termination and keeps logs for a year', () => {

@@ -1,4 +1,9 @@
 /**
+ * Facts about AWS services that the config checks at synth time and the constructs rely on, each with its source.
+ * No aws-cdk-lib here: the command-line tools read these too.
+ */
+
+/**
  * SageMaker instance families with local NVMe instance store. Their storage is encrypted by a hardware module on the
  * instance, and SageMaker rejects a customer KMS key for it: "You can't request a VolumeKmsKeyId when using an
  * instance type with local storage" (CreateTrainingJob, ResourceConfig.VolumeKmsKeyId), and CreateEndpointConfig
@@ -40,3 +45,28 @@ export function hasInstanceStore(instanceType: string): boolean {
   const family = /^ml\.([a-z0-9-]+)\.[a-z0-9]+$/.exec(instanceType)?.[1];
   return family !== undefined && INSTANCE_STORE_FAMILIES.includes(family);
 }
+
+/**
+ * Regions where CloudFormation offers AWS::Budgets::Budget (cfn-lint's per-region CloudFormation schemas,
+ * aws-cloudformation/cfn-lint, "Update CloudFormation schemas to 2026-06-15"). Among the regions that host the
+ * XGBoost image, it is missing in af-south-1, ap-east-1, ap-northeast-3, ap-south-2, ap-southeast-3, ap-southeast-4,
+ * ca-west-1, eu-central-2, eu-north-1, eu-south-1, eu-south-2, il-central-1, me-central-1 and me-south-1, where a
+ * template with a budget fails to deploy.
+ */
+export const BUDGETS_REGIONS: readonly string[] = [
+  'ap-northeast-1',
+  'ap-northeast-2',
+  'ap-south-1',
+  'ap-southeast-1',
+  'ap-southeast-2',
+  'ca-central-1',
+  'eu-central-1',
+  'eu-west-1',
+  'eu-west-2',
+  'eu-west-3',
+  'sa-east-1',
+  'us-east-1',
+  'us-east-2',
+  'us-west-1',
+  'us-west-2',
+];
