@@ -16,7 +16,8 @@ export interface NotificationTopicProps {
 /**
  * The pipeline's notification topic: encrypted with the lake key, TLS-only, and open to exactly the publishers
  * that are granted access: the training pipeline's role (identity policy, through `grantPublish`) and the app's
- * CloudWatch alarms (topic and key policy, through `grantAlarmPublishing`).
+ * CloudWatch alarms (topic and key policy, through `grantAlarmPublishing`). No other AWS service publishes here:
+ * the budget e-mails its subscribers itself, and the schedule's EventBridge rule targets the state machine.
  */
 export class NotificationTopic extends sns.Topic {
   private readonly encryptionKey: kms.IKey;

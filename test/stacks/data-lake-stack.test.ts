@@ -1,6 +1,6 @@
 import { Match } from 'aws-cdk-lib/assertions';
 import { TRANSACTION_SCHEMA } from '../../lib/schema/feature-schema';
-import { normalizedTemplate, synthPipeline } from '../helpers';
+import { normalizedTemplate, synthPipeline, templateText } from '../helpers';
 
 const { dataLake: template } = synthPipeline({ stage: 'sandbox' });
 
@@ -294,6 +294,19 @@ describe('DataLakeStack (sandbox)', () => {
       expect(query.Properties.WorkGroup).toEqual({ Ref: 'QueriesWorkGroup8009DE2E' });
       expect(query.Properties.Database).toEqual({ Ref: 'CatalogDatabase44483CA3' });
     }
+  });
+
+  test("saves the export query with the pipeline's own split and window, from the stage config", () => {
+    const tuned = synthPipeline({
+      overrides: { training: { validationPercent: 30, exportWindowDays: 7 } },
+    }).dataLake;
+    const [query] = Object.values(tuned.findResources('AWS::Athena::NamedQuery')).filter((q) =>
+      String(q.Properties.Name).endsWith('-ExportTrainingData'),
+    );
+    const sql = templateText(query.Properties.QueryString);
+    expect(sql).toContain("% 100 < 70 THEN 'train' ELSE 'validation' END");
+    expect(sql).toContain("current_date - INTERVAL '6' DAY");
+    expect(sql).toContain("partitioned_by = ARRAY['split']");
   });
 
   test('matches the snapshot', () => {

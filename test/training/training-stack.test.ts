@@ -152,33 +152,48 @@ describe('the state machine resource', () => {
   });
 });
 
+/** The prod stage's state machine, synthesized once for the tests that compare it with the sandbox's. */
+let prodStatesCache: Record<string, Record<string, unknown>> | undefined;
+const prodStates = () =>
+  (prodStatesCache ??= (
+    stateMachineDefinition(synthPipeline({ stage: 'prod' }).training) as {
+      States: Record<string, Record<string, unknown>>;
+    }
+  ).States);
+
 describe('serving configuration', () => {
   test('creates a serverless endpoint config by default and an instance-backed one with a key in prod', () => {
     expect(states.CreateEndpointConfig.Parameters).toMatchObject({
       ProductionVariants: [{ VariantName: 'primary', ServerlessConfig: { MemorySizeInMB: 2048, MaxConcurrency: 5 } }],
     });
-    const prodStates = (
-      stateMachineDefinition(synthPipeline({ stage: 'prod' }).training) as {
-        States: Record<string, Record<string, unknown>>;
-      }
-    ).States;
-    const prodParameters = prodStates.CreateEndpointConfig.Parameters as Record<string, unknown>;
+    const prodParameters = prodStates().CreateEndpointConfig.Parameters as Record<string, unknown>;
     expect(prodParameters.ProductionVariants).toEqual([
       expect.objectContaining({ InstanceType: 'ml.m5.large', InitialInstanceCount: 1 }),
     ]);
     expect(prodParameters.KmsKeyId).toBeDefined();
+  });
+
+  test('gives a serverless variant none of the fields SageMaker rejects for one', () => {
+    // Serverless endpoints take no instance type or count, no volume or its key, no data capture, one variant.
+    const parameters = states.CreateEndpointConfig.Parameters as Record<string, unknown>;
+    const variants = parameters.ProductionVariants as Record<string, unknown>[];
+    expect(variants).toHaveLength(1);
+    expect(Object.keys(variants[0]).sort()).toEqual(['ModelName.$', 'ServerlessConfig', 'VariantName']);
+    expect(Object.keys(parameters).sort()).toEqual(['EndpointConfigName.$', 'ProductionVariants', 'Tags']);
+  });
+
+  test('gives an instance variant no serverless settings', () => {
+    const [variant] = (
+      prodStates().CreateEndpointConfig.Parameters as { ProductionVariants: Record<string, unknown>[] }
+    ).ProductionVariants;
+    expect(Object.keys(variant).sort()).toEqual(['InitialInstanceCount', 'InstanceType', 'ModelName.$', 'VariantName']);
   });
 });
 
 describe('network isolation of the hosted model', () => {
   test('is off for serverless endpoints, which do not support it, and on for instance endpoints', () => {
     expect(states.CreateModel.Parameters).toMatchObject({ EnableNetworkIsolation: false });
-    const prodStates = (
-      stateMachineDefinition(synthPipeline({ stage: 'prod' }).training) as {
-        States: Record<string, Record<string, unknown>>;
-      }
-    ).States;
-    expect(prodStates.CreateModel.Parameters).toMatchObject({ EnableNetworkIsolation: true });
+    expect(prodStates().CreateModel.Parameters).toMatchObject({ EnableNetworkIsolation: true });
   });
 });
 

@@ -1,0 +1,236 @@
+import { App } from 'aws-cdk-lib';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadStageConfig } from '../../lib/config/stage-config';
+import { buildPipeline } from '../../lib/pipeline-app';
+import { TRANSACTION_SCHEMA, EXAMPLE_TRANSACTION_FEATURES } from '../../lib/schema/feature-schema';
+import { cdkJsonContext } from '../helpers';
+import { DeployedApp } from '../iam/deployed-app';
+import { startLocalServer, type LocalServer } from '../local-server';
+
+/**
+ * The Lambda bundles as the templates deploy them. Each bundle esbuild wrote into the cloud assembly runs in a fresh
+ * Node process with exactly the environment variables its function's template sets, plus what the Lambda runtime
+ * adds (region, credentials, function name) and the endpoints of local stand-ins of the AWS APIs it calls. So the
+ * way each handler turns its environment into settings is exercised end to end, not only its logic.
+ */
+const outdir = mkdtempSync(join(tmpdir(), 'bundles-'));
+const app = new App({ context: cdkJsonContext(), outdir });
+const config = loadStageConfig('sandbox');
+buildPipeline(app, config, TRANSACTION_SCHEMA);
+const deployed = new DeployedApp(app);
+const DRIVER = join(outdir, 'invoke.js');
+// Requires the bundle like the runtime does, invokes the handler once, and prints what it returned.
+writeFileSync(
+  DRIVER,
+  [
+    'const { handler } = require(process.argv[2]);',
+    "const context = { getRemainingTimeInMillis: () => 60000, logStreamName: 'stream-1', awsRequestId: 'req-1' };",
+    'Promise.resolve(handler(JSON.parse(process.argv[3]), context)).then(',
+    "  (result) => process.stdout.write('\\nRESULT ' + JSON.stringify(result ?? null) + '\\n'),",
+    "  (error) => { process.stdout.write('\\nTHREW ' + error.name + ': ' + error.message + '\\n'); process.exitCode = 1; },",
+    ');',
+  ].join('\n'),
+);
+
+interface Invocation {
+  readonly result: unknown;
+  /** Every line the function wrote to stdout: its logs and the metrics in CloudWatch embedded metric format. */
+  readonly lines: readonly string[];
+}
+
+/** Runs the function deployed at `path` on one event, in a new process. */
+function invoke(path: string, event: unknown, endpoints: { [variable: string]: string } = {}): Promise<Invocation> {
+  const fn = deployed.at(path);
+  const props = fn.properties as { Code: { S3Key: string }; Environment?: { Variables?: { [name: string]: string } } };
+  const bundle = join(outdir, `asset.${props.Code.S3Key.replace(/\.zip$/, '')}`, 'index.js');
+  const env = {
+    PATH: process.env.PATH,
+    ...props.Environment?.Variables,
+    AWS_REGION: 'eu-west-1',
+    AWS_ACCESS_KEY_ID: 'AKIDEXAMPLE',
+    AWS_SECRET_ACCESS_KEY: 'secret',
+    AWS_LAMBDA_FUNCTION_NAME: fn.ref,
+    ...endpoints,
+  };
+  return new Promise((resolve, reject) => {
+    execFile(
+      process.execPath,
+      [DRIVER, bundle, JSON.stringify(event)],
+      { env, timeout: 30_000 },
+      (error, stdout, stderr) => {
+        const lines = stdout.split('\n');
+        const last = [...lines].reverse().find((line) => line.startsWith('RESULT ') || line.startsWith('THREW '));
+        if (last === undefined || last.startsWith('THREW ')) {
+          reject(new Error(`${path} failed: ${last ?? error?.message}\n${stderr}`));
+          return;
+        }
+        resolve({ result: JSON.parse(last.slice('RESULT '.length)), lines });
+      },
+    );
+  });
+}
+
+/** The metrics a function published, from its embedded-metric-format lines. */
+function publishedMetrics(lines: readonly string[]) {
+  return lines
+    .filter((line) => line.startsWith('{') && line.includes('"_aws"'))
+    .map(
+      (line) =>
+        JSON.parse(line) as {
+          _aws: { CloudWatchMetrics: { Namespace: string; Metrics: { Name: string }[] }[] };
+        } & Record<string, unknown>,
+    )
+    .flatMap((emf) =>
+      emf._aws.CloudWatchMetrics.flatMap(({ Namespace, Metrics }) =>
+        Metrics.map((m) => ({ namespace: Namespace, name: m.Name, value: emf[m.Name], service: emf.service })),
+      ),
+    );
+}
+
+/** What the stand-ins received and will answer. */
+const sagemaker = { probability: '0.5', missing: false, invocations: [] as string[], targets: [] as string[] };
+let tagging: { filters?: unknown } = {};
+let cfnResponse: { Status?: string; Reason?: string } = {};
+
+function standIn(request: IncomingMessage, response: ServerResponse, body: string): void {
+  const target = String(request.headers['x-amz-target'] ?? '');
+  const json = (status: number, payload: unknown, type?: string) =>
+    response
+      .writeHead(status, {
+        'content-type': 'application/x-amz-json-1.1',
+        ...(type === undefined ? {} : { 'x-amzn-errortype': type }),
+      })
+      .end(JSON.stringify(payload));
+  if (request.url?.startsWith('/endpoints/')) {
+    sagemaker.invocations.push(request.url);
+    if (sagemaker.missing) {
+      json(
+        400,
+        { Message: `Endpoint ${config.serving.endpointName} of account 123456789012 not found.` },
+        'ValidationError',
+      );
+      return;
+    }
+    response.writeHead(200, { 'content-type': 'text/csv' }).end(`${sagemaker.probability}\n`);
+  } else if (request.url === '/cloudformation-response') {
+    cfnResponse = JSON.parse(body) as typeof cfnResponse;
+    response.writeHead(200).end();
+  } else if (target.startsWith('ResourceGroupsTaggingAPI_20170126.GetResources')) {
+    tagging = { filters: (JSON.parse(body) as { TagFilters: unknown }).TagFilters };
+    json(200, {
+      ResourceTagMappingList: [
+        { ResourceARN: `arn:aws:sagemaker:eu-west-1:123456789012:endpoint/${config.serving.endpointName}` },
+      ],
+    });
+  } else if (target.startsWith('SageMaker.')) {
+    sagemaker.targets.push(target);
+    if (target === 'SageMaker.DescribeEndpoint') {
+      json(400, { message: `Could not find endpoint "${config.serving.endpointName}".` }, 'ValidationException');
+    } else json(200, {});
+  } else {
+    response.writeHead(404).end();
+  }
+}
+
+let server: LocalServer;
+let endpoints: { [variable: string]: string };
+beforeAll(async () => {
+  server = await startLocalServer(standIn);
+  endpoints = {
+    AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME: server.url,
+    AWS_ENDPOINT_URL_SAGEMAKER: server.url,
+    AWS_ENDPOINT_URL_RESOURCE_GROUPS_TAGGING_API: server.url,
+  };
+});
+afterAll(async () => {
+  await server.close();
+  rmSync(outdir, { recursive: true, force: true });
+});
+beforeEach(() => {
+  Object.assign(sagemaker, { probability: '0.5', missing: false, invocations: [], targets: [] });
+});
+
+describe('the predict bundle with its template environment', () => {
+  const PREDICT = 'Serving/Inference/PredictFunction/Function';
+  const request = (body: unknown) => ({
+    httpMethod: 'POST',
+    resource: '/predict',
+    body: JSON.stringify(body),
+    isBase64Encoded: false,
+  });
+  const threshold = config.api.decisionThreshold;
+
+  test.each([
+    [threshold - 0.0001, false],
+    [threshold, true],
+  ])('decides %d against the configured threshold: fraud is %s', async (probability, isFraud) => {
+    sagemaker.probability = String(probability);
+    const { result } = await invoke(PREDICT, request(EXAMPLE_TRANSACTION_FEATURES), endpoints);
+    expect(result).toMatchObject({ statusCode: 200 });
+    expect(JSON.parse((result as { body: string }).body)).toEqual({
+      predictions: [{ fraudProbability: probability, isFraud }],
+      threshold,
+    });
+    expect(sagemaker.invocations).toEqual([`/endpoints/${config.serving.endpointName}/invocations`]);
+  });
+
+  test('answers an event without a body key with 400', async () => {
+    const { result } = await invoke(PREDICT, { httpMethod: 'POST', resource: '/predict' }, endpoints);
+    expect(result).toMatchObject({ statusCode: 400 });
+  });
+
+  test("counts a 5xx it answers in the stage's own ServerErrors metric, which the alarm watches", async () => {
+    sagemaker.missing = true;
+    const { result, lines } = await invoke(PREDICT, request(EXAMPLE_TRANSACTION_FEATURES), endpoints);
+    expect(result).toMatchObject({ statusCode: 503 });
+    expect(publishedMetrics(lines)).toContainEqual({
+      namespace: 'MlPipeline',
+      name: 'ServerErrors',
+      value: 1,
+      service: `${config.namePrefix}-predict`,
+    });
+  });
+});
+
+describe('the evaluation bundle with its template environment', () => {
+  test('reads the metric the quality gate compares from a finished job', async () => {
+    const job = {
+      TrainingJobName: 'mlpipe-sandbox-run',
+      ModelArtifacts: { S3ModelArtifacts: 's3://models/model.tar.gz' },
+      FinalMetricDataList: [
+        { MetricName: 'train:auc', Value: 0.99 },
+        { MetricName: 'validation:auc', Value: 0.91 },
+      ],
+      BillableTimeInSeconds: 30,
+      TrainingTimeInSeconds: 100,
+    };
+    const { result } = await invoke('Training/Pipeline/EvaluateTrainingFunction/Function', job);
+    expect(result).toMatchObject({ metricName: 'validation:auc', metricValue: 0.91, spotSavingPercent: 70 });
+  });
+});
+
+describe('the clean-up bundle with its template environment', () => {
+  test('finds the pipeline resources by the owner tag the pipeline puts on them, and deletes them', async () => {
+    const event = {
+      RequestType: 'Delete',
+      ResponseURL: `${server.url}/cloudformation-response`,
+      StackId: 'arn:aws:cloudformation:eu-west-1:123456789012:stack/mlpipe-sandbox-training/1',
+      RequestId: 'req-1',
+      LogicalResourceId: 'SageMakerCleanup',
+      PhysicalResourceId: 'sagemaker-cleanup-SageMakerCleanup',
+      ResourceType: 'Custom::SageMakerCleanup',
+      ResourceProperties: {},
+    };
+    await invoke('Training/SageMakerCleanup/Handler/Function', event, endpoints);
+    expect(tagging.filters).toEqual([{ Key: 'ml-pipeline:owner', Values: [`${config.namePrefix}-training-pipeline`] }]);
+    expect(sagemaker.targets).toEqual(['SageMaker.DeleteEndpoint', 'SageMaker.DescribeEndpoint']);
+    expect(cfnResponse).toMatchObject({
+      Status: 'SUCCESS',
+      Reason: 'Deleted 1 endpoint(s), 0 endpoint config(s), 0 model(s)',
+    });
+  });
+});
