@@ -6,6 +6,11 @@ import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import { Construct } from 'constructs';
 
 export interface NotificationTopicProps {
+  /**
+   * The topic's name. Fixed, because the key policy names the topic's ARN in its encryption-context condition, and
+   * the key's stack cannot refer to a topic in a stack that depends on it.
+   */
+  readonly topicName: string;
   readonly displayName: string;
   /** Customer-managed key the topic is encrypted with (SSE-KMS). */
   readonly encryptionKey: kms.IKey;
@@ -21,10 +26,17 @@ export interface NotificationTopicProps {
  */
 export class NotificationTopic extends sns.Topic {
   private readonly encryptionKey: kms.IKey;
+  private readonly fixedTopicName: string;
 
   constructor(scope: Construct, id: string, props: NotificationTopicProps) {
-    super(scope, id, { displayName: props.displayName, masterKey: props.encryptionKey, enforceSSL: true });
+    super(scope, id, {
+      topicName: props.topicName,
+      displayName: props.displayName,
+      masterKey: props.encryptionKey,
+      enforceSSL: true,
+    });
     this.encryptionKey = props.encryptionKey;
+    this.fixedTopicName = props.topicName;
     if (props.email !== undefined) this.addSubscription(new subscriptions.EmailSubscription(props.email));
   }
 
@@ -35,7 +47,10 @@ export class NotificationTopic extends sns.Topic {
    * (SNS developer guide, "Enable compatibility between event sources from AWS services and encrypted topics"), and
    * the topic policy that `enforceSSL` creates replaces the default one, so it must allow the publisher too. Both
    * statements are bound to this account's alarms by `aws:SourceAccount` and `aws:SourceArn` (confused-deputy
-   * protection), which CloudWatch sets on both calls.
+   * protection). The key statement is also bound to this topic by SNS's encryption context,
+   * `kms:EncryptionContext:aws:sns:topicArn`, so CloudWatch can use the shared lake key for nothing else; AWS
+   * documents the same pair of conditions for a service that publishes to an encrypted topic (GameLift developer
+   * guide, "Set up an SNS topic with server-side encryption").
    * @param alarmNamePattern alarm names, `*` as wildcard, e.g. `mlpipe-sandbox-*`
    */
   grantAlarmPublishing(alarmNamePattern: string): void {
@@ -67,7 +82,16 @@ export class NotificationTopic extends sns.Topic {
         principals: [cloudWatch],
         actions: ['kms:Decrypt', 'kms:GenerateDataKey*'],
         resources: ['*'],
-        conditions: fromThisAppsAlarms,
+        conditions: {
+          ...fromThisAppsAlarms,
+          StringEquals: {
+            ...fromThisAppsAlarms.StringEquals,
+            'kms:EncryptionContext:aws:sns:topicArn': stack.formatArn({
+              service: 'sns',
+              resource: this.fixedTopicName,
+            }),
+          },
+        },
       }),
     );
     if (!statementAdded) {

@@ -44,6 +44,7 @@ export class TrainingStack extends Stack {
     const removal = dataRemoval(config.data);
 
     const topic = new NotificationTopic(this, 'Notifications', {
+      topicName: `${config.namePrefix}-notifications`,
       displayName: `ML pipeline ${config.namePrefix}`,
       encryptionKey: props.encryptionKey,
       email: config.pipeline.notificationEmail ?? undefined,

@@ -111,7 +111,6 @@ export class EndpointRollout extends Construct {
       action: 'describeEndpoint',
       parameters: { EndpointName: endpointName },
       iamResources: [endpointArn],
-      resultSelector: withFailureReason(),
       resultPath: '$.existing',
     });
     const createEndpoint = new tasks.CallAwsService(this, 'CreateEndpoint', {
@@ -141,7 +140,6 @@ export class EndpointRollout extends Construct {
       action: 'describeEndpoint',
       parameters: { EndpointName: endpointName },
       iamResources: [endpointArn],
-      resultSelector: withFailureReason(),
       resultPath: '$.endpoint',
     });
     for (const task of [
@@ -176,16 +174,12 @@ export class EndpointRollout extends Construct {
       { errors: [sfn.Errors.ALL], resultPath: '$.lookup' },
     );
 
+    // An endpoint in a status that does not change by itself fails the run with SageMaker's FailureReason, which
+    // DescribeEndpoint includes only when it has one: both callers hand the description to one message builder.
+    const describeUnusable = this.unusableEndpointFailure(props.onFailure);
     const unusable = (at: string, what: string): sfn.PassProps => ({
-      parameters: {
-        Error: 'EndpointUnusable',
-        Cause: sfn.JsonPath.format(
-          `Endpoint ${endpointName} is {} and ${what}: {}`,
-          sfn.JsonPath.stringAt(`${at}.description.EndpointStatus`),
-          sfn.JsonPath.stringAt(`${at}.description.FailureReason`),
-        ),
-      },
-      resultPath: '$.failure',
+      parameters: { 'endpoint.$': at, what },
+      resultPath: '$.unusable',
     });
     const isTransitional = (path: string) =>
       sfn.Condition.or(...TRANSITIONAL_STATUSES.map((status) => sfn.Condition.stringEquals(path, status)));
@@ -194,7 +188,7 @@ export class EndpointRollout extends Construct {
     // loops return to FindEndpoint, which sends a deleted endpoint down the first-rollout path. Any other status
     // (OutOfService, UpdateRollbackFailed) does not change without someone's help, so the run fails with it.
     deleteFailed.next(waitBeforeLookup);
-    const existingStatus = '$.existing.description.EndpointStatus';
+    const existingStatus = '$.existing.EndpointStatus';
     findEndpoint.next(
       new sfn.Choice(this, 'IsEndpointUpdatable')
         .when(sfn.Condition.stringEquals(existingStatus, 'InService'), updateEndpoint)
@@ -205,20 +199,20 @@ export class EndpointRollout extends Construct {
             this,
             'EndpointNotUpdatable',
             unusable('$.existing', 'cannot take a new model until it is fixed or deleted'),
-          ).next(props.onFailure),
+          ).next(describeUnusable),
         ),
     );
 
     const wait = new sfn.Wait(this, 'WaitForEndpoint', { time: poll() });
     createEndpoint.next(wait);
     updateEndpoint.next(wait);
-    const status = '$.endpoint.description.EndpointStatus';
+    const status = '$.endpoint.EndpointStatus';
     const rolledBack = new sfn.Pass(this, 'UpdateRolledBack', {
       parameters: {
         Error: 'EndpointUpdateRolledBack',
         Cause: sfn.JsonPath.format(
           `Endpoint ${endpointName} rolled back to config {} instead of {}`,
-          sfn.JsonPath.stringAt('$.endpoint.description.EndpointConfigName'),
+          sfn.JsonPath.stringAt('$.endpoint.EndpointConfigName'),
           runName,
         ),
       },
@@ -229,7 +223,7 @@ export class EndpointRollout extends Construct {
         .when(
           sfn.Condition.and(
             sfn.Condition.stringEquals(status, 'InService'),
-            sfn.Condition.stringEqualsJsonPath('$.endpoint.description.EndpointConfigName', '$.run.id'),
+            sfn.Condition.stringEqualsJsonPath('$.endpoint.EndpointConfigName', '$.run.id'),
           ),
           this.cleanUpOldVersions(),
         )
@@ -237,11 +231,39 @@ export class EndpointRollout extends Construct {
         .when(sfn.Condition.stringEquals(status, 'InService'), rolledBack)
         .when(isTransitional(status), wait)
         .otherwise(
-          new sfn.Pass(this, 'EndpointFailed', unusable('$.endpoint', 'does not serve')).next(props.onFailure),
+          new sfn.Pass(this, 'EndpointFailed', unusable('$.endpoint', 'does not serve')).next(describeUnusable),
         ),
     );
 
     this.startState = sfn.Chain.start(createModel).next(createEndpointConfig).next(findEndpoint);
+  }
+
+  /** `$.unusable` (an endpoint description and what it cannot do) as the run's failure, with the reason if any. */
+  private unusableEndpointFailure(onFailure: sfn.IChainable): sfn.IChainable {
+    const { endpointName } = this.props;
+    const failure = (reason: string): sfn.PassProps => ({
+      parameters: {
+        Error: 'EndpointUnusable',
+        Cause: sfn.JsonPath.format(
+          `Endpoint ${endpointName} is {} and {}: {}`,
+          sfn.JsonPath.stringAt('$.unusable.endpoint.EndpointStatus'),
+          sfn.JsonPath.stringAt('$.unusable.what'),
+          reason,
+        ),
+      },
+      resultPath: '$.failure',
+    });
+    const withReason = new sfn.Pass(
+      this,
+      'EndpointUnusable',
+      failure(sfn.JsonPath.stringAt('$.unusable.endpoint.FailureReason')),
+    );
+    const withoutReason = new sfn.Pass(this, 'EndpointUnusableWithoutReason', failure('SageMaker gave no reason'));
+    withReason.next(onFailure);
+    withoutReason.next(onFailure);
+    return new sfn.Choice(this, 'HasFailureReason')
+      .when(sfn.Condition.isPresent('$.unusable.endpoint.FailureReason'), withReason)
+      .otherwise(withoutReason);
   }
 
   /**
@@ -251,7 +273,7 @@ export class EndpointRollout extends Construct {
    */
   private cleanUpOldVersions(): sfn.IChainable {
     const { namePrefix, onSuccess } = this.props;
-    const previousConfig = '$.existing.description.EndpointConfigName';
+    const previousConfig = '$.existing.EndpointConfigName';
     const keepBoth = new sfn.Pass(this, 'KeepCurrentAndPreviousVersion', {
       parameters: { 'current.$': '$.run.id', 'previous.$': previousConfig },
       resultPath: '$.keep',
@@ -383,17 +405,4 @@ class DeleteOldVersions extends Construct {
       state.addCatch(handler, { errors: [sfn.Errors.ALL], resultPath: '$.cleanup' });
     }
   }
-}
-
-/**
- * DescribeEndpoint's answer with a FailureReason even when SageMaker gives none, so a failure message can always
- * name one: the defaults are merged under the answer (States.JsonMerge keeps the second object's values).
- */
-function withFailureReason(): { [key: string]: string } {
-  return {
-    description: sfn.JsonPath.jsonMerge(
-      sfn.JsonPath.stringToJson('{"FailureReason": "SageMaker gave no reason"}'),
-      sfn.JsonPath.objectAt('$'),
-    ),
-  };
 }

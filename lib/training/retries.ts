@@ -38,12 +38,12 @@ export const RETRY_RULES: { readonly [I in Integration]: readonly RetryRule[] } 
     { errors: ['SageMaker.SageMakerException', 'SageMaker.AmazonSageMakerException'], maxAttempts: AMBIGUOUS_ATTEMPTS },
   ],
   glueSdk: [
-    { errors: ['Glue.OperationTimeoutException'], maxAttempts: TRANSIENT_ATTEMPTS },
+    { errors: ['Glue.OperationTimeoutException', 'Glue.InternalServiceException'], maxAttempts: TRANSIENT_ATTEMPTS },
     { errors: ['Glue.GlueException'], maxAttempts: AMBIGUOUS_ATTEMPTS },
   ],
-  athena: [
-    { errors: ['Athena.TooManyRequestsException', 'Athena.InternalServerException'], maxAttempts: TRANSIENT_ATTEMPTS },
-  ],
+  // Only the refusal to start a query: a partitioned UNLOAD that failed half-way leaves its files, and a second run
+  // into the same destination would add to them (Athena's UNLOAD: "Athena does not attempt to delete orphaned data").
+  athena: [{ errors: ['Athena.TooManyRequestsException'], maxAttempts: TRANSIENT_ATTEMPTS }],
   lambda: [
     {
       errors: [

@@ -1,4 +1,4 @@
-import { ArnFormat, Duration, Size, Stack, Validations } from 'aws-cdk-lib';
+import { ArnFormat, Duration, Size, Stack, Token, Validations } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
@@ -102,8 +102,8 @@ export class TrainingPipeline extends Construct {
       next: new sfn.Fail(this, 'RunFailed', { errorPath: '$.failure.Error', causePath: '$.failure.Cause' }),
     });
 
-    const definition = sfn.Chain.start(this.refuseConcurrentRun())
-      .next(this.prepareRun())
+    const definition = sfn.Chain.start(this.prepareRun())
+      .next(this.refuseConcurrentRun())
       .next(this.crawl())
       .next(this.exportDatasets())
       .next(this.train())
@@ -196,9 +196,11 @@ export class TrainingPipeline extends Construct {
   }
 
   /**
-   * Refuses to start while another run of this state machine is in progress: two rollouts to one endpoint would
+   * Refuses to start while an older run of this state machine is in progress: two rollouts to one endpoint would
    * spoil each other (the first would see the second's config and report a false rollback). A schedule and a manual
-   * start can overlap; the later one fails with RunAlreadyInProgress and changes nothing.
+   * start can overlap; the later one fails with RunAlreadyInProgress and changes nothing. Of two runs that see each
+   * other, the older one goes on. ListExecutions is eventually consistent, so two runs started within moments of
+   * each other may still both go on; starts that far apart are what this guards against.
    */
   private refuseConcurrentRun(): sfn.IChainable {
     // The ARN is built from the fixed name: a reference to the state machine would make its role depend on it.
@@ -211,10 +213,14 @@ export class TrainingPipeline extends Construct {
     const listRunning = new tasks.CallAwsService(this, 'FindRunningRuns', {
       service: 'sfn',
       action: 'listExecutions',
-      parameters: { StateMachineArn: sfn.JsonPath.stateMachineId, StatusFilter: 'RUNNING', MaxResults: 2 },
+      // Newest first; the last of the list is the oldest run still going.
+      parameters: { StateMachineArn: sfn.JsonPath.stateMachineId, StatusFilter: 'RUNNING', MaxResults: 100 },
       iamResources: [stateMachineArn],
       iamAction: 'states:ListExecutions',
-      resultSelector: { count: sfn.JsonPath.arrayLength(sfn.JsonPath.listAt('$.Executions')) },
+      resultSelector: {
+        count: sfn.JsonPath.arrayLength(sfn.JsonPath.listAt('$.Executions')),
+        'executions.$': '$.Executions',
+      },
       resultPath: '$.running',
     });
     this.catchInto(retryTransient(listRunning, 'stepFunctionsSdk'));
@@ -222,17 +228,32 @@ export class TrainingPipeline extends Construct {
       parameters: {
         Error: 'RunAlreadyInProgress',
         Cause:
-          `Another run of ${this.stateMachineName} is in progress; this one changed nothing. Wait for it to end, or ` +
+          `An older run of ${this.stateMachineName} is in progress; this one changed nothing. Wait for it to end, or ` +
           `stop it: aws stepfunctions list-executions --state-machine-arn <arn> --status-filter RUNNING`,
       },
       resultPath: '$.failure',
     }).next(this.failure);
     const proceed = new sfn.Pass(this, 'NoOtherRun');
-    listRunning.next(
+    const findOldest = new sfn.Pass(this, 'FindOldestRun', {
+      parameters: {
+        run: sfn.JsonPath.arrayGetItem(
+          sfn.JsonPath.listAt('$.running.executions'),
+          // The list is newest first, so the oldest running execution is its last item.
+          Token.asNumber(sfn.JsonPath.mathAdd(sfn.JsonPath.numberAt('$.running.count'), -1)),
+        ),
+      },
+      resultPath: '$.oldest',
+    });
+    findOldest.next(
       new sfn.Choice(this, 'IsAnotherRunInProgress')
-        // This run is one of them.
-        .when(sfn.Condition.numberGreaterThan('$.running.count', 1), refused)
-        .otherwise(proceed),
+        .when(sfn.Condition.stringEqualsJsonPath('$.oldest.run.ExecutionArn', '$.run.execution'), proceed)
+        .otherwise(refused),
+    );
+    listRunning.next(
+      new sfn.Choice(this, 'AreRunsListed')
+        // A list that does not show this run yet shows no older one either.
+        .when(sfn.Condition.numberEquals('$.running.count', 0), proceed)
+        .otherwise(findOldest),
     );
     return sfn.Chain.custom(listRunning, [proceed], proceed);
   }
@@ -241,7 +262,10 @@ export class TrainingPipeline extends Construct {
   private prepareRun(): sfn.IChainable {
     return new sfn.Pass(this, 'PrepareRun', {
       comment: 'Names every artifact of this run after one id',
-      parameters: { id: sfn.JsonPath.format(`${this.props.namePrefix}-{}`, sfn.JsonPath.uuid()) },
+      parameters: {
+        id: sfn.JsonPath.format(`${this.props.namePrefix}-{}`, sfn.JsonPath.uuid()),
+        execution: sfn.JsonPath.executionId,
+      },
       resultPath: '$.run',
     });
   }
@@ -460,7 +484,7 @@ export class TrainingPipeline extends Construct {
         trainingSeconds: sfn.JsonPath.numberAt('$.training.trainingSeconds'),
         spotSavingPercent: sfn.JsonPath.numberAt('$.training.spotSavingPercent'),
         endpointName: serving.endpointName,
-        endpointConfigName: sfn.JsonPath.stringAt('$.endpoint.description.EndpointConfigName'),
+        endpointConfigName: sfn.JsonPath.stringAt('$.endpoint.EndpointConfigName'),
       },
     });
     const rollout = new EndpointRollout(this, 'Rollout', {

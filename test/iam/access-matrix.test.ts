@@ -8,8 +8,10 @@ import { synthPipeline } from '../helpers';
  * trust policies together, cross-stack imports resolved). A failing row names the call and the decisive
  * statements, or says that no statement allows it.
  */
-describe.each(['sandbox', 'prod'])('the %s app', (stage) => {
-  const { app: cdkApp, config } = synthPipeline({ stage });
+const synthesized = { sandbox: synthPipeline({ stage: 'sandbox' }), prod: synthPipeline({ stage: 'prod' }) };
+
+describe.each(['sandbox', 'prod'] as const)('the %s app', (stage) => {
+  const { app: cdkApp, config } = synthesized[stage];
   const app = new DeployedApp(cdkApp);
   const checker = new AccessChecker(app);
   const calls = accessMatrix(app, config.namePrefix, config.serving.endpointName);
@@ -36,6 +38,8 @@ function accessMatrix(app: DeployedApp, namePrefix: string, endpointName: string
   const bucket = (zone: string) => app.at(`DataLake/Storage/${zone}/Bucket`).attribute('Arn');
   const key = arn('DataLake/Encryption/Key');
   const topic = app.at('Training/Notifications').ref;
+  // SNS asks KMS for the topic's data keys with the topic's ARN as encryption context.
+  const forTopic = { 'kms:EncryptionContext:aws:sns:topicArn': topic };
   const glue = (resource: string) => `arn:aws:glue:${REGION}:${ACCOUNT}:${resource}`;
   const sagemaker = (resource: string) => `arn:aws:sagemaker:${REGION}:${ACCOUNT}:${resource}`;
   const database = app.at('DataLake/Catalog/Database').ref;
@@ -668,6 +672,7 @@ function accessMatrix(app: DeployedApp, namePrefix: string, endpointName: string
         caller: { service: 'cloudwatch.amazonaws.com', sourceArn: alarm.attribute('Arn'), sourceAccount: ACCOUNT },
         action: 'kms:GenerateDataKey',
         resource: key,
+        context: forTopic,
         expect: 'allowed',
       },
     ]),
@@ -680,7 +685,20 @@ function accessMatrix(app: DeployedApp, namePrefix: string, endpointName: string
       },
       action: 'kms:Decrypt',
       resource: key,
+      context: forTopic,
       expect: 'allowed',
+    },
+    {
+      name: 'CloudWatch cannot use the key for an alarm of this app sent to another topic',
+      caller: {
+        service: 'cloudwatch.amazonaws.com',
+        sourceArn: `arn:aws:cloudwatch:${REGION}:${ACCOUNT}:alarm:${namePrefix}-ApiLatency`,
+        sourceAccount: ACCOUNT,
+      },
+      action: 'kms:GenerateDataKey',
+      resource: key,
+      context: { 'kms:EncryptionContext:aws:sns:topicArn': `arn:aws:sns:${REGION}:${ACCOUNT}:someone-elses-topic` },
+      expect: 'denied',
     },
     {
       name: 'CloudWatch cannot publish an alarm of another application to the topic',
@@ -702,6 +720,7 @@ function accessMatrix(app: DeployedApp, namePrefix: string, endpointName: string
       },
       action: 'kms:GenerateDataKey',
       resource: key,
+      context: forTopic,
       expect: 'denied',
     },
 
@@ -770,7 +789,8 @@ function accessMatrix(app: DeployedApp, namePrefix: string, endpointName: string
 }
 
 describe('a row of the access matrix', () => {
-  const { app: cdkApp, config } = synthPipeline({ stage: 'sandbox' });
+  // A second view of the synthesized sandbox app: this one has a grant removed below.
+  const { app: cdkApp, config } = synthesized.sandbox;
   const app = new DeployedApp(cdkApp);
   const checker = new AccessChecker(app);
   const row = (name: string) =>

@@ -42,7 +42,7 @@ const kept = assembly.stacks.flatMap((stack) =>
     (stack.template as { Resources: Record<string, { Type: string; DeletionPolicy?: string; Properties?: Json }> })
       .Resources,
   )
-    .filter(([, resource]) => resource.DeletionPolicy === 'Retain')
+    .filter(([, resource]) => ['Retain', 'RetainExceptOnCreate'].includes(resource.DeletionPolicy ?? 'Delete'))
     .map(([logicalId, resource]) => ({ stack: stack.stackName, logicalId, ...resource })),
 );
 

@@ -328,7 +328,7 @@ describe('a local execution of the training pipeline', () => {
     },
   );
 
-  test('refuses to start while another run is in progress, and changes nothing', async () => {
+  test('refuses to start while an older run is in progress, and changes nothing', async () => {
     const run = await execute({
       FindRunningRuns: () => ({
         Executions: [
@@ -338,16 +338,34 @@ describe('a local execution of the training pipeline', () => {
       }),
     });
     expect((run.error?.cause as Error | undefined)?.name).toBe('RunAlreadyInProgress');
-    expect(run.error?.message).toContain('Another run of mlpipe-sandbox-training is in progress');
+    expect(run.error?.message).toContain('An older run of mlpipe-sandbox-training is in progress');
     expect(run.calls.FindRunningRuns[0]).toEqual({
       StateMachineArn: 'arn:aws:states:eu-west-1:123456789012:stateMachine:mlpipe-sandbox-training',
       StatusFilter: 'RUNNING',
-      MaxResults: 2,
+      MaxResults: 100,
     });
     for (const state of ['StartCrawler', 'ExportDatasets', 'TrainModel', 'CreateModel']) {
       expect({ state, calls: called(run, state) }).toEqual({ state, calls: 0 });
     }
     expect(called(run, 'NotifyFailure')).toBe(1);
+  });
+
+  test('lets the older of two overlapping runs go on', async () => {
+    const run = await execute({
+      FindRunningRuns: () => ({
+        Executions: [
+          { ExecutionArn: `${EXECUTION_ARN}-later`, Status: 'RUNNING' },
+          { ExecutionArn: EXECUTION_ARN, Status: 'RUNNING' },
+        ],
+      }),
+    });
+    expect(run.error).toBeUndefined();
+    expect(called(run, 'StartCrawler')).toBe(1);
+  });
+
+  test('goes on when the list of running executions does not show this run yet', async () => {
+    const run = await execute({ FindRunningRuns: () => ({ Executions: [] }) });
+    expect(run.error).toBeUndefined();
   });
 
   test('publishes the failure and fails the execution when training keeps failing after its retries', async () => {

@@ -25,6 +25,51 @@ function policyStatements(
 const actionsOf = (statements: { Action: string | string[] }[]) =>
   statements.flatMap((s) => (Array.isArray(s.Action) ? s.Action : [s.Action]));
 
+/** Every intrinsic-function expression of the definition (the value of a field whose name ends in `.$`). */
+function intrinsicExpressions(node: unknown): string[] {
+  if (Array.isArray(node)) return node.flatMap(intrinsicExpressions);
+  if (typeof node !== 'object' || node === null) return [];
+  return Object.entries(node).flatMap(([key, value]) =>
+    key.endsWith('.$') && typeof value === 'string' && value.startsWith('States.')
+      ? [value]
+      : intrinsicExpressions(value),
+  );
+}
+
+/** The single-quoted string literals of an intrinsic expression, as written (escapes kept). */
+function stringLiterals(expression: string): string[] {
+  const literals: string[] = [];
+  let current: string | undefined;
+  for (let i = 0; i < expression.length; i += 1) {
+    const char = expression[i];
+    if (current === undefined) {
+      if (char === "'") current = '';
+    } else if (char === '\\') {
+      current += char + expression[(i += 1)];
+    } else if (char === "'") {
+      literals.push(current);
+      current = undefined;
+    } else current += char;
+  }
+  return literals;
+}
+
+describe('the state machine definition', () => {
+  test("escapes the characters ASL reserves in intrinsic-function literals, except States.Format's {} fields", () => {
+    // Amazon States Language: ' { } and \ are reserved in an intrinsic function's string literal and must be
+    // escaped with a backslash; an unescaped one fails the state at run time, which local engines do not check.
+    const expressions = intrinsicExpressions(stateMachineDefinition(template));
+    expect(expressions.length).toBeGreaterThan(5);
+    const unescaped = expressions.flatMap((expression) =>
+      stringLiterals(expression)
+        .map((literal) => literal.replace(/\\./g, '').replace(/\{\}/g, ''))
+        .filter((rest) => /[{}]/.test(rest))
+        .map((rest) => `${expression.slice(0, 60)}…: ${rest.slice(0, 60)}`),
+    );
+    expect(unescaped).toEqual([]);
+  });
+});
+
 describe('the training state', () => {
   test('runs the training job synchronously (.sync)', () => {
     expect(trainState.Resource).toBe('arn:aws:states:::sagemaker:createTrainingJob.sync');
