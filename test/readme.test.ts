@@ -6,7 +6,7 @@ import { App } from 'aws-cdk-lib';
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { STAGE_DEFAULTS, STAGE_NAMES } from '../lib/config/stage-config';
-import { PARQUET_BUFFER_MIB } from '../lib/constructs/parquet-delivery-stream';
+import { PARQUET_BUFFER_MIB } from '../lib/contract/service-limits';
 import { BUDGET_ALERTS } from '../lib/monitoring/cost-guards';
 import { ALARM_THRESHOLDS } from '../lib/monitoring/pipeline-monitoring';
 import { buildPipeline } from '../lib/pipeline-app';

@@ -7,8 +7,7 @@
  * `-c stage=prod`. Only keys that exist below may appear there.
  */
 
-import { PARQUET_BUFFER_MIB } from '../constructs/parquet-delivery-stream';
-import { BUDGETS_REGIONS, hasInstanceStore } from '../contract/service-limits';
+import { BUDGETS_REGIONS, PARQUET_BUFFER_MIB, hasInstanceStore } from '../contract/service-limits';
 
 export const STAGE_NAMES = ['sandbox', 'prod'] as const;
 export type StageName = (typeof STAGE_NAMES)[number];

@@ -5,7 +5,6 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
-import type { DataRemoval } from '../config/data-removal';
 import { FeatureSchema, FieldType } from '../schema/feature-schema';
 import { RAW_EVENTS_PREFIX, RAW_PARTITION_KEYS } from '../schema/lake-layout';
 import { objectArnFindingId } from '../nag-findings';
@@ -22,7 +21,6 @@ export interface DataCatalogProps {
   /** Glue cron expression for the crawler, or `null` to crawl only on demand. */
   readonly crawlerSchedule: string | null;
   readonly logRetention: logs.RetentionDays;
-  readonly removal: DataRemoval;
 }
 
 const GLUE_TYPES: { readonly [T in FieldType]: glue.Type } = {
@@ -103,7 +101,6 @@ export class DataCatalog extends Construct {
       logGroupName: `/aws-glue/crawlers-role/${roleName}-${securityConfigurationName}`,
       encryptionKey: props.encryptionKey,
       retention: props.logRetention,
-      removal: props.removal,
     });
 
     const rawObjects = `${RAW_EVENTS_PREFIX}*`;

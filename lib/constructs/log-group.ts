@@ -4,18 +4,21 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import type { DataRemoval } from '../config/data-removal';
 
-export interface EncryptedLogGroupProps {
+interface CommonLogGroupProps {
   readonly encryptionKey: kms.IKey;
   readonly retention: logs.RetentionDays;
-  /** Whether the group outlives its stack; a group with a fixed name never does (see `logGroupName`). */
-  readonly removal: DataRemoval;
-  /**
-   * Fixed name, only where a service writes to a name it derives itself. Such a group is deleted with its stack
-   * whatever `removal` says: kept, it would make the next deploy of the stack fail with "already exists".
-   * @default - generated, and kept or deleted as `removal` says
-   */
-  readonly logGroupName?: string;
 }
+
+/**
+ * A group with a generated name, which outlives its stack or not as `removal` says; or a group with a fixed name,
+ * only where a service writes to a name it derives itself. A fixed-name group is always deleted with its stack: kept,
+ * it would make the next deploy of the stack fail with "already exists".
+ */
+export type EncryptedLogGroupProps = CommonLogGroupProps &
+  (
+    | { readonly removal: DataRemoval; readonly logGroupName?: undefined }
+    | { readonly logGroupName: string; readonly removal?: undefined }
+  );
 
 /**
  * A CloudWatch log group encrypted with the lake key and kept for the stage's retention period.
@@ -29,7 +32,7 @@ export class EncryptedLogGroup extends logs.LogGroup {
       logGroupName: props.logGroupName,
       encryptionKey: props.encryptionKey,
       retention: props.retention,
-      removalPolicy: props.logGroupName === undefined ? props.removal.removalPolicy : RemovalPolicy.DESTROY,
+      removalPolicy: props.removal?.removalPolicy ?? RemovalPolicy.DESTROY,
     });
     if (props.retention < logs.RetentionDays.ONE_YEAR) {
       Validations.of(this).acknowledge({

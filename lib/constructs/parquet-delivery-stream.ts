@@ -9,10 +9,8 @@ import { Construct } from 'constructs';
 import type { DataRemoval } from '../config/data-removal';
 import { RAW_ERRORS_PREFIX, RAW_EVENTS_PREFIX, firehoseDataPrefix, firehoseErrorPrefix } from '../schema/lake-layout';
 import { objectArnFindingId } from '../nag-findings';
+import { PARQUET_BUFFER_MIB } from '../contract/service-limits';
 import { EncryptedLogGroup } from './log-group';
-
-/** Firehose accepts 64 to 128 MiB of buffer when it converts record formats. */
-export const PARQUET_BUFFER_MIB = { min: 64, max: 128 } as const;
 
 export interface ParquetDeliveryStreamProps {
   readonly deliveryStreamName: string;

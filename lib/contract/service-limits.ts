@@ -3,6 +3,9 @@
  * No aws-cdk-lib here: the command-line tools read these too.
  */
 
+/** Firehose accepts 64 to 128 MiB of buffer when it converts record formats (Firehose developer guide). */
+export const PARQUET_BUFFER_MIB = { min: 64, max: 128 } as const;
+
 /**
  * SageMaker instance families with local NVMe instance store. Their storage is encrypted by a hardware module on the
  * instance, and SageMaker rejects a customer KMS key for it: "You can't request a VolumeKmsKeyId when using an

@@ -135,7 +135,6 @@ export class InferenceApi extends Construct {
       logGroupName: `API-Gateway-Execution-Logs_${api.restApiId}/${API_STAGE_NAME}`,
       encryptionKey: props.encryptionKey,
       retention: props.logRetention,
-      removal: props.removal,
     });
     api.deploymentStage.node.addDependency(executionLogs);
 

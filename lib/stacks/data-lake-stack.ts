@@ -43,7 +43,6 @@ export class DataLakeStack extends Stack {
       encryptionKey: this.key.key,
       crawlerSchedule: config.crawler.schedule,
       logRetention: config.logRetentionDays as logs.RetentionDays,
-      removal,
     });
     this.queries = new QueryWorkgroup(this, 'Queries', {
       workgroupName: `${config.namePrefix}-analytics`,

@@ -79,7 +79,6 @@ export class TrainingStack extends Stack {
       logGroupName: `/aws/sagemaker/Endpoints/${config.serving.endpointName}`,
       encryptionKey: props.encryptionKey,
       retention: config.logRetentionDays as logs.RetentionDays,
-      removal,
     });
     new SageMakerCleanup(this, 'SageMakerCleanup', {
       ownerTag: { key: OWNER_TAG_KEY, value: this.pipeline.ownerTagValue },

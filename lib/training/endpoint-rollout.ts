@@ -5,8 +5,9 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
-import { PipelineNotification } from './pipeline-notification';
+import { OldVersionsCleanup } from './old-versions-cleanup';
 import { retryTransient } from './retries';
+import { runResourceArn } from './run-names';
 
 /** The endpoint's one production variant; its metrics carry this name as the VariantName dimension. */
 export const ENDPOINT_VARIANT_NAME = 'primary';
@@ -225,7 +226,11 @@ export class EndpointRollout extends Construct {
             sfn.Condition.stringEquals(status, 'InService'),
             sfn.Condition.stringEqualsJsonPath('$.endpoint.EndpointConfigName', '$.run.id'),
           ),
-          this.cleanUpOldVersions(),
+          new OldVersionsCleanup(this, 'OldVersions', {
+            namePrefix: props.namePrefix,
+            notifications: props.notifications,
+            next: props.onSuccess,
+          }).startState,
         )
         // A failed update rolls back to the previous config and reports InService again.
         .when(sfn.Condition.stringEquals(status, 'InService'), rolledBack)
@@ -266,64 +271,13 @@ export class EndpointRollout extends Construct {
       .otherwise(withoutReason);
   }
 
-  /**
-   * Deletes this stage's models and endpoint configs except the one just deployed and the one it replaced, which an
-   * operator can roll back to. Without it every run adds one of each, toward the account's quotas. A failed clean-up
-   * is announced and the run still reports its model: the endpoint already serves it.
-   */
-  private cleanUpOldVersions(): sfn.IChainable {
-    const { namePrefix, onSuccess } = this.props;
-    const previousConfig = '$.existing.EndpointConfigName';
-    const keepBoth = new sfn.Pass(this, 'KeepCurrentAndPreviousVersion', {
-      parameters: { 'current.$': '$.run.id', 'previous.$': previousConfig },
-      resultPath: '$.keep',
-    });
-    const keepCurrent = new sfn.Pass(this, 'KeepCurrentVersion', {
-      parameters: { 'current.$': '$.run.id', 'previous.$': '$.run.id' },
-      resultPath: '$.keep',
-    });
-    const keep = new sfn.Choice(this, 'HadPreviousVersion')
-      .when(sfn.Condition.isPresent(previousConfig), keepBoth)
-      .otherwise(keepCurrent);
-
-    const versions = { namePrefix, keepPath: '$.keep' };
-    const configs = new DeleteOldVersions(this, 'OldEndpointConfigs', {
-      ...versions,
-      kind: 'EndpointConfig',
-      arnPattern: this.runArn('endpoint-config'),
-    });
-    const models = new DeleteOldVersions(this, 'OldModels', {
-      ...versions,
-      kind: 'Model',
-      arnPattern: this.runArn('model'),
-    });
-    const cleanupFailed = new PipelineNotification(this, 'NotifyCleanupFailed', {
-      topic: this.props.notifications,
-      subject: `ML pipeline ${namePrefix}: old model versions were not deleted`,
-      message: {
-        execution: sfn.JsonPath.executionId,
-        error: sfn.JsonPath.stringAt('$.cleanup.Error'),
-        cause: sfn.JsonPath.stringAt('$.cleanup.Cause'),
-        note: 'The endpoint serves the new model; the next run deletes what this one left.',
-      },
-      next: onSuccess,
-    });
-    for (const step of [configs, models]) step.catchInto(cleanupFailed);
-    // Configs first: each names a model, and a config left pointing at a deleted model could not be rolled back to.
-    keepBoth.next(configs.startState);
-    keepCurrent.next(configs.startState);
-    configs.endState.next(models.startState);
-    models.endState.next(onSuccess);
-    return keep;
-  }
-
   private arn(resource: string, name: string): string {
     return this.stack.formatArn({ service: 'sagemaker', resource, resourceName: name });
   }
 
-  /** Any model or endpoint config of this stage's runs, named `<namePrefix>-<uuid>`. */
-  runArn(resource: 'model' | 'endpoint-config'): string {
-    return this.arn(resource, `${this.props.namePrefix}-*`);
+  /** Any model or endpoint config of this stage's runs. */
+  private runArn(resource: 'model' | 'endpoint-config'): string {
+    return runResourceArn(this, resource, this.props.namePrefix);
   }
 }
 
@@ -335,74 +289,4 @@ function productionVariant(capacity: EndpointCapacity, modelName: string): { [ke
     return { ...common, ServerlessConfig: { MemorySizeInMB: memoryMiB, MaxConcurrency: maxConcurrency } };
   }
   return { ...common, InstanceType: capacity.instances.instanceType, InitialInstanceCount: capacity.instances.count };
-}
-
-interface DeleteOldVersionsProps {
-  readonly kind: 'Model' | 'EndpointConfig';
-  readonly namePrefix: string;
-  /** Where `{ current, previous }`, the names to keep, are in the state. */
-  readonly keepPath: string;
-  /** ARN pattern of the resources the pipeline may delete. */
-  readonly arnPattern: string;
-}
-
-/** List one kind of this stage's SageMaker resources, newest first, and delete each one not kept. */
-class DeleteOldVersions extends Construct {
-  readonly startState: tasks.CallAwsService;
-  readonly endState: sfn.Map;
-
-  constructor(scope: Construct, id: string, props: DeleteOldVersionsProps) {
-    super(scope, id);
-    const { kind, namePrefix } = props;
-    const plural = `${kind}s`;
-    const list = new tasks.CallAwsService(this, 'List', {
-      stateName: `List${plural}`,
-      service: 'sagemaker',
-      action: `list${plural}`,
-      parameters: { NameContains: `${namePrefix}-`, SortBy: 'CreationTime', SortOrder: 'Descending', MaxResults: 100 },
-      // List actions have no resource-level permissions.
-      iamResources: ['*'],
-      iamAction: `sagemaker:List${plural}`,
-      resultSelector: { 'names.$': `$.${plural}[*].${kind}Name` },
-      resultPath: '$.versions',
-    });
-    const remove = new tasks.CallAwsService(this, 'Delete', {
-      stateName: `Delete${kind}`,
-      service: 'sagemaker',
-      action: `delete${kind}`,
-      parameters: { [`${kind}Name`]: sfn.JsonPath.stringAt('$.name') },
-      iamResources: [props.arnPattern],
-      resultPath: sfn.JsonPath.DISCARD,
-    });
-    retryTransient(list, 'sagemakerSdk');
-    retryTransient(remove, 'sagemakerSdk');
-    const isOld = sfn.Condition.and(
-      // NameContains matches anywhere in a name; only this stage's own names may go.
-      sfn.Condition.stringMatches('$.name', `${namePrefix}-*`),
-      sfn.Condition.not(sfn.Condition.stringEqualsJsonPath('$.name', '$.keep.current')),
-      sfn.Condition.not(sfn.Condition.stringEqualsJsonPath('$.name', '$.keep.previous')),
-    );
-    const each = new sfn.Map(this, 'Each', {
-      stateName: `DeleteOld${plural}`,
-      itemsPath: '$.versions.names',
-      itemSelector: { 'name.$': '$$.Map.Item.Value', 'keep.$': props.keepPath },
-      // One at a time: deletes are quick, and SageMaker throttles bursts.
-      maxConcurrency: 1,
-      resultPath: sfn.JsonPath.DISCARD,
-    });
-    each.itemProcessor(
-      new sfn.Choice(this, 'IsOld', { stateName: `Is${kind}Old` })
-        .when(isOld, remove)
-        .otherwise(new sfn.Pass(this, 'Keep', { stateName: `Keep${kind}` })),
-    );
-    list.next(each);
-    this.startState = list;
-    this.endState = each;
-  }
-
-  catchInto(handler: sfn.IChainable): void {
-    for (const state of [this.startState, this.endState]) {
-      state.addCatch(handler, { errors: [sfn.Errors.ALL], resultPath: '$.cleanup' });
-    }
-  }
 }

@@ -6,6 +6,7 @@ import { Construct } from 'constructs';
 import type { DataRemoval } from '../config/data-removal';
 import { PipelineFunction } from '../constructs/pipeline-function';
 import { resourceFindingId } from '../nag-findings';
+import { runResourceArn } from './run-names';
 
 export interface SageMakerCleanupProps {
   /** The tag the pipeline puts on every model, endpoint config and endpoint it creates. */
@@ -40,7 +41,9 @@ export class SageMakerCleanup extends Construct {
     });
     const arn = (resource: string, name: string) =>
       stack.formatArn({ service: 'sagemaker', resource, resourceName: name });
-    const runResources = ['endpoint-config', 'model'].map((resource) => arn(resource, `${props.namePrefix}-*`));
+    const runResources = (['endpoint-config', 'model'] as const).map((resource) =>
+      runResourceArn(this, resource, props.namePrefix),
+    );
     handler.role.addToPrincipalPolicy(
       new iam.PolicyStatement({ sid: 'FindTaggedResources', actions: ['tag:GetResources'], resources: ['*'] }),
     );

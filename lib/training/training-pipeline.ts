@@ -1,4 +1,4 @@
-import { ArnFormat, Duration, Size, Stack, Token, Validations } from 'aws-cdk-lib';
+import { ArnFormat, Duration, Size, Stack, Validations } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
@@ -19,6 +19,8 @@ import { objectArnFindingId, resourceFindingId } from '../nag-findings';
 import { EndpointRollout } from './endpoint-rollout';
 import { PipelineNotification } from './pipeline-notification';
 import { retryTransient, type Integration } from './retries';
+import { runResourceArn } from './run-names';
+import { SingleRunGuard } from './single-run-guard';
 import { SpotTrainingJob } from './spot-training-job';
 import { XgboostImage } from './xgboost-image';
 
@@ -103,7 +105,13 @@ export class TrainingPipeline extends Construct {
     });
 
     const definition = sfn.Chain.start(this.prepareRun())
-      .next(this.refuseConcurrentRun())
+      .next(
+        new SingleRunGuard(this, 'SingleRun', {
+          stateMachineName: this.stateMachineName,
+          executionPath: '$.run.execution',
+          onFailure: this.failure,
+        }).chain,
+      )
       .next(this.crawl())
       .next(this.exportDatasets())
       .next(this.train())
@@ -171,11 +179,8 @@ export class TrainingPipeline extends Construct {
         reason:
           "CDK's training task scopes its job actions to training-job/*; jobs are named <namePrefix>-<uuid> at run time.",
       },
-      ...['model', 'endpoint-config'].map((resource) => ({
-        id: resourceFindingId(
-          stateMachineRole,
-          this.stack.formatArn({ service: 'sagemaker', resource, resourceName: `${namePrefix}-*` }),
-        ),
+      ...(['model', 'endpoint-config'] as const).map((resource) => ({
+        id: resourceFindingId(stateMachineRole, runResourceArn(this, resource, namePrefix)),
         reason: `Each run creates a ${resource} named <namePrefix>-<uuid>; the wildcard covers only this stage's runs.`,
       })),
       {
@@ -193,69 +198,6 @@ export class TrainingPipeline extends Construct {
       resourceName: '/aws/sagemaker/*',
       arnFormat: ArnFormat.COLON_RESOURCE_NAME,
     });
-  }
-
-  /**
-   * Refuses to start while an older run of this state machine is in progress: two rollouts to one endpoint would
-   * spoil each other (the first would see the second's config and report a false rollback). A schedule and a manual
-   * start can overlap; the later one fails with RunAlreadyInProgress and changes nothing. Of two runs that see each
-   * other, the older one goes on. ListExecutions is eventually consistent, so two runs started within moments of
-   * each other may still both go on; starts that far apart are what this guards against.
-   */
-  private refuseConcurrentRun(): sfn.IChainable {
-    // The ARN is built from the fixed name: a reference to the state machine would make its role depend on it.
-    const stateMachineArn = this.stack.formatArn({
-      service: 'states',
-      resource: 'stateMachine',
-      resourceName: this.stateMachineName,
-      arnFormat: ArnFormat.COLON_RESOURCE_NAME,
-    });
-    const listRunning = new tasks.CallAwsService(this, 'FindRunningRuns', {
-      service: 'sfn',
-      action: 'listExecutions',
-      // Newest first; the last of the list is the oldest run still going.
-      parameters: { StateMachineArn: sfn.JsonPath.stateMachineId, StatusFilter: 'RUNNING', MaxResults: 100 },
-      iamResources: [stateMachineArn],
-      iamAction: 'states:ListExecutions',
-      resultSelector: {
-        count: sfn.JsonPath.arrayLength(sfn.JsonPath.listAt('$.Executions')),
-        'executions.$': '$.Executions',
-      },
-      resultPath: '$.running',
-    });
-    this.catchInto(retryTransient(listRunning, 'stepFunctionsSdk'));
-    const refused = new sfn.Pass(this, 'RunAlreadyInProgress', {
-      parameters: {
-        Error: 'RunAlreadyInProgress',
-        Cause:
-          `An older run of ${this.stateMachineName} is in progress; this one changed nothing. Wait for it to end, or ` +
-          `stop it: aws stepfunctions list-executions --state-machine-arn <arn> --status-filter RUNNING`,
-      },
-      resultPath: '$.failure',
-    }).next(this.failure);
-    const proceed = new sfn.Pass(this, 'NoOtherRun');
-    const findOldest = new sfn.Pass(this, 'FindOldestRun', {
-      parameters: {
-        run: sfn.JsonPath.arrayGetItem(
-          sfn.JsonPath.listAt('$.running.executions'),
-          // The list is newest first, so the oldest running execution is its last item.
-          Token.asNumber(sfn.JsonPath.mathAdd(sfn.JsonPath.numberAt('$.running.count'), -1)),
-        ),
-      },
-      resultPath: '$.oldest',
-    });
-    findOldest.next(
-      new sfn.Choice(this, 'IsAnotherRunInProgress')
-        .when(sfn.Condition.stringEqualsJsonPath('$.oldest.run.ExecutionArn', '$.run.execution'), proceed)
-        .otherwise(refused),
-    );
-    listRunning.next(
-      new sfn.Choice(this, 'AreRunsListed')
-        // A list that does not show this run yet shows no older one either.
-        .when(sfn.Condition.numberEquals('$.running.count', 0), proceed)
-        .otherwise(findOldest),
-    );
-    return sfn.Chain.custom(listRunning, [proceed], proceed);
   }
 
   /** A run id that names the training job, the model and the endpoint config, and prefixes the exports. */

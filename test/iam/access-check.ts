@@ -92,7 +92,9 @@ export class AccessChecker {
       };
     }
     const allowed = result.overallResult === 'Allowed';
-    return { allowed, explanation: analysis === undefined ? result.overallResult : explain(analysis, allowed) };
+    const explanation = analysis === undefined ? result.overallResult : explain(analysis, allowed);
+    const assumed = call.assumedResourcePolicy;
+    return { allowed, explanation: assumed === undefined ? explanation : `${explanation}; assumed: ${assumed.why}` };
   }
 
   private simulation(call: Call): Simulation {
@@ -184,28 +186,19 @@ export class AccessChecker {
   }
 
   /**
-   * An AWS::SNS::TopicPolicy replaces the topic's default policy; without one, the default lets the owner account's
-   * principals publish (SNS developer guide, "Example cases for Amazon SNS access control").
+   * The topic's AWS::SNS::TopicPolicy, which replaces SNS's default policy. A topic of the app without one would need
+   * that default modelled; none has one, so that case is an error rather than a guess.
    */
   private topicPolicy(topicArn: string): PolicyDocument | undefined {
-    const policies = this.app
+    const statements = this.app
       .ofType('AWS::SNS::TopicPolicy')
       .filter((p) => (p.properties.Topics as string[]).includes(topicArn))
       .flatMap((p) => (p.properties.PolicyDocument as PolicyDocument).Statement);
-    if (policies.length > 0) return { Statement: policies };
-    if (!this.app.ofType('AWS::SNS::Topic').some((t) => t.ref === topicArn)) return undefined;
-    return {
-      Statement: [
-        {
-          Sid: '__default_statement_ID',
-          Effect: 'Allow',
-          Principal: { AWS: '*' },
-          Action: ['SNS:Publish', 'SNS:Subscribe', 'SNS:GetTopicAttributes'],
-          Resource: topicArn,
-          Condition: { StringEquals: { 'AWS:SourceOwner': ACCOUNT } },
-        },
-      ],
-    };
+    if (statements.length > 0) return { Statement: statements };
+    if (this.app.ofType('AWS::SNS::Topic').some((t) => t.ref === topicArn)) {
+      throw new Error(`topic ${topicArn} has no AWS::SNS::TopicPolicy; its default policy is not modelled`);
+    }
+    return undefined;
   }
 
   /**

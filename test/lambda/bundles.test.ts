@@ -10,6 +10,7 @@ import { TRANSACTION_SCHEMA, EXAMPLE_TRANSACTION_FEATURES } from '../../lib/sche
 import { cdkJsonContext } from '../helpers';
 import { DeployedApp } from '../iam/deployed-app';
 import { startLocalServer, type LocalServer } from '../local-server';
+import { COMPLETED_JOB } from '../training/completed-job';
 
 /**
  * The Lambda bundles as the templates deploy them. Each bundle esbuild wrote into the cloud assembly runs in a fresh
@@ -198,18 +199,8 @@ describe('the predict bundle with its template environment', () => {
 
 describe('the evaluation bundle with its template environment', () => {
   test('reads the metric the quality gate compares from a finished job', async () => {
-    const job = {
-      TrainingJobName: 'mlpipe-sandbox-run',
-      ModelArtifacts: { S3ModelArtifacts: 's3://models/model.tar.gz' },
-      FinalMetricDataList: [
-        { MetricName: 'train:auc', Value: 0.99 },
-        { MetricName: 'validation:auc', Value: 0.91 },
-      ],
-      BillableTimeInSeconds: 30,
-      TrainingTimeInSeconds: 100,
-    };
-    const { result } = await invoke('Training/Pipeline/EvaluateTrainingFunction/Function', job);
-    expect(result).toMatchObject({ metricName: 'validation:auc', metricValue: 0.91, spotSavingPercent: 70 });
+    const { result } = await invoke('Training/Pipeline/EvaluateTrainingFunction/Function', COMPLETED_JOB);
+    expect(result).toMatchObject({ metricName: 'validation:auc', metricValue: 0.912, spotSavingPercent: 70 });
   });
 });
 

@@ -1,15 +1,5 @@
 import { IncompleteTrainingJobError, evaluateTraining } from '../../lambda/evaluate-training/evaluate';
-
-const job = {
-  TrainingJobName: 'mlpipe-sandbox-1',
-  ModelArtifacts: { S3ModelArtifacts: 's3://models/models/mlpipe-sandbox-1/output/model.tar.gz' },
-  FinalMetricDataList: [
-    { MetricName: 'train:auc', Value: 0.99 },
-    { MetricName: 'validation:auc', Value: 0.912 },
-  ],
-  BillableTimeInSeconds: 300,
-  TrainingTimeInSeconds: 1000,
-};
+import { COMPLETED_JOB as job } from './completed-job';
 
 describe('evaluateTraining', () => {
   test('reads the validation metric and the spot saving', () => {
