@@ -4,7 +4,7 @@
  * the stage, and `context.pipeline.<stage>` in cdk.json may override its settings (see lib/config/stage-config.ts).
  */
 import { App } from 'aws-cdk-lib';
-import { addComplianceChecks } from '../lib/compliance';
+import { addComplianceChecks } from '../lib/shared/compliance';
 import { ConfigError, loadStageConfigFromContext, type StageConfig } from '../lib/config/stage-config';
 import { buildPipeline } from '../lib/pipeline-app';
 import { TRANSACTION_SCHEMA } from '../lib/schema/feature-schema';

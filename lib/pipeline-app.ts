@@ -1,11 +1,11 @@
 import { App, Environment, Tags } from 'aws-cdk-lib';
 import type { StageConfig } from './config/stage-config';
 import { validateSchema, type FeatureSchema } from './schema/feature-schema';
-import { DataLakeStack } from './stacks/data-lake-stack';
-import { IngestStack } from './stacks/ingest-stack';
-import { MonitoringStack } from './stacks/monitoring-stack';
-import { ServingStack } from './stacks/serving-stack';
-import { TrainingStack } from './stacks/training-stack';
+import { DataLakeStack } from './lake/data-lake-stack';
+import { IngestStack } from './ingest/ingest-stack';
+import { MonitoringStack } from './monitoring/monitoring-stack';
+import { ServingStack } from './serving/serving-stack';
+import { TrainingStack } from './training/training-stack';
 
 /** The CloudFormation name of each stack; the command-line tools find the stacks' outputs by these names. */
 export function stackNames(namePrefix: string) {

@@ -6,7 +6,7 @@ import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import { FirehoseClient } from '@aws-sdk/client-firehose';
 import { createWriteStream, openSync } from 'node:fs';
 import { once } from 'node:events';
-import { STACK_OUTPUTS } from '../lib/stack-outputs';
+import { STACK_OUTPUTS } from '../lib/contract/stack-outputs';
 import {
   integerOption,
   positiveNumberOption,

@@ -6,7 +6,7 @@
 import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import { DescribeEndpointCommand, SageMakerClient } from '@aws-sdk/client-sagemaker';
 import { SFNClient } from '@aws-sdk/client-sfn';
-import { STACK_OUTPUTS } from '../lib/stack-outputs';
+import { STACK_OUTPUTS } from '../lib/contract/stack-outputs';
 import { integerOption, runTool, stringOption, toolMain, type ToolSpec, UsageError } from './lib/cli';
 import { describeOutcome, followExecution, startRun } from './lib/pipeline-runner';
 import { stackNames } from '../lib/pipeline-app';

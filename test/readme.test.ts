@@ -12,7 +12,7 @@ import { ALARM_THRESHOLDS } from '../lib/monitoring/pipeline-monitoring';
 import { buildPipeline } from '../lib/pipeline-app';
 import { TRANSACTION_SCHEMA } from '../lib/schema/feature-schema';
 import { API_STAGE_NAME, MAX_BODY_BYTES } from '../lib/serving/inference-api';
-import { STACK_OUTPUTS } from '../lib/stack-outputs';
+import { STACK_OUTPUTS } from '../lib/contract/stack-outputs';
 import { XGBOOST_VERSION } from '../lib/training/xgboost-image';
 import { EVENT_GAP_MS, INGEST_DEFAULTS, MAX_ATTEMPTS_PER_RECORD, SPEC as INGEST } from '../scripts/ingest';
 import { helpText, type ToolSpec } from '../scripts/lib/cli';

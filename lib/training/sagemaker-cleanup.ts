@@ -4,8 +4,8 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import type { DataRemoval } from '../config/data-removal';
-import { PipelineFunction } from '../constructs/pipeline-function';
-import { resourceFindingId } from '../nag-findings';
+import { PipelineFunction } from '../shared/pipeline-function';
+import { resourceFindingId } from '../shared/nag-findings';
 import { runResourceArn } from './run-names';
 
 export interface SageMakerCleanupProps {

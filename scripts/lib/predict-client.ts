@@ -12,7 +12,7 @@ import { Sha256 } from '@aws-crypto/sha256-js';
 import { SignatureV4 } from '@smithy/signature-v4';
 import type { Prediction } from '../../lambda/predict/predict';
 import { type FeatureSchema, labelField } from '../../lib/schema/feature-schema';
-import { STACK_OUTPUTS } from '../../lib/stack-outputs';
+import { STACK_OUTPUTS } from '../../lib/contract/stack-outputs';
 import { ToolError, UsageError } from './cli';
 import { parseNdjson, readTextFile } from './ndjson';
 import { readStackOutputs } from './stage';

@@ -7,13 +7,13 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import { dataRemoval } from '../config/data-removal';
-import { EncryptedLogGroup } from '../constructs/log-group';
-import { NotificationTopic } from '../constructs/notification-topic';
+import { EncryptedLogGroup } from '../shared/encrypted-log-group';
+import { NotificationTopic } from '../shared/notification-topic';
 import type { StageConfig } from '../config/stage-config';
 import type { FeatureSchema } from '../schema/feature-schema';
-import { STACK_OUTPUTS } from '../stack-outputs';
-import { SageMakerCleanup } from '../training/sagemaker-cleanup';
-import { OWNER_TAG_KEY, TrainingPipeline } from '../training/training-pipeline';
+import { STACK_OUTPUTS } from '../contract/stack-outputs';
+import { SageMakerCleanup } from './sagemaker-cleanup';
+import { OWNER_TAG_KEY, TrainingPipeline } from './training-pipeline';
 
 export interface TrainingStackProps extends StackProps {
   readonly config: StageConfig;

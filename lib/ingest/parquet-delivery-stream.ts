@@ -8,9 +8,9 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import type { DataRemoval } from '../config/data-removal';
 import { RAW_ERRORS_PREFIX, RAW_EVENTS_PREFIX, firehoseDataPrefix, firehoseErrorPrefix } from '../schema/lake-layout';
-import { objectArnFindingId } from '../nag-findings';
+import { objectArnFindingId } from '../shared/nag-findings';
 import { PARQUET_BUFFER_MIB } from '../contract/service-limits';
-import { EncryptedLogGroup } from './log-group';
+import { EncryptedLogGroup } from '../shared/encrypted-log-group';
 
 export interface ParquetDeliveryStreamProps {
   readonly deliveryStreamName: string;

@@ -7,7 +7,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import * as path from 'node:path';
 import type { DataRemoval } from '../config/data-removal';
-import { EncryptedLogGroup } from './log-group';
+import { EncryptedLogGroup } from './encrypted-log-group';
 
 export interface PipelineFunctionProps {
   /** Folder under `lambda/` whose `index.ts` exports `handler`. */

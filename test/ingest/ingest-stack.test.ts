@@ -1,5 +1,5 @@
 import { Match } from 'aws-cdk-lib/assertions';
-import { ParquetDeliveryStream } from '../../lib/constructs/parquet-delivery-stream';
+import { ParquetDeliveryStream } from '../../lib/ingest/parquet-delivery-stream';
 import { normalizedTemplate, synthPipeline } from '../helpers';
 import { App, Duration, Size, Stack } from 'aws-cdk-lib';
 import * as glue from 'aws-cdk-lib/aws-glue';

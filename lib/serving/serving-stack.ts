@@ -5,8 +5,8 @@ import { Construct } from 'constructs';
 import { dataRemoval } from '../config/data-removal';
 import type { StageConfig } from '../config/stage-config';
 import type { FeatureSchema } from '../schema/feature-schema';
-import { InferenceApi } from '../serving/inference-api';
-import { STACK_OUTPUTS } from '../stack-outputs';
+import { InferenceApi } from './inference-api';
+import { STACK_OUTPUTS } from '../contract/stack-outputs';
 
 export interface ServingStackProps extends StackProps {
   readonly config: StageConfig;

@@ -3,11 +3,11 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { addComplianceChecks } from '../lib/compliance';
-import { loadStageConfig } from '../lib/config/stage-config';
-import { buildPipeline } from '../lib/pipeline-app';
-import { TRANSACTION_SCHEMA } from '../lib/schema/feature-schema';
-import { cdkJsonContext } from './helpers';
+import { addComplianceChecks } from '../../lib/shared/compliance';
+import { loadStageConfig } from '../../lib/config/stage-config';
+import { buildPipeline } from '../../lib/pipeline-app';
+import { TRANSACTION_SCHEMA } from '../../lib/schema/feature-schema';
+import { cdkJsonContext } from '../helpers';
 
 interface ValidationReport {
   pluginReports: {

@@ -6,9 +6,9 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import type { StageConfig } from '../config/stage-config';
-import type { NotificationTopic } from '../constructs/notification-topic';
-import { CostGuards } from '../monitoring/cost-guards';
-import { PipelineMonitoring, alarmName } from '../monitoring/pipeline-monitoring';
+import type { NotificationTopic } from '../shared/notification-topic';
+import { CostGuards } from './cost-guards';
+import { PipelineMonitoring, alarmName } from './pipeline-monitoring';
 import { API_STAGE_NAME, apiName } from '../serving/inference-api';
 
 export interface MonitoringStackProps extends StackProps {

@@ -6,8 +6,8 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import { dataRemoval } from '../config/data-removal';
 import type { StageConfig } from '../config/stage-config';
-import { ParquetDeliveryStream } from '../constructs/parquet-delivery-stream';
-import { STACK_OUTPUTS } from '../stack-outputs';
+import { ParquetDeliveryStream } from './parquet-delivery-stream';
+import { STACK_OUTPUTS } from '../contract/stack-outputs';
 
 export interface IngestStackProps extends StackProps {
   readonly config: StageConfig;

@@ -7,8 +7,8 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import { FeatureSchema, FieldType } from '../schema/feature-schema';
 import { RAW_EVENTS_PREFIX, RAW_PARTITION_KEYS } from '../schema/lake-layout';
-import { objectArnFindingId } from '../nag-findings';
-import { EncryptedLogGroup } from './log-group';
+import { objectArnFindingId } from '../shared/nag-findings';
+import { EncryptedLogGroup } from '../shared/encrypted-log-group';
 
 export interface DataCatalogProps {
   /** Glue database name: lower case, digits and underscores, so Athena needs no quoting. */

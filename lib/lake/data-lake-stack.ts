@@ -3,10 +3,10 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { dataRemoval } from '../config/data-removal';
 import type { StageConfig } from '../config/stage-config';
-import { DataCatalog } from '../constructs/data-catalog';
-import { DataLakeStorage } from '../constructs/data-lake-storage';
-import { LakeKey } from '../constructs/lake-key';
-import { QueryWorkgroup } from '../constructs/query-workgroup';
+import { DataCatalog } from './data-catalog';
+import { DataLakeStorage } from './data-lake-storage';
+import { LakeKey } from './lake-key';
+import { QueryWorkgroup } from './query-workgroup';
 import type { FeatureSchema } from '../schema/feature-schema';
 
 export interface DataLakeStackProps extends StackProps {
