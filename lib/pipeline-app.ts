@@ -1,22 +1,12 @@
 import { App, Environment, Tags } from 'aws-cdk-lib';
 import type { StageConfig } from './config/stage-config';
+import { stackNames } from './contract/stacks';
 import { validateSchema, type FeatureSchema } from './schema/feature-schema';
 import { DataLakeStack } from './lake/data-lake-stack';
 import { IngestStack } from './ingest/ingest-stack';
 import { MonitoringStack } from './monitoring/monitoring-stack';
 import { ServingStack } from './serving/serving-stack';
 import { TrainingStack } from './training/training-stack';
-
-/** The CloudFormation name of each stack; the command-line tools find the stacks' outputs by these names. */
-export function stackNames(namePrefix: string) {
-  return {
-    dataLake: `${namePrefix}-data-lake`,
-    ingest: `${namePrefix}-ingest`,
-    training: `${namePrefix}-training`,
-    serving: `${namePrefix}-serving`,
-    monitoring: `${namePrefix}-monitoring`,
-  } as const;
-}
 
 export interface PipelineStacks {
   readonly dataLake: DataLakeStack;

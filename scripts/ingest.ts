@@ -6,7 +6,7 @@ import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import { FirehoseClient } from '@aws-sdk/client-firehose';
 import { createWriteStream, openSync } from 'node:fs';
 import { once } from 'node:events';
-import { STACK_OUTPUTS } from '../lib/contract/stack-outputs';
+import { STACK_OUTPUTS } from '../lib/contract/stacks';
 import {
   integerOption,
   positiveNumberOption,
@@ -20,7 +20,7 @@ import {
 import { encodeRecord, PUT_RECORD_BATCH_LIMITS, sendRecords } from './lib/firehose-sender';
 import { parseNdjson, readTextFile } from './lib/ndjson';
 import { ProgressBar } from './lib/progress';
-import { stackNames } from '../lib/pipeline-app';
+import { stackNames } from '../lib/contract/stacks';
 import { clientConfig, loadToolConfig, readStackOutputs } from './lib/stage';
 import { generateRecords, isPositive } from './lib/transactions';
 

@@ -21,7 +21,7 @@ import {
   type ApiTarget,
   type InputSource,
 } from './lib/predict-client';
-import { stackNames } from '../lib/pipeline-app';
+import { stackNames } from '../lib/contract/stacks';
 import { clientConfig, loadToolConfig } from './lib/stage';
 
 export const SPEC: ToolSpec<'record' | 'file' | 'example' | 'health' | 'json' | 'url' | 'api-key' | 'timeout'> = {

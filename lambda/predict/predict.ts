@@ -5,6 +5,7 @@
  */
 import { InvokeEndpointCommand, type SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
 import { DescribeEndpointCommand, type SageMakerClient } from '@aws-sdk/client-sagemaker';
+import type { Prediction } from '../../lib/contract/inference-api';
 import type { FeatureSchema } from '../../lib/schema/feature-schema';
 import { checkRecord } from '../../lib/schema/record-validation';
 
@@ -25,10 +26,6 @@ export interface ApiResponse {
   readonly body: string;
 }
 
-export interface Prediction {
-  readonly fraudProbability: number;
-  readonly isFraud: boolean;
-}
 
 /** What happened, for logs and metrics: never the request's values. */
 export interface Outcome {

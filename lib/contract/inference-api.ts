@@ -1,7 +1,26 @@
 /**
- * The inference API's contract between the CDK app and the predict function: the names of the metrics the
+ * The inference API's contract between the CDK app, the predict function and the client (`npm run predict`): where
+ * the API lives, what a request and a prediction look like, the request limits, and the names of the metrics the
  * function publishes, which the app's alarms watch. No aws-cdk-lib here: the function bundles this module.
  */
+
+/** The one deployment stage of the API; part of its URL and of its metrics' dimensions. */
+export const API_STAGE_NAME = 'v1';
+
+/** The API's name, which its CloudWatch metrics use as a dimension. */
+export const apiName = (namePrefix: string) => `${namePrefix}-inference`;
+
+/** Largest request body the predict function accepts; API Gateway itself allows 10 MB. */
+export const MAX_BODY_BYTES = 256 * 1024;
+
+/** A `POST /predict` body: one record of named features, or a batch of them. */
+export type PredictRequest = Readonly<Record<string, unknown>> | { readonly records: readonly unknown[] };
+
+/** The answer for one record, in request order. */
+export interface Prediction {
+  readonly fraudProbability: number;
+  readonly isFraud: boolean;
+}
 
 /** CloudWatch namespace of the predict function's own metrics (Powertools' POWERTOOLS_METRICS_NAMESPACE). */
 export const PREDICT_METRICS_NAMESPACE = 'MlPipeline';

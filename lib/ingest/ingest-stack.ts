@@ -7,7 +7,7 @@ import { Construct } from 'constructs';
 import { dataRemoval } from '../config/data-removal';
 import type { StageConfig } from '../config/stage-config';
 import { ParquetDeliveryStream } from './parquet-delivery-stream';
-import { STACK_OUTPUTS } from '../contract/stack-outputs';
+import { STACK_OUTPUTS } from '../contract/stacks';
 
 export interface IngestStackProps extends StackProps {
   readonly config: StageConfig;

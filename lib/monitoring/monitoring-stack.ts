@@ -9,7 +9,7 @@ import type { StageConfig } from '../config/stage-config';
 import type { NotificationTopic } from '../shared/notification-topic';
 import { CostGuards } from './cost-guards';
 import { PipelineMonitoring, alarmName } from './pipeline-monitoring';
-import { API_STAGE_NAME, apiName } from '../serving/inference-api';
+import { API_STAGE_NAME, apiName } from '../contract/inference-api';
 
 export interface MonitoringStackProps extends StackProps {
   readonly config: StageConfig;

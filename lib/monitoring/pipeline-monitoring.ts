@@ -7,7 +7,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
-import { ENDPOINT_VARIANT_NAME } from '../training/endpoint-rollout';
+import { ENDPOINT_VARIANT_NAME } from '../contract/training-run';
 
 export interface PipelineMonitoringProps {
   readonly namePrefix: string;

@@ -12,16 +12,14 @@ import { EncryptedLogGroup } from '../shared/encrypted-log-group';
 import { PipelineFunction } from '../shared/pipeline-function';
 import type { FeatureSchema } from '../schema/feature-schema';
 import { recordJsonSchema } from '../schema/record-validation';
-import { PREDICT_METRICS_NAMESPACE, SERVER_ERRORS_METRIC, predictServiceName } from '../contract/inference-api';
-
-/** The one deployment stage of the API; part of its URL and of its metrics' dimensions. */
-export const API_STAGE_NAME = 'v1';
-
-/** The API's name, which its CloudWatch metrics use as a dimension. */
-export const apiName = (namePrefix: string) => `${namePrefix}-inference`;
-
-/** Largest request body the predict function accepts; API Gateway itself allows 10 MB. */
-export const MAX_BODY_BYTES = 256 * 1024;
+import {
+  API_STAGE_NAME,
+  MAX_BODY_BYTES,
+  PREDICT_METRICS_NAMESPACE,
+  SERVER_ERRORS_METRIC,
+  apiName,
+  predictServiceName,
+} from '../contract/inference-api';
 
 export interface InferenceApiProps {
   readonly namePrefix: string;

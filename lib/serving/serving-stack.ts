@@ -6,7 +6,7 @@ import { dataRemoval } from '../config/data-removal';
 import type { StageConfig } from '../config/stage-config';
 import type { FeatureSchema } from '../schema/feature-schema';
 import { InferenceApi } from './inference-api';
-import { STACK_OUTPUTS } from '../contract/stack-outputs';
+import { STACK_OUTPUTS } from '../contract/stacks';
 
 export interface ServingStackProps extends StackProps {
   readonly config: StageConfig;

@@ -5,12 +5,12 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
+import { ENDPOINT_VARIANT_NAME } from '../contract/training-run';
 import { OldVersionsCleanup } from './old-versions-cleanup';
 import { retryTransient } from './retries';
 import { runResourceArn } from './run-names';
 
 /** The endpoint's one production variant; its metrics carry this name as the VariantName dimension. */
-export const ENDPOINT_VARIANT_NAME = 'primary';
 
 /** How the endpoint serves: serverless capacity, or instances that are always on. */
 export type EndpointCapacity =

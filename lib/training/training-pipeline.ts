@@ -17,21 +17,13 @@ import type { FeatureSchema } from '../schema/feature-schema';
 import { ATHENA_RESULTS_PREFIX, RAW_EVENTS_PREFIX, TRAINING_EXPORTS_PREFIX } from '../schema/lake-layout';
 import { objectArnFindingId, resourceFindingId } from '../shared/nag-findings';
 import { EndpointRollout } from './endpoint-rollout';
+import { MODEL_OUTPUT_PREFIX, OWNER_TAG_KEY, QUALITY_METRIC } from '../contract/training-run';
 import { PipelineNotification } from './pipeline-notification';
 import { retryTransient, type Integration } from './retries';
 import { runResourceArn } from './run-names';
 import { SingleRunGuard } from './single-run-guard';
 import { SpotTrainingJob } from './spot-training-job';
 import { XgboostImage } from './xgboost-image';
-
-/** Tag that marks every SageMaker model, endpoint config and endpoint the pipeline creates; clean-up finds them by it. */
-export const OWNER_TAG_KEY = 'ml-pipeline:owner';
-
-/** The metric the quality gate compares: XGBoost's AUC on the validation channel. */
-export const QUALITY_METRIC = 'validation:auc';
-
-/** Model output prefix in the models bucket; checkpoint prefixes are per job in the checkpoints bucket. */
-export const MODEL_OUTPUT_PREFIX = 'models/';
 
 export interface TrainingPipelineProps {
   readonly namePrefix: string;

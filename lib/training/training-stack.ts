@@ -11,9 +11,10 @@ import { EncryptedLogGroup } from '../shared/encrypted-log-group';
 import { NotificationTopic } from '../shared/notification-topic';
 import type { StageConfig } from '../config/stage-config';
 import type { FeatureSchema } from '../schema/feature-schema';
-import { STACK_OUTPUTS } from '../contract/stack-outputs';
+import { STACK_OUTPUTS } from '../contract/stacks';
 import { SageMakerCleanup } from './sagemaker-cleanup';
-import { OWNER_TAG_KEY, TrainingPipeline } from './training-pipeline';
+import { OWNER_TAG_KEY } from '../contract/training-run';
+import { TrainingPipeline } from './training-pipeline';
 
 export interface TrainingStackProps extends StackProps {
   readonly config: StageConfig;

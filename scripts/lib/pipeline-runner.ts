@@ -8,19 +8,10 @@ import {
   type SFNClient,
   StartExecutionCommand,
 } from '@aws-sdk/client-sfn';
+import { FAILURE_HANDLING_STATES, type RunReport } from '../../lib/contract/training-run';
 import { ToolError } from './cli';
 
-/** What the pipeline's `Report` state outputs (see lib/training/training-pipeline.ts). */
-export interface RunReport {
-  readonly trainingJobName: string;
-  readonly validationAuc: number;
-  readonly modelArtifacts: string;
-  readonly billableSeconds: number;
-  readonly trainingSeconds: number;
-  readonly spotSavingPercent: number;
-  readonly endpointName: string;
-  readonly endpointConfigName: string;
-}
+export type { RunReport };
 
 export type RunOutcome =
   | { readonly status: 'SUCCEEDED'; readonly report: RunReport; readonly seconds: number }
@@ -41,7 +32,7 @@ export interface FollowOptions {
 }
 
 /** The states the pipeline enters only to fail or report a failure: the interesting state is the one before them. */
-const FAILURE_HANDLING_STATES = new Set(['NotifyFailure', 'RunFailed', 'NotifyRejected', 'ModelRejected']);
+const FAILURE_HANDLING: ReadonlySet<string> = new Set(FAILURE_HANDLING_STATES);
 const QUIET_POLLS_BEFORE_REMINDER = 6;
 const FINAL_EVENTS = new Set(['ExecutionSucceeded', 'ExecutionFailed', 'ExecutionTimedOut', 'ExecutionAborted']);
 
@@ -143,7 +134,7 @@ function outcome(final: HistoryEvent, history: readonly HistoryEvent[], seconds:
     final.executionFailedEventDetails ?? final.executionTimedOutEventDetails ?? final.executionAbortedEventDetails;
   const states = history
     .map((event) => event.stateEnteredEventDetails?.name)
-    .filter((name): name is string => name !== undefined && !FAILURE_HANDLING_STATES.has(name));
+    .filter((name): name is string => name !== undefined && !FAILURE_HANDLING.has(name));
   const failedState = states[states.length - 1] ?? 'none (the run failed before its first state)';
   const status =
     final.type === 'ExecutionTimedOut' ? 'TIMED_OUT' : final.type === 'ExecutionAborted' ? 'ABORTED' : 'FAILED';

@@ -10,9 +10,9 @@ import { GetApiKeyCommand, type APIGatewayClient } from '@aws-sdk/client-api-gat
 import type { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import { Sha256 } from '@aws-crypto/sha256-js';
 import { SignatureV4 } from '@smithy/signature-v4';
-import type { Prediction } from '../../lambda/predict/predict';
+import type { Prediction } from '../../lib/contract/inference-api';
 import { type FeatureSchema, labelField } from '../../lib/schema/feature-schema';
-import { STACK_OUTPUTS } from '../../lib/contract/stack-outputs';
+import { STACK_OUTPUTS } from '../../lib/contract/stacks';
 import { ToolError, UsageError } from './cli';
 import { parseNdjson, readTextFile } from './ndjson';
 import { readStackOutputs } from './stage';

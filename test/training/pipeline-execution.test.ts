@@ -1,7 +1,7 @@
 import aslValidator from 'asl-validator';
 import { StateMachine, type StateMachineDefinition } from 'aws-local-stepfunctions';
 import { evaluateTraining, type TrainingJobDescription } from '../../lambda/evaluate-training/evaluate';
-import { QUALITY_METRIC } from '../../lib/training/training-pipeline';
+import { QUALITY_METRIC } from '../../lib/contract/training-run';
 import { stateMachineDefinition, synthPipeline } from '../helpers';
 import { parseReport } from '../../scripts/lib/pipeline-runner';
 

@@ -3,6 +3,7 @@ import { Match } from 'aws-cdk-lib/assertions';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
+import { FAILURE_HANDLING_STATES, REPORT_STATE, type RunReport } from '../../lib/contract/training-run';
 import { SpotTrainingJob } from '../../lib/training/spot-training-job';
 import { XGBOOST_REGISTRY_ACCOUNTS, XgboostImage } from '../../lib/training/xgboost-image';
 import { normalizedTemplate, stateMachineDefinition, synthPipeline } from '../helpers';
@@ -55,6 +56,33 @@ function stringLiterals(expression: string): string[] {
 }
 
 describe('the state machine definition', () => {
+  test.each([...FAILURE_HANDLING_STATES, REPORT_STATE])(
+    'has the state %s that the runner reads by name (lib/contract/training-run.ts)',
+    (name) => {
+      expect(Object.keys(states)).toContain(name);
+    },
+  );
+
+  test('ends a successful run with the report state, whose fields are the run report', () => {
+    const report = states[REPORT_STATE] as { End?: boolean; Parameters: Record<string, unknown> };
+    expect(report.End).toBe(true);
+    const fields: (keyof RunReport)[] = [
+      'trainingJobName',
+      'validationAuc',
+      'modelArtifacts',
+      'billableSeconds',
+      'trainingSeconds',
+      'spotSavingPercent',
+      'endpointName',
+      'endpointConfigName',
+    ];
+    expect(
+      Object.keys(report.Parameters)
+        .map((key) => key.replace(/\.\$$/, ''))
+        .sort(),
+    ).toEqual(fields.sort());
+  });
+
   test("escapes the characters ASL reserves in intrinsic-function literals, except States.Format's {} fields", () => {
     // Amazon States Language: ' { } and \ are reserved in an intrinsic function's string literal and must be
     // escaped with a backslash; an unescaped one fails the state at run time, which local engines do not check.
