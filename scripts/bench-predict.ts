@@ -17,6 +17,7 @@ import { performance } from 'node:perf_hooks';
 import { buildSync } from 'esbuild';
 import { EXAMPLE_TRANSACTION_FEATURES, TRANSACTION_SCHEMA } from '../lib/schema/feature-schema';
 import { checkRecord } from '../lib/schema/record-validation';
+import { schemaToJson } from '../lib/schema/schema-json';
 import { integerOption, runTool, toolMain, type ToolSpec } from './lib/cli';
 
 export const SPEC: ToolSpec<'requests' | 'cold-starts'> = {
@@ -73,6 +74,7 @@ export const main = toolMain(SPEC, async ({ values }) => {
     AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME: url,
     AWS_ENDPOINT_URL_SAGEMAKER: url,
     ENDPOINT_NAME: 'bench-endpoint',
+    FEATURE_SCHEMA: schemaToJson(TRANSACTION_SCHEMA),
     DECISION_THRESHOLD: '0.5',
     MAX_BATCH_SIZE: '100',
     MAX_BODY_BYTES: '262144',

@@ -1,4 +1,4 @@
-import { App } from 'aws-cdk-lib';
+import { App, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -12,6 +12,15 @@ export function cdkJsonContext(): Record<string, unknown> {
     context: Record<string, unknown>;
   };
   return cdkJson.context;
+}
+
+/**
+ * A bare stack for a construct test, as the CDK's own tests use: the feature flags of cdk.json, and no bundling (a
+ * construct test reads the template, not the Lambda code; test/lambda/bundles.test.ts runs the real bundles).
+ */
+export function bareStack(id = 'Test'): Stack {
+  const app = new App({ context: { ...cdkJsonContext(), 'aws:cdk:bundling-stacks': [] } });
+  return new Stack(app, id, { env: { account: '123456789012', region: 'eu-west-1' } });
 }
 
 export interface SynthOptions {

@@ -5,7 +5,7 @@ import { Tracer } from '@aws-lambda-powertools/tracer';
 import { SageMakerClient } from '@aws-sdk/client-sagemaker';
 import { SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
-import { TRANSACTION_SCHEMA } from '../../lib/schema/feature-schema';
+import { schemaFromJson } from '../../lib/schema/schema-json';
 import { SERVER_ERRORS_METRIC } from '../../lib/contract/inference-api';
 import { health, predict, type ApiResponse } from './predict';
 
@@ -16,7 +16,8 @@ function requireEnv(name: string): string {
 }
 
 const settings = {
-  schema: TRANSACTION_SCHEMA,
+  // The schema the app was built with, so the function accepts exactly what the API's request model accepts.
+  schema: schemaFromJson(requireEnv('FEATURE_SCHEMA'), 'FEATURE_SCHEMA'),
   endpointName: requireEnv('ENDPOINT_NAME'),
   threshold: Number(requireEnv('DECISION_THRESHOLD')),
   maxBatchSize: Number(requireEnv('MAX_BATCH_SIZE')),

@@ -26,7 +26,6 @@ export interface ApiResponse {
   readonly body: string;
 }
 
-
 /** What happened, for logs and metrics: never the request's values. */
 export interface Outcome {
   readonly statusCode: number;

@@ -31,7 +31,7 @@ export class IngestStack extends Stack {
       bufferSize: Size.mebibytes(config.ingest.bufferSizeMiB),
       bufferInterval: Duration.seconds(config.ingest.bufferIntervalSeconds),
       logRetention: config.logRetentionDays as logs.RetentionDays,
-      removal: dataRemoval(config.data),
+      logRemovalPolicy: dataRemoval(config.data).removalPolicy,
     });
     new CfnOutput(this, STACK_OUTPUTS.deliveryStreamName, { value: this.delivery.deliveryStream.deliveryStreamName });
   }

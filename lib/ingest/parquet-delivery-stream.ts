@@ -1,4 +1,4 @@
-import { Duration, Size, Stack, Validations } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Size, Stack, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as firehose from 'aws-cdk-lib/aws-kinesisfirehose';
 import * as glue from 'aws-cdk-lib/aws-glue';
@@ -6,7 +6,6 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
-import type { DataRemoval } from '../config/data-removal';
 import { RAW_ERRORS_PREFIX, RAW_EVENTS_PREFIX, firehoseDataPrefix, firehoseErrorPrefix } from '../schema/lake-layout';
 import { objectArnFindingId } from '../shared/nag-findings';
 import { PARQUET_BUFFER_MIB } from '../contract/service-limits';
@@ -24,7 +23,8 @@ export interface ParquetDeliveryStreamProps {
   /** Longest buffering time, 0 to 900 s. */
   readonly bufferInterval: Duration;
   readonly logRetention: logs.RetentionDays;
-  readonly removal: DataRemoval;
+  /** What happens to the delivery-error log group when the stack is deleted. @default RemovalPolicy.RETAIN */
+  readonly logRemovalPolicy?: RemovalPolicy;
 }
 
 /**
@@ -46,13 +46,13 @@ export class ParquetDeliveryStream extends Construct {
     if (bufferMiB < PARQUET_BUFFER_MIB.min || bufferMiB > PARQUET_BUFFER_MIB.max) {
       throw new Error(
         `ParquetDeliveryStream: bufferSize (${bufferMiB} MiB) must be ${PARQUET_BUFFER_MIB.min} to ` +
-          `${PARQUET_BUFFER_MIB.max} MiB, the range Firehose allows with Parquet conversion; set ingest.bufferSizeMiB`,
+          `${PARQUET_BUFFER_MIB.max} MiB, the range Firehose allows with Parquet conversion`,
       );
     }
     const intervalSeconds = props.bufferInterval.toSeconds();
     if (intervalSeconds < 0 || intervalSeconds > 900) {
       throw new Error(
-        `ParquetDeliveryStream: bufferInterval (${intervalSeconds} s) must be 0 to 900 s; set ingest.bufferIntervalSeconds`,
+        `ParquetDeliveryStream: bufferInterval (${intervalSeconds} s) must be 0 to 900 s, the range Firehose allows`,
       );
     }
 
@@ -67,7 +67,7 @@ export class ParquetDeliveryStream extends Construct {
     this.logGroup = new EncryptedLogGroup(this, 'DeliveryErrors', {
       encryptionKey: props.encryptionKey,
       retention: props.logRetention,
-      removal: props.removal,
+      removalPolicy: props.logRemovalPolicy ?? RemovalPolicy.RETAIN,
     });
 
     const deliveryRole = this.createDeliveryRole(props, cfnTable.databaseName);

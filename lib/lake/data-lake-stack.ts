@@ -1,4 +1,4 @@
-import { CfnOutput, Stack, StackProps } from 'aws-cdk-lib';
+import { CfnOutput, Duration, Size, Stack, StackProps } from 'aws-cdk-lib';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { dataRemoval } from '../config/data-removal';
@@ -27,13 +27,25 @@ export class DataLakeStack extends Stack {
   constructor(scope: Construct, id: string, props: DataLakeStackProps) {
     super(scope, id, props);
     const { config } = props;
-    const removal = dataRemoval(config.data);
+    const { removalPolicy, autoDeleteObjects } = dataRemoval(config.data);
+    const { lifecycle } = config;
+    const days = Duration.days;
 
-    this.key = new LakeKey(this, 'Encryption', { aliasName: `${config.namePrefix}-data`, removal });
+    this.key = new LakeKey(this, 'Encryption', { aliasName: `${config.namePrefix}-data`, removalPolicy });
     this.storage = new DataLakeStorage(this, 'Storage', {
       encryptionKey: this.key.key,
-      removal,
-      lifecycle: config.lifecycle,
+      removalPolicy,
+      autoDeleteObjects,
+      lifecycle: {
+        rawInfrequentAccessAfter: days(lifecycle.rawInfrequentAccessAfterDays),
+        rawGlacierInstantRetrievalAfter: days(lifecycle.rawGlacierInstantRetrievalAfterDays),
+        rawErrorsExpireAfter: days(lifecycle.rawErrorsExpireAfterDays),
+        curatedExpireAfter: days(lifecycle.curatedExpireAfterDays),
+        athenaResultsExpireAfter: days(lifecycle.athenaResultsExpireAfterDays),
+        checkpointsExpireAfter: days(lifecycle.checkpointsExpireAfterDays),
+        accessLogsExpireAfter: days(lifecycle.accessLogsExpireAfterDays),
+        noncurrentVersionsExpireAfter: days(lifecycle.noncurrentVersionsExpireAfterDays),
+      },
     });
     this.catalog = new DataCatalog(this, 'Catalog', {
       databaseName: `${config.namePrefix.replace(/-/g, '_')}_lake`,
@@ -51,10 +63,10 @@ export class DataLakeStack extends Stack {
       resultsBucket: this.storage.athenaResults,
       curatedBucket: this.storage.curated,
       encryptionKey: this.key.key,
-      bytesScannedCutoffMiB: config.athena.bytesScannedCutoffMiB,
+      bytesScannedCutoff: Size.mebibytes(config.athena.bytesScannedCutoffMiB),
       // The named export query is the one the training pipeline runs, with the same split and window.
       validationPercent: config.training.validationPercent,
-      exportWindowDays: config.training.exportWindowDays,
+      exportWindow: days(config.training.exportWindowDays),
     });
 
     new CfnOutput(this, 'RawBucketName', { value: this.storage.raw.bucketName });

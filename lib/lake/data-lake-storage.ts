@@ -1,16 +1,39 @@
-import { Duration, Stack, Validations } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
-import type { DataRemoval } from '../config/data-removal';
-import type { LifecycleConfig } from '../config/stage-config';
 import { RAW_ERRORS_PREFIX, RAW_EVENTS_PREFIX, TRAINING_EXPORTS_PREFIX } from '../schema/lake-layout';
 import { LakeBucket, enableEventBridgeNotifications } from './lake-bucket';
 
+/** How long each kind of object lives in each storage class, counted from when it was written. */
+export interface DataLakeLifecycle {
+  /** Raw events move to S3 Standard-IA (S3 allows 30 days at the earliest). @default Duration.days(30) */
+  readonly rawInfrequentAccessAfter?: Duration;
+  /** Raw events move to Glacier Instant Retrieval, 30 days after Standard-IA at the earliest. @default Duration.days(90) */
+  readonly rawGlacierInstantRetrievalAfter?: Duration;
+  /** Records Firehose could not convert (under `errors/`) are deleted. @default Duration.days(14) */
+  readonly rawErrorsExpireAfter?: Duration;
+  /** Training exports are deleted. @default Duration.days(14) */
+  readonly curatedExpireAfter?: Duration;
+  /** Athena query results are deleted. @default Duration.days(7) */
+  readonly athenaResultsExpireAfter?: Duration;
+  /** Spot-training checkpoints are deleted. @default Duration.days(7) */
+  readonly checkpointsExpireAfter?: Duration;
+  /** S3 server access logs are deleted. @default Duration.days(30) */
+  readonly accessLogsExpireAfter?: Duration;
+  /** Old versions in the versioned buckets (raw, models) are deleted. @default Duration.days(7) */
+  readonly noncurrentVersionsExpireAfter?: Duration;
+}
+
 export interface DataLakeStorageProps {
+  /** The customer managed key of every data bucket (SSE-KMS). */
   readonly encryptionKey: kms.IKey;
-  readonly removal: DataRemoval;
-  readonly lifecycle: LifecycleConfig;
+  /** What happens to the buckets when the stack is deleted. @default RemovalPolicy.RETAIN */
+  readonly removalPolicy?: RemovalPolicy;
+  /** Empty the buckets on stack deletion; needs `removalPolicy` DESTROY. @default false */
+  readonly autoDeleteObjects?: boolean;
+  /** @default - the defaults of each {@link DataLakeLifecycle} field */
+  readonly lifecycle?: DataLakeLifecycle;
 }
 
 /**
@@ -34,8 +57,10 @@ export class DataLakeStorage extends Construct {
 
   constructor(scope: Construct, id: string, props: DataLakeStorageProps) {
     super(scope, id);
-    const { lifecycle } = props;
     const days = Duration.days;
+    const lifecycle = lifecycleWithDefaults(props.lifecycle ?? {});
+    const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
+    const autoDeleteObjects = props.autoDeleteObjects ?? false;
 
     const accessLogs = new s3.Bucket(this, 'AccessLogs', {
       // S3 delivers server access logs only to buckets encrypted with S3-managed keys, not SSE-KMS.
@@ -45,11 +70,11 @@ export class DataLakeStorage extends Construct {
       blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
       objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
       lifecycleRules: [
-        { id: 'ExpireAccessLogs', expiration: days(lifecycle.accessLogsExpireAfterDays) },
+        { id: 'ExpireAccessLogs', expiration: lifecycle.accessLogsExpireAfter },
         { id: 'AbortIncompleteUploads', abortIncompleteMultipartUploadAfter: days(1) },
       ],
-      removalPolicy: props.removal.removalPolicy,
-      autoDeleteObjects: props.removal.autoDeleteObjects,
+      removalPolicy,
+      autoDeleteObjects,
     });
     enableEventBridgeNotifications(accessLogs);
     this.accessLogs = accessLogs;
@@ -74,8 +99,13 @@ export class DataLakeStorage extends Construct {
       },
     );
 
-    const common = { encryptionKey: props.encryptionKey, accessLogsBucket: this.accessLogs, removal: props.removal };
-    const noncurrentVersionExpiration = days(lifecycle.noncurrentVersionsExpireAfterDays);
+    const common = {
+      encryptionKey: props.encryptionKey,
+      accessLogsBucket: this.accessLogs,
+      removalPolicy,
+      autoDeleteObjects,
+    };
+    const noncurrentVersionExpiration = lifecycle.noncurrentVersionsExpireAfter;
 
     this.raw = new LakeBucket(this, 'Raw', {
       ...common,
@@ -88,11 +118,11 @@ export class DataLakeStorage extends Construct {
           transitions: [
             {
               storageClass: s3.StorageClass.INFREQUENT_ACCESS,
-              transitionAfter: days(lifecycle.rawInfrequentAccessAfterDays),
+              transitionAfter: lifecycle.rawInfrequentAccessAfter,
             },
             {
               storageClass: s3.StorageClass.GLACIER_INSTANT_RETRIEVAL,
-              transitionAfter: days(lifecycle.rawGlacierInstantRetrievalAfterDays),
+              transitionAfter: lifecycle.rawGlacierInstantRetrievalAfter,
             },
           ],
         },
@@ -100,7 +130,7 @@ export class DataLakeStorage extends Construct {
           // Conversion and delivery failures are kept long enough to inspect and resend, then deleted.
           id: 'ExpireDeliveryErrors',
           prefix: RAW_ERRORS_PREFIX,
-          expiration: days(lifecycle.rawErrorsExpireAfterDays),
+          expiration: lifecycle.rawErrorsExpireAfter,
         },
       ],
     }).bucket;
@@ -116,7 +146,7 @@ export class DataLakeStorage extends Construct {
         {
           id: 'ExpireTrainingExports',
           prefix: TRAINING_EXPORTS_PREFIX,
-          expiration: days(lifecycle.curatedExpireAfterDays),
+          expiration: lifecycle.curatedExpireAfter,
         },
       ],
     }).bucket;
@@ -127,7 +157,7 @@ export class DataLakeStorage extends Construct {
         enabled: false,
         whyNotVersioned: 'Athena query results are disposable output of re-runnable queries and expire by lifecycle.',
       },
-      lifecycleRules: [{ id: 'ExpireQueryResults', expiration: days(lifecycle.athenaResultsExpireAfterDays) }],
+      lifecycleRules: [{ id: 'ExpireQueryResults', expiration: lifecycle.athenaResultsExpireAfter }],
     }).bucket;
 
     this.models = new LakeBucket(this, 'Models', {
@@ -143,10 +173,10 @@ export class DataLakeStorage extends Construct {
         whyNotVersioned:
           'Checkpoints are overwritten every training round and only matter until the job finishes; versions would multiply their size.',
       },
-      lifecycleRules: [{ id: 'ExpireCheckpoints', expiration: days(lifecycle.checkpointsExpireAfterDays) }],
+      lifecycleRules: [{ id: 'ExpireCheckpoints', expiration: lifecycle.checkpointsExpireAfter }],
     }).bucket;
 
-    if (props.removal.autoDeleteObjects) {
+    if (autoDeleteObjects) {
       // autoDeleteObjects adds one stack-wide Lambda provider that empties the buckets on stack deletion.
       const provider = Stack.of(this).node.tryFindChild('Custom::S3AutoDeleteObjectsCustomResourceProvider');
       if (provider !== undefined) {
@@ -158,4 +188,34 @@ export class DataLakeStorage extends Construct {
       }
     }
   }
+}
+
+/** The lifecycle with every default applied, checked against S3's minimum storage durations. */
+function lifecycleWithDefaults(lifecycle: DataLakeLifecycle): Required<DataLakeLifecycle> {
+  const days = Duration.days;
+  const resolved: Required<DataLakeLifecycle> = {
+    rawInfrequentAccessAfter: lifecycle.rawInfrequentAccessAfter ?? days(30),
+    rawGlacierInstantRetrievalAfter: lifecycle.rawGlacierInstantRetrievalAfter ?? days(90),
+    rawErrorsExpireAfter: lifecycle.rawErrorsExpireAfter ?? days(14),
+    curatedExpireAfter: lifecycle.curatedExpireAfter ?? days(14),
+    athenaResultsExpireAfter: lifecycle.athenaResultsExpireAfter ?? days(7),
+    checkpointsExpireAfter: lifecycle.checkpointsExpireAfter ?? days(7),
+    accessLogsExpireAfter: lifecycle.accessLogsExpireAfter ?? days(30),
+    noncurrentVersionsExpireAfter: lifecycle.noncurrentVersionsExpireAfter ?? days(7),
+  };
+  const ia = resolved.rawInfrequentAccessAfter.toDays();
+  const glacier = resolved.rawGlacierInstantRetrievalAfter.toDays();
+  if (ia < 30) {
+    throw new Error(
+      `DataLakeStorage: lifecycle.rawInfrequentAccessAfter is ${ia} days, but S3 moves objects to Standard-IA ` +
+        'after 30 days at the earliest; pass Duration.days(30) or more',
+    );
+  }
+  if (glacier < ia + 30) {
+    throw new Error(
+      `DataLakeStorage: lifecycle.rawGlacierInstantRetrievalAfter is ${glacier} days, but S3 keeps objects in ` +
+        `Standard-IA for 30 days, so it must be at least rawInfrequentAccessAfter + 30 (${ia + 30} days)`,
+    );
+  }
+  return resolved;
 }

@@ -1,8 +1,7 @@
-import { Duration, Validations } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
-import type { DataRemoval } from '../config/data-removal';
 
 /** Whether a bucket keeps old versions, and if not, why not (the reason acknowledges the guard rule). */
 export type LakeBucketVersioning =
@@ -14,7 +13,10 @@ export interface LakeBucketProps {
   readonly encryptionKey: kms.IKey;
   /** Bucket that receives this bucket's server access logs. */
   readonly accessLogsBucket: s3.IBucket;
-  readonly removal: DataRemoval;
+  /** What happens to the bucket when the stack is deleted. @default RemovalPolicy.RETAIN */
+  readonly removalPolicy?: RemovalPolicy;
+  /** Empty the bucket on stack deletion, so that a DESTROY policy can delete it. @default false */
+  readonly autoDeleteObjects?: boolean;
   readonly versioning: LakeBucketVersioning;
   /** Lifecycle rules of the bucket's data; a rule that aborts stale multipart uploads is always added. */
   readonly lifecycleRules: s3.LifecycleRule[];
@@ -55,8 +57,8 @@ export class LakeBucket extends Construct {
           : []),
         { id: 'AbortIncompleteUploads', abortIncompleteMultipartUploadAfter: Duration.days(1) },
       ],
-      removalPolicy: props.removal.removalPolicy,
-      autoDeleteObjects: props.removal.autoDeleteObjects,
+      removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN,
+      autoDeleteObjects: props.autoDeleteObjects ?? false,
     });
     enableEventBridgeNotifications(bucket);
     this.bucket = bucket;

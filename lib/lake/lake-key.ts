@@ -1,13 +1,16 @@
-import { ArnFormat, Duration, Stack } from 'aws-cdk-lib';
+import { ArnFormat, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import { Construct } from 'constructs';
-import type { DataRemoval } from '../config/data-removal';
 
 export interface LakeKeyProps {
   /** Alias, without the `alias/` prefix. */
   readonly aliasName: string;
-  readonly removal: DataRemoval;
+  /**
+   * What happens to the key when the stack is deleted: DESTROY schedules its deletion after a 7-day waiting period.
+   * @default RemovalPolicy.RETAIN
+   */
+  readonly removalPolicy?: RemovalPolicy;
 }
 
 /**
@@ -25,7 +28,7 @@ export class LakeKey extends Construct {
       description: 'Encrypts the ML pipeline data lake, query results, model artifacts and logs',
       alias: props.aliasName,
       enableKeyRotation: true,
-      removalPolicy: props.removal.removalPolicy,
+      removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN,
       // A deleted key cannot decrypt anything, so the shortest waiting period still leaves a week to cancel.
       pendingWindow: Duration.days(7),
     });

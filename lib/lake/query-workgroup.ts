@@ -1,4 +1,4 @@
-import { Stack } from 'aws-cdk-lib';
+import { Duration, Size, Stack } from 'aws-cdk-lib';
 import * as athena from 'aws-cdk-lib/aws-athena';
 import * as glue from 'aws-cdk-lib/aws-glue';
 import * as kms from 'aws-cdk-lib/aws-kms';
@@ -21,12 +21,12 @@ export interface QueryWorkgroupProps {
   /** Bucket the training export unloads into. */
   readonly curatedBucket: s3.IBucket;
   readonly encryptionKey: kms.IKey;
-  /** Athena cancels a query that would scan more than this. */
-  readonly bytesScannedCutoffMiB: number;
+  /** Athena cancels a query that would scan more than this; Athena accepts 10 MiB at the least. */
+  readonly bytesScannedCutoff: Size;
   /** Percent of records in the validation split. @default 20 */
   readonly validationPercent?: number;
-  /** Days of raw partitions the export query reads, today included. @default 30 */
-  readonly exportWindowDays?: number;
+  /** How far back the export query reads raw partitions, in whole days, today included. @default Duration.days(30) */
+  readonly exportWindow?: Duration;
 }
 
 /**
@@ -42,6 +42,12 @@ export class QueryWorkgroup extends Construct {
   constructor(scope: Construct, id: string, props: QueryWorkgroupProps) {
     super(scope, id);
     this.workgroupName = props.workgroupName;
+    const cutoffBytes = props.bytesScannedCutoff.toBytes();
+    if (cutoffBytes < Size.mebibytes(10).toBytes()) {
+      throw new Error(
+        `QueryWorkgroup: bytesScannedCutoff is ${cutoffBytes} bytes, below the 10 MiB Athena accepts; pass Size.mebibytes(10) or more`,
+      );
+    }
     this.workgroup = new athena.CfnWorkGroup(this, 'WorkGroup', {
       name: props.workgroupName,
       description: 'ML pipeline: data checks and training-set exports',
@@ -53,7 +59,7 @@ export class QueryWorkgroup extends Construct {
         enforceWorkGroupConfiguration: true,
         engineVersion: { selectedEngineVersion: 'Athena engine version 3' },
         publishCloudWatchMetricsEnabled: true,
-        bytesScannedCutoffPerQuery: props.bytesScannedCutoffMiB * 1024 * 1024,
+        bytesScannedCutoffPerQuery: cutoffBytes,
         requesterPaysEnabled: false,
         resultConfiguration: {
           outputLocation: props.resultsBucket.s3UrlForObject(ATHENA_RESULTS_PREFIX),
@@ -85,7 +91,7 @@ export class QueryWorkgroup extends Construct {
           database,
           destination: props.curatedBucket.s3UrlForObject(`${TRAINING_EXPORTS_PREFIX}manual/`),
           validationPercent: props.validationPercent ?? 20,
-          windowDays: props.exportWindowDays ?? 30,
+          windowDays: (props.exportWindow ?? Duration.days(30)).toDays(),
         }),
       },
     };

@@ -1,4 +1,4 @@
-import { Duration, Stack, Validations } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import * as apigateway from 'aws-cdk-lib/aws-apigateway';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -6,12 +6,11 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import type { DataRemoval } from '../config/data-removal';
-import type { ApiConfig } from '../config/stage-config';
 import { EncryptedLogGroup } from '../shared/encrypted-log-group';
 import { PipelineFunction } from '../shared/pipeline-function';
 import type { FeatureSchema } from '../schema/feature-schema';
 import { recordJsonSchema } from '../schema/record-validation';
+import { schemaToJson } from '../schema/schema-json';
 import {
   API_STAGE_NAME,
   MAX_BODY_BYTES,
@@ -22,13 +21,34 @@ import {
 } from '../contract/inference-api';
 
 export interface InferenceApiProps {
+  /** Prefix of the API's name, its usage plan and the function's metrics service. */
   readonly namePrefix: string;
+  /** The features a request carries; the request model and the function's validation derive from it. */
   readonly schema: FeatureSchema;
+  /** The SageMaker endpoint the function calls. */
   readonly endpointName: string;
-  readonly api: ApiConfig;
+  /**
+   * `iam`: callers sign with SigV4 and need execute-api:Invoke; `apiKey`: the API key alone. Both send the key.
+   * @default 'iam'
+   */
+  readonly authorization?: 'iam' | 'apiKey';
+  /** Steady requests per second, for the stage and per API key. @default 10 */
+  readonly throttleRatePerSecond?: number;
+  /** Requests above the steady rate in a burst. @default 20 */
+  readonly throttleBurst?: number;
+  /** Requests per API key per day. @default 10000 */
+  readonly quotaPerDay?: number;
+  /** Memory of the predict function, in MiB. @default 512 */
+  readonly memorySize?: number;
+  /** Fraud probability at or above which a record is flagged, above 0 up to 1. @default 0.5 */
+  readonly decisionThreshold?: number;
+  /** Most records in one request. @default 100 */
+  readonly maxBatchSize?: number;
+  /** The key of the function's and the API's log groups. */
   readonly encryptionKey: kms.IKey;
   readonly logRetention: logs.RetentionDays;
-  readonly removal: DataRemoval;
+  /** What happens to the function's and the access log groups when the stack is deleted. @default RemovalPolicy.RETAIN */
+  readonly logRemovalPolicy?: RemovalPolicy;
 }
 
 /**
@@ -48,25 +68,43 @@ export class InferenceApi extends Construct {
   constructor(scope: Construct, id: string, props: InferenceApiProps) {
     super(scope, id);
     const stack = Stack.of(this);
-    const { api: config } = props;
+    const config = {
+      authorization: props.authorization ?? 'iam',
+      throttleRatePerSecond: props.throttleRatePerSecond ?? 10,
+      throttleBurst: props.throttleBurst ?? 20,
+      quotaPerDay: props.quotaPerDay ?? 10_000,
+      decisionThreshold: props.decisionThreshold ?? 0.5,
+      maxBatchSize: props.maxBatchSize ?? 100,
+    };
+    if (!(config.decisionThreshold > 0 && config.decisionThreshold <= 1)) {
+      throw new Error(
+        `InferenceApi: decisionThreshold is ${config.decisionThreshold}; it is a fraud probability, pass a number above 0 up to 1`,
+      );
+    }
+    if (!Number.isInteger(config.maxBatchSize) || config.maxBatchSize < 1) {
+      throw new Error(`InferenceApi: maxBatchSize is ${config.maxBatchSize}; pass a whole number of at least 1`);
+    }
+    const logRemovalPolicy = props.logRemovalPolicy ?? RemovalPolicy.RETAIN;
 
+    const environment = {
+      ENDPOINT_NAME: props.endpointName,
+      FEATURE_SCHEMA: schemaToJson(props.schema),
+      DECISION_THRESHOLD: String(config.decisionThreshold),
+      MAX_BATCH_SIZE: String(config.maxBatchSize),
+      MAX_BODY_BYTES: String(MAX_BODY_BYTES),
+      POWERTOOLS_SERVICE_NAME: predictServiceName(props.namePrefix),
+      POWERTOOLS_METRICS_NAMESPACE: PREDICT_METRICS_NAMESPACE,
+    };
     const handler = new PipelineFunction(this, 'PredictFunction', {
       entry: 'predict',
       description: 'Validates prediction requests and calls the SageMaker endpoint',
-      environment: {
-        ENDPOINT_NAME: props.endpointName,
-        DECISION_THRESHOLD: String(config.decisionThreshold),
-        MAX_BATCH_SIZE: String(config.maxBatchSize),
-        MAX_BODY_BYTES: String(MAX_BODY_BYTES),
-        POWERTOOLS_SERVICE_NAME: predictServiceName(props.namePrefix),
-        POWERTOOLS_METRICS_NAMESPACE: PREDICT_METRICS_NAMESPACE,
-      },
+      environment,
       // Under API Gateway's 29 s integration limit, with room for one retried 10 s invocation.
       timeout: Duration.seconds(25),
-      memorySize: config.lambdaMemoryMiB,
+      memorySize: props.memorySize ?? 512,
       encryptionKey: props.encryptionKey,
       logRetention: props.logRetention,
-      removal: props.removal,
+      logRemovalPolicy,
     });
     const endpointArn = stack.formatArn({
       service: 'sagemaker',
@@ -88,7 +126,7 @@ export class InferenceApi extends Construct {
     const accessLogs = new EncryptedLogGroup(this, 'AccessLogs', {
       encryptionKey: props.encryptionKey,
       retention: props.logRetention,
-      removal: props.removal,
+      removalPolicy: logRemovalPolicy,
     });
     const api = new apigateway.RestApi(this, 'Api', {
       restApiName: apiName(props.namePrefix),

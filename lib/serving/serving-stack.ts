@@ -28,10 +28,16 @@ export class ServingStack extends Stack {
       namePrefix: config.namePrefix,
       schema: props.schema,
       endpointName: config.serving.endpointName,
-      api: config.api,
+      authorization: config.api.authorization,
+      throttleRatePerSecond: config.api.throttleRatePerSecond,
+      throttleBurst: config.api.throttleBurst,
+      quotaPerDay: config.api.quotaPerDay,
+      memorySize: config.api.lambdaMemoryMiB,
+      decisionThreshold: config.api.decisionThreshold,
+      maxBatchSize: config.api.maxBatchSize,
       encryptionKey: props.encryptionKey,
       logRetention: config.logRetentionDays as logs.RetentionDays,
-      removal: dataRemoval(config.data),
+      logRemovalPolicy: dataRemoval(config.data).removalPolicy,
     });
     new CfnOutput(this, STACK_OUTPUTS.apiUrl, { value: this.inference.url });
     new CfnOutput(this, STACK_OUTPUTS.apiKeyId, {

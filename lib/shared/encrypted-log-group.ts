@@ -2,22 +2,26 @@ import { RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import type { DataRemoval } from '../config/data-removal';
 
 interface CommonLogGroupProps {
+  /** The key CloudWatch Logs encrypts the group with. */
   readonly encryptionKey: kms.IKey;
   readonly retention: logs.RetentionDays;
 }
 
 /**
- * A group with a generated name, which outlives its stack or not as `removal` says; or a group with a fixed name,
- * only where a service writes to a name it derives itself. A fixed-name group is always deleted with its stack: kept,
- * it would make the next deploy of the stack fail with "already exists".
+ * A group with a generated name, which outlives its stack or not as `removalPolicy` says; or a group with a fixed
+ * name, only where a service writes to a name it derives itself. A fixed-name group is always deleted with its stack:
+ * kept, it would make the next deploy of the stack fail with "already exists".
  */
 export type EncryptedLogGroupProps = CommonLogGroupProps &
   (
-    | { readonly removal: DataRemoval; readonly logGroupName?: undefined }
-    | { readonly logGroupName: string; readonly removal?: undefined }
+    | {
+        /** What happens to the group and its logs when the stack is deleted. @default RemovalPolicy.RETAIN */
+        readonly removalPolicy?: RemovalPolicy;
+        readonly logGroupName?: undefined;
+      }
+    | { readonly logGroupName: string; readonly removalPolicy?: undefined }
   );
 
 /**
@@ -32,7 +36,8 @@ export class EncryptedLogGroup extends logs.LogGroup {
       logGroupName: props.logGroupName,
       encryptionKey: props.encryptionKey,
       retention: props.retention,
-      removalPolicy: props.removal?.removalPolicy ?? RemovalPolicy.DESTROY,
+      removalPolicy:
+        props.logGroupName === undefined ? (props.removalPolicy ?? RemovalPolicy.RETAIN) : RemovalPolicy.DESTROY,
     });
     if (props.retention < logs.RetentionDays.ONE_YEAR) {
       Validations.of(this).acknowledge({

@@ -1,4 +1,4 @@
-import { Duration, Validations } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -6,21 +6,26 @@ import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import * as path from 'node:path';
-import type { DataRemoval } from '../config/data-removal';
 import { EncryptedLogGroup } from './encrypted-log-group';
+
+/** Lambda's limit on the total size of a function's environment variables, names included (Lambda quotas). */
+const LAMBDA_ENVIRONMENT_BYTES = 4096;
 
 export interface PipelineFunctionProps {
   /** Folder under `lambda/` whose `index.ts` exports `handler`. */
   readonly entry: string;
   readonly description: string;
+  /** Environment variables of the function, besides NODE_OPTIONS. @default - none */
   readonly environment?: { readonly [key: string]: string };
   /** @default 30 seconds */
   readonly timeout?: Duration;
   /** @default 256 MiB */
   readonly memorySize?: number;
+  /** The key of the function's log group. */
   readonly encryptionKey: kms.IKey;
   readonly logRetention: logs.RetentionDays;
-  readonly removal: DataRemoval;
+  /** What happens to the function's log group when the stack is deleted. @default RemovalPolicy.RETAIN */
+  readonly logRemovalPolicy?: RemovalPolicy;
 }
 
 /**
@@ -36,7 +41,7 @@ export class PipelineFunction extends Construct {
     const logGroup = new EncryptedLogGroup(this, 'Logs', {
       encryptionKey: props.encryptionKey,
       retention: props.logRetention,
-      removal: props.removal,
+      removalPolicy: props.logRemovalPolicy ?? RemovalPolicy.RETAIN,
     });
     const role = new iam.Role(this, 'Role', {
       assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
@@ -49,6 +54,19 @@ export class PipelineFunction extends Construct {
         resources: [logGroup.logGroupArn],
       }),
     );
+    const environment = { ...props.environment, NODE_OPTIONS: '--enable-source-maps' };
+    const environmentBytes = Object.entries(environment).reduce(
+      (sum, [name, value]) => sum + Buffer.byteLength(name) + Buffer.byteLength(value),
+      0,
+    );
+    if (environmentBytes > LAMBDA_ENVIRONMENT_BYTES) {
+      const [largest] = Object.entries(environment).sort(([, a], [, b]) => b.length - a.length);
+      throw new Error(
+        `PipelineFunction ${this.node.path}: environment takes ${environmentBytes} bytes, over the ` +
+          `${LAMBDA_ENVIRONMENT_BYTES} Lambda allows for all variables together; the largest, ${largest[0]}, takes ` +
+          `${largest[1].length}. Pass less through the environment`,
+      );
+    }
     const fn = new nodejs.NodejsFunction(this, 'Function', {
       entry: path.join(__dirname, '..', '..', 'lambda', props.entry, 'index.ts'),
       handler: 'handler',
@@ -60,7 +78,7 @@ export class PipelineFunction extends Construct {
       role,
       logGroup,
       tracing: lambda.Tracing.ACTIVE,
-      environment: { ...props.environment, NODE_OPTIONS: '--enable-source-maps' },
+      environment,
       // Bundle the SDK too, so the function runs the client versions the tests ran, not the runtime's.
       bundling: { minify: true, sourceMap: true, target: 'node24', externalModules: [] },
     });

@@ -37,7 +37,7 @@ export class SageMakerCleanup extends Construct {
       timeout: Duration.minutes(15),
       encryptionKey: props.encryptionKey,
       logRetention: props.logRetention,
-      removal: props.removal,
+      logRemovalPolicy: props.removal.removalPolicy,
     });
     const arn = (resource: string, name: string) =>
       stack.formatArn({ service: 'sagemaker', resource, resourceName: name });

@@ -112,7 +112,7 @@ export class TrainingPipeline extends Construct {
     const logGroup = new EncryptedLogGroup(this, 'ExecutionLogs', {
       encryptionKey: props.encryptionKey,
       retention: props.logRetention,
-      removal: props.removal,
+      removalPolicy: props.removal.removalPolicy,
     });
     const stateMachine = new sfn.StateMachine(this, 'StateMachine', {
       stateMachineName: this.stateMachineName,
@@ -353,7 +353,7 @@ export class TrainingPipeline extends Construct {
       environment: { METRIC_NAME: QUALITY_METRIC },
       encryptionKey: this.props.encryptionKey,
       logRetention: this.props.logRetention,
-      removal: this.props.removal,
+      logRemovalPolicy: this.props.removal.removalPolicy,
     });
     const evaluate = new tasks.LambdaInvoke(this, 'EvaluateModel', {
       lambdaFunction: evaluator.function,

@@ -130,7 +130,7 @@ describe('ParquetDeliveryStream validation', () => {
 
   test('rejects a buffer below the 64 MiB that Parquet conversion needs', () => {
     expect(() => new ParquetDeliveryStream(stack, 'Small', { ...props, bufferSize: Size.mebibytes(32) })).toThrow(
-      'ParquetDeliveryStream: bufferSize (32 MiB) must be 64 to 128 MiB, the range Firehose allows with Parquet conversion; set ingest.bufferSizeMiB',
+      'ParquetDeliveryStream: bufferSize (32 MiB) must be 64 to 128 MiB, the range Firehose allows with Parquet conversion',
     );
   });
 
@@ -142,6 +142,6 @@ describe('ParquetDeliveryStream validation', () => {
           bufferSize: Size.mebibytes(64),
           bufferInterval: Duration.seconds(901),
         }),
-    ).toThrow('ParquetDeliveryStream: bufferInterval (901 s) must be 0 to 900 s; set ingest.bufferIntervalSeconds');
+    ).toThrow('ParquetDeliveryStream: bufferInterval (901 s) must be 0 to 900 s, the range Firehose allows');
   });
 });

@@ -1,4 +1,6 @@
-import { App } from 'aws-cdk-lib';
+import { App, Stack } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
+import * as kms from 'aws-cdk-lib/aws-kms';
 import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -6,7 +8,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadStageConfig } from '../../lib/config/stage-config';
 import { buildPipeline } from '../../lib/pipeline-app';
-import { TRANSACTION_SCHEMA, EXAMPLE_TRANSACTION_FEATURES } from '../../lib/schema/feature-schema';
+import {
+  EXAMPLE_TRANSACTION_FEATURES,
+  TRANSACTION_SCHEMA,
+  type FeatureSchema,
+  type FieldSpec,
+} from '../../lib/schema/feature-schema';
+import { InferenceApi } from '../../lib/serving/inference-api';
 import { cdkJsonContext } from '../helpers';
 import { DeployedApp } from '../iam/deployed-app';
 import { startLocalServer, type LocalServer } from '../local-server';
@@ -43,18 +51,32 @@ interface Invocation {
   readonly lines: readonly string[];
 }
 
+interface FunctionProperties {
+  readonly Code: { S3Key: string };
+  readonly Environment?: { Variables?: { [name: string]: string } };
+}
+
 /** Runs the function deployed at `path` on one event, in a new process. */
 function invoke(path: string, event: unknown, endpoints: { [variable: string]: string } = {}): Promise<Invocation> {
   const fn = deployed.at(path);
-  const props = fn.properties as { Code: { S3Key: string }; Environment?: { Variables?: { [name: string]: string } } };
+  const props = fn.properties as unknown as FunctionProperties;
   const bundle = join(outdir, `asset.${props.Code.S3Key.replace(/\.zip$/, '')}`, 'index.js');
+  return run(bundle, { ...props.Environment?.Variables, AWS_LAMBDA_FUNCTION_NAME: fn.ref }, event, endpoints);
+}
+
+/** Runs a bundle's handler on one event, in a new process with the function's variables and the runtime's. */
+function run(
+  bundle: string,
+  variables: { [name: string]: string | undefined },
+  event: unknown,
+  endpoints: { [variable: string]: string },
+): Promise<Invocation> {
   const env = {
     PATH: process.env.PATH,
-    ...props.Environment?.Variables,
+    ...variables,
     AWS_REGION: 'eu-west-1',
     AWS_ACCESS_KEY_ID: 'AKIDEXAMPLE',
     AWS_SECRET_ACCESS_KEY: 'secret',
-    AWS_LAMBDA_FUNCTION_NAME: fn.ref,
     ...endpoints,
   };
   return new Promise((resolve, reject) => {
@@ -66,7 +88,7 @@ function invoke(path: string, event: unknown, endpoints: { [variable: string]: s
         const lines = stdout.split('\n');
         const last = [...lines].reverse().find((line) => line.startsWith('RESULT ') || line.startsWith('THREW '));
         if (last === undefined || last.startsWith('THREW ')) {
-          reject(new Error(`${path} failed: ${last ?? error?.message}\n${stderr}`));
+          reject(new Error(`${bundle} failed: ${last ?? error?.message}\n${stderr}`));
           return;
         }
         resolve({ result: JSON.parse(last.slice('RESULT '.length)), lines });
@@ -93,7 +115,13 @@ function publishedMetrics(lines: readonly string[]) {
 }
 
 /** What the stand-ins received and will answer. */
-const sagemaker = { probability: '0.5', missing: false, invocations: [] as string[], targets: [] as string[] };
+const sagemaker = {
+  probability: '0.5',
+  missing: false,
+  invocations: [] as string[],
+  bodies: [] as string[],
+  targets: [] as string[],
+};
 let tagging: { filters?: unknown } = {};
 let cfnResponse: { Status?: string; Reason?: string } = {};
 
@@ -108,6 +136,7 @@ function standIn(request: IncomingMessage, response: ServerResponse, body: strin
       .end(JSON.stringify(payload));
   if (request.url?.startsWith('/endpoints/')) {
     sagemaker.invocations.push(request.url);
+    sagemaker.bodies.push(body.trim());
     if (sagemaker.missing) {
       json(
         400,
@@ -152,7 +181,7 @@ afterAll(async () => {
   rmSync(outdir, { recursive: true, force: true });
 });
 beforeEach(() => {
-  Object.assign(sagemaker, { probability: '0.5', missing: false, invocations: [], targets: [] });
+  Object.assign(sagemaker, { probability: '0.5', missing: false, invocations: [], bodies: [], targets: [] });
 });
 
 describe('the predict bundle with its template environment', () => {
@@ -194,6 +223,54 @@ describe('the predict bundle with its template environment', () => {
       value: 1,
       service: `${config.namePrefix}-predict`,
     });
+  });
+});
+
+describe('the predict bundle with the environment of an app built on another schema', () => {
+  // One more category and one more feature than the running example: the API's request model would accept a record
+  // that uses either, so the function must too, and must reject a record without the new feature.
+  const schema: FeatureSchema = {
+    ...TRANSACTION_SCHEMA,
+    fields: TRANSACTION_SCHEMA.fields.flatMap((field): FieldSpec[] => {
+      if (field.name === 'channel') return [{ ...field, categories: [...(field.categories ?? []), 'crypto_atm'] }];
+      if (field.role !== 'label') return [field];
+      const score = 'device_trust_score';
+      return [{ name: score, type: 'double', role: 'feature', description: 'Trust', range: { min: 0, max: 1 } }, field];
+    }),
+  };
+  const bundle = () => {
+    const props = deployed.at('Serving/Inference/PredictFunction/Function').properties as unknown as FunctionProperties;
+    return join(outdir, `asset.${props.Code.S3Key.replace(/\.zip$/, '')}`, 'index.js');
+  };
+  /** The predict function's variables as a stack built with `schema` sets them (no bundling needed for that). */
+  const variables = () => {
+    const otherApp = new App({ context: { ...cdkJsonContext(), 'aws:cdk:bundling-stacks': [] } });
+    const stack = new Stack(otherApp, 'OtherSchema');
+    new InferenceApi(stack, 'Inference', {
+      namePrefix: 'other',
+      schema,
+      endpointName: config.serving.endpointName,
+      encryptionKey: new kms.Key(stack, 'Key'),
+      logRetention: 14,
+    });
+    const functions = Template.fromStack(stack).findResources('AWS::Lambda::Function');
+    const [predict] = Object.values(functions).filter((fn) => fn.Properties.Handler === 'index.handler');
+    return (predict.Properties as FunctionProperties).Environment?.Variables ?? {};
+  };
+  const request = (body: unknown) => ({ httpMethod: 'POST', resource: '/predict', body: JSON.stringify(body) });
+  const invokeWithOtherSchema = (record: unknown) => run(bundle(), variables(), request(record), endpoints);
+
+  test('accepts a record with the new category and feature, and sends the feature to the model', async () => {
+    const record = { ...EXAMPLE_TRANSACTION_FEATURES, channel: 'crypto_atm', device_trust_score: 0.25 };
+    const { result } = await invokeWithOtherSchema(record);
+    expect(result).toMatchObject({ statusCode: 200 });
+    expect(sagemaker.bodies).toEqual([expect.stringMatching(/,0\.25$/)]);
+  });
+
+  test('rejects a record without the new feature, as the request model does', async () => {
+    const { result } = await invokeWithOtherSchema(EXAMPLE_TRANSACTION_FEATURES);
+    expect(result).toMatchObject({ statusCode: 400 });
+    expect((result as { body: string }).body).toContain('device_trust_score');
   });
 });
 

@@ -1,5 +1,7 @@
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { TRANSACTION_SCHEMA } from '../../lib/schema/feature-schema';
+import { schemaToJson } from '../../lib/schema/schema-json';
 import { type LocalServer, startLocalServer } from '../local-server';
 
 /**
@@ -59,6 +61,7 @@ beforeAll(async () => {
     AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME: url,
     AWS_ENDPOINT_URL_SAGEMAKER: url,
     ENDPOINT_NAME: 'mlpipe-sandbox-fraud',
+    FEATURE_SCHEMA: schemaToJson(TRANSACTION_SCHEMA),
     DECISION_THRESHOLD: '0.5',
     MAX_BATCH_SIZE: '50',
     MAX_BODY_BYTES: '65536',
