@@ -1,6 +1,7 @@
 /**
- * The README's table of stage settings, generated from the stage defaults so the documentation cannot drift from
- * the code: `npm run readme` writes it, and test/readme.test.ts fails when the README's copy differs.
+ * The table of stage settings in the docs (docs/configuration.md), generated from the stage defaults so the
+ * documentation cannot drift from the code: `npm run readme` writes it into the document that holds its markers, and
+ * test/readme.test.ts fails when that copy differs.
  */
 import { STAGE_DEFAULTS, STAGE_NAMES, type StageConfig } from '../../lib/config/stage-config';
 
@@ -47,12 +48,12 @@ function configTable(): string {
   ].join('\n');
 }
 
-/** The rows of the table as the README holds it now, cells trimmed, or undefined when the markers are missing. */
-export function readmeConfigRows(readme: string): string[][] | undefined {
-  const start = readme.indexOf(CONFIG_TABLE_START);
-  const end = readme.indexOf(CONFIG_TABLE_END);
+/** The rows of the table as a document holds it now, cells trimmed, or undefined when the markers are missing. */
+export function documentConfigRows(document: string): string[][] | undefined {
+  const start = document.indexOf(CONFIG_TABLE_START);
+  const end = document.indexOf(CONFIG_TABLE_END);
   if (start < 0 || end < start) return undefined;
-  return readme
+  return document
     .slice(start + CONFIG_TABLE_START.length, end)
     .split('\n')
     .filter((row) => row.startsWith('|'))
@@ -65,12 +66,12 @@ export function readmeConfigRows(readme: string): string[][] | undefined {
     );
 }
 
-/** The README with its table replaced by the generated one. */
-export function withConfigTable(readme: string): string {
-  const start = readme.indexOf(CONFIG_TABLE_START);
-  const end = readme.indexOf(CONFIG_TABLE_END);
+/** The document with its table replaced by the generated one; `name` says which document in the error. */
+export function withConfigTable(document: string, name: string): string {
+  const start = document.indexOf(CONFIG_TABLE_START);
+  const end = document.indexOf(CONFIG_TABLE_END);
   if (start < 0 || end < start) {
-    throw new Error(`README.md has no ${CONFIG_TABLE_START} … ${CONFIG_TABLE_END} section to write the table into`);
+    throw new Error(`${name} has no ${CONFIG_TABLE_START} … ${CONFIG_TABLE_END} section to write the table into`);
   }
-  return readme.slice(0, start) + configTable() + readme.slice(end + CONFIG_TABLE_END.length);
+  return document.slice(0, start) + configTable() + document.slice(end + CONFIG_TABLE_END.length);
 }
