@@ -1,0 +1,63 @@
+import { cdkFreeViolations, importCircles, projectImportGraph, stageImportViolations } from './import-graph';
+
+const graph = projectImportGraph();
+
+describe('the import rules of the house (STYLE.md, "Layout that shows the pipeline")', () => {
+  test('reads the imports of every file of the app, its Lambdas and its tools', () => {
+    expect(graph.get('bin/app.ts')).toContain('lib/pipeline-app.ts');
+    expect(graph.get('lambda/predict/index.ts')).toContain('lib/schema/schema-json.ts');
+    expect(graph.size).toBeGreaterThan(50);
+  });
+
+  test('has no import circle', () => {
+    expect(importCircles(graph)).toEqual([]);
+  });
+
+  test('lets a stage folder import only shared/, schema/, contract/, and config/ in its stack', () => {
+    expect(stageImportViolations(graph)).toEqual([]);
+  });
+
+  test('keeps aws-cdk-lib and the stage folders out of the Lambdas and the tools, even through other files', () => {
+    expect(cdkFreeViolations(graph, ['lambda/', 'scripts/'])).toEqual([]);
+  });
+
+  test('keeps the contracts, the schema and the config free of aws-cdk-lib, so Lambdas and tools can use them', () => {
+    const config = [...graph.keys()].filter((f) => f.startsWith('lib/config/') && f !== 'lib/config/data-removal.ts');
+    expect(cdkFreeViolations(graph, ['lib/contract/', 'lib/schema/', ...config])).toEqual([]);
+  });
+});
+
+describe('the rule checks themselves', () => {
+  const made = (edges: Record<string, string[]>) => new Map(Object.entries(edges));
+
+  test('find a circle and name its files', () => {
+    const circles = importCircles(made({ 'lib/a.ts': ['lib/b.ts'], 'lib/b.ts': ['lib/a.ts'] }));
+    expect(circles).toEqual([['lib/a.ts', 'lib/b.ts', 'lib/a.ts']]);
+  });
+
+  test('find a stage that imports another stage, or config outside its stack', () => {
+    const violations = stageImportViolations(
+      made({
+        'lib/monitoring/alarms.ts': ['lib/training/pipeline.ts', 'lib/shared/log.ts', 'aws-cdk-lib'],
+        'lib/lake/bucket.ts': ['lib/config/stage-config.ts'],
+        'lib/lake/data-lake-stack.ts': ['lib/config/stage-config.ts', 'lib/lake/bucket.ts'],
+      }),
+    );
+    expect(violations).toEqual([
+      'lib/monitoring/alarms.ts imports lib/training/pipeline.ts',
+      'lib/lake/bucket.ts imports lib/config/stage-config.ts',
+    ]);
+  });
+
+  test('find aws-cdk-lib reached by a tool through a file in between', () => {
+    const violations = cdkFreeViolations(
+      made({
+        'scripts/tool.ts': ['lib/config/stage-config.ts'],
+        'lib/config/stage-config.ts': ['lib/config/removal.ts'],
+        'lib/config/removal.ts': ['aws-cdk-lib'],
+      }),
+      ['scripts/'],
+    );
+    expect(violations).toEqual(['scripts/tool.ts reaches aws-cdk-lib through lib/config/removal.ts']);
+  });
+});
