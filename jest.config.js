@@ -7,4 +7,5 @@ module.exports = {
   // Synthesis of a full app takes seconds on two cores; the default 5 s would flake.
   testTimeout: 60000,
   setupFiles: ['<rootDir>/test/setup/promise-with-resolvers.ts'],
+  setupFilesAfterEnv: ['<rootDir>/test/setup/remove-temp-dirs.ts'],
 };

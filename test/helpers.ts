@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { loadStageConfig, type StageConfig } from '../lib/config/stage-config';
 import { buildPipeline, type PipelineStacks } from '../lib/pipeline-app';
 import { TRANSACTION_SCHEMA, type FeatureSchema } from '../lib/schema/feature-schema';
+import { tempDir } from './temp-dirs';
 
 /** The feature flags and context of cdk.json, so tests synthesize what `cdk synth` does. */
 export function cdkJsonContext(): Record<string, unknown> {
@@ -14,13 +15,44 @@ export function cdkJsonContext(): Record<string, unknown> {
   return cdkJson.context;
 }
 
+export interface TestAppOptions {
+  /**
+   * Bundle the Lambda functions with esbuild, as `cdk synth` does. Only a test of the bundles needs them: every
+   * other test reads templates, and bundling is most of a synth's time. @default false
+   */
+  readonly bundling?: boolean;
+}
+
+/** An app with the feature flags and context of cdk.json, writing its cloud assembly to a temp folder. */
+export function testApp(options: TestAppOptions = {}): App {
+  const context = { ...cdkJsonContext(), ...(options.bundling === true ? {} : { 'aws:cdk:bundling-stacks': [] }) };
+  return new App({ context, outdir: tempDir('cdk-test') });
+}
+
 /**
- * A bare stack for a construct test, as the CDK's own tests use: the feature flags of cdk.json, and no bundling (a
- * construct test reads the template, not the Lambda code; test/lambda/bundles.test.ts runs the real bundles).
+ * Runs `build` with the CDK's "Bundling asset …" lines held back (CDK writes them to stderr for every bundle), and
+ * prints them only if `build` throws, so a passing test prints nothing but its result.
  */
+export function quietly<T>(build: () => T): T {
+  const held: string[] = [];
+  const write = process.stderr.write.bind(process.stderr);
+  process.stderr.write = ((chunk: string | Uint8Array) => {
+    held.push(String(chunk));
+    return true;
+  }) as typeof process.stderr.write;
+  try {
+    return build();
+  } catch (error) {
+    write(held.join(''));
+    throw error;
+  } finally {
+    process.stderr.write = write;
+  }
+}
+
+/** A bare stack for a construct test, as the CDK's own tests use, in a {@link testApp}. */
 export function bareStack(id = 'Test'): Stack {
-  const app = new App({ context: { ...cdkJsonContext(), 'aws:cdk:bundling-stacks': [] } });
-  return new Stack(app, id, { env: { account: '123456789012', region: 'eu-west-1' } });
+  return new Stack(testApp(), id, { env: { account: '123456789012', region: 'eu-west-1' } });
 }
 
 export interface SynthOptions {
@@ -40,12 +72,20 @@ export interface SynthesizedPipeline {
   readonly monitoring: Template;
 }
 
-/** Builds the pipeline app as bin/app.ts does (without the compliance plugins) and returns its templates. */
+const synthesized = new Map<string, SynthesizedPipeline>();
+
+/**
+ * Builds the pipeline app as bin/app.ts does (without the compliance plugins and without bundling) and returns its
+ * templates. The same options give the same app within a test file, built once.
+ */
 export function synthPipeline(options: SynthOptions = {}): SynthesizedPipeline {
-  const app = new App({ context: cdkJsonContext() });
+  const key = JSON.stringify([options.stage, options.overrides, options.schema]);
+  const known = synthesized.get(key);
+  if (known !== undefined) return known;
+  const app = testApp();
   const config = loadStageConfig(options.stage ?? 'sandbox', options.overrides);
   const stacks = buildPipeline(app, config, options.schema ?? TRANSACTION_SCHEMA);
-  return {
+  const result: SynthesizedPipeline = {
     app,
     config,
     stacks,
@@ -55,6 +95,8 @@ export function synthPipeline(options: SynthOptions = {}): SynthesizedPipeline {
     serving: Template.fromStack(stacks.serving),
     monitoring: Template.fromStack(stacks.monitoring),
   };
+  synthesized.set(key, result);
+  return result;
 }
 
 /** A template with asset hashes replaced, for a snapshot that changes only when the infrastructure does. */

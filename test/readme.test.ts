@@ -4,7 +4,6 @@
  * document says otherwise, wherever the fact lives. They also keep the documents themselves in shape: a short README
  * that links every page, links and paths that resolve, and a page per stage that names every file of its folder.
  */
-import { App } from 'aws-cdk-lib';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { STAGE_DEFAULTS, STAGE_NAMES } from '../lib/config/stage-config';
@@ -28,7 +27,7 @@ import { SPEC as TRAIN } from '../scripts/train';
 import { SPEC as BENCH } from '../scripts/bench-predict';
 import { SPEC as DIAGRAM } from '../scripts/diagram';
 import { SPEC as README_TOOL } from '../scripts/readme';
-import { cdkJsonContext } from './helpers';
+import { testApp } from './helpers';
 
 const ROOT = join(__dirname, '..');
 /** README.md first, then every page under docs/, decision records included. */
@@ -166,7 +165,7 @@ describe('the README and the docs pages', () => {
   });
 
   test('name the stacks, their CloudFormation names and the outputs the tools read as the app builds them', () => {
-    const stacks = buildPipeline(new App({ context: cdkJsonContext() }), STAGE_DEFAULTS.sandbox, TRANSACTION_SCHEMA);
+    const stacks = buildPipeline(testApp(), STAGE_DEFAULTS.sandbox, TRANSACTION_SCHEMA);
     for (const stack of Object.values(stacks)) {
       expect(stack.stackName).toMatch(/^mlpipe-sandbox-/);
       const generic = stack.stackName.replace('mlpipe-sandbox-', 'mlpipe-<stage>-');

@@ -1,13 +1,12 @@
 import { App, Stack } from 'aws-cdk-lib';
 import * as s3 from 'aws-cdk-lib/aws-s3';
-import { mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { addComplianceChecks } from '../../lib/shared/compliance';
 import { loadStageConfig } from '../../lib/config/stage-config';
 import { buildPipeline } from '../../lib/pipeline-app';
 import { TRANSACTION_SCHEMA } from '../../lib/schema/feature-schema';
-import { cdkJsonContext } from '../helpers';
+import { testApp } from '../helpers';
 
 interface ValidationReport {
   pluginReports: {
@@ -24,7 +23,8 @@ function synthWithChecks(app: App): ValidationReport {
   return JSON.parse(readFileSync(join(app.outdir, 'validation-report.json'), 'utf8')) as ValidationReport;
 }
 
-const newApp = () => new App({ context: cdkJsonContext(), outdir: mkdtempSync(join(tmpdir(), 'cdk-compliance-')) });
+// The plugins read templates, so the Lambdas need no bundling (test/lambda/bundles.test.ts runs the bundles).
+const newApp = () => testApp();
 
 describe.each(['sandbox', 'prod'])(
   'the %s app under cdk-nag, Control Tower guard rules and CloudFormation Validate',

@@ -1,10 +1,8 @@
-import { App, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadStageConfig } from '../../lib/config/stage-config';
 import { buildPipeline } from '../../lib/pipeline-app';
@@ -15,7 +13,7 @@ import {
   type FieldSpec,
 } from '../../lib/schema/feature-schema';
 import { InferenceApi } from '../../lib/serving/inference-api';
-import { cdkJsonContext } from '../helpers';
+import { bareStack, quietly, testApp } from '../helpers';
 import { DeployedApp } from '../iam/deployed-app';
 import { startLocalServer, type LocalServer } from '../local-server';
 import { COMPLETED_JOB } from '../training/completed-job';
@@ -26,10 +24,10 @@ import { COMPLETED_JOB } from '../training/completed-job';
  * adds (region, credentials, function name) and the endpoints of local stand-ins of the AWS APIs it calls. So the
  * way each handler turns its environment into settings is exercised end to end, not only its logic.
  */
-const outdir = mkdtempSync(join(tmpdir(), 'bundles-'));
-const app = new App({ context: cdkJsonContext(), outdir });
+const app = testApp({ bundling: true });
+const { outdir } = app;
 const config = loadStageConfig('sandbox');
-buildPipeline(app, config, TRANSACTION_SCHEMA);
+quietly(() => buildPipeline(app, config, TRANSACTION_SCHEMA));
 const deployed = new DeployedApp(app);
 const DRIVER = join(outdir, 'invoke.js');
 // Requires the bundle like the runtime does, invokes the handler once, and prints what it returned.
@@ -178,7 +176,6 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await server.close();
-  rmSync(outdir, { recursive: true, force: true });
 });
 beforeEach(() => {
   Object.assign(sagemaker, { probability: '0.5', missing: false, invocations: [], bodies: [], targets: [] });
@@ -244,8 +241,7 @@ describe('the predict bundle with the environment of an app built on another sch
   };
   /** The predict function's variables as a stack built with `schema` sets them (no bundling needed for that). */
   const variables = () => {
-    const otherApp = new App({ context: { ...cdkJsonContext(), 'aws:cdk:bundling-stacks': [] } });
-    const stack = new Stack(otherApp, 'OtherSchema');
+    const stack = bareStack('OtherSchema');
     new InferenceApi(stack, 'Inference', {
       namePrefix: 'other',
       schema,
