@@ -259,10 +259,11 @@ describe('the README and the docs pages', () => {
     expect(files.filter((file) => !page.includes(`\`${file}\``))).toEqual([]);
   });
 
-  test('every decision record is linked from the page of a stage', () => {
+  test('every decision record is linked from the page of a stage, or of the configuration or the checks', () => {
     const records = DOCUMENTS.filter((path) => /^docs\/decisions\/\d{4}-.+\.md$/.test(path));
     expect(records.length).toBeGreaterThan(5);
-    const linked = new Set(STAGES.flatMap((stage) => linksOf(`docs/${stage}.md`).map((link) => link.path)));
+    const pages = [...STAGES, 'configuration', 'checks'].map((page) => `docs/${page}.md`);
+    const linked = new Set(pages.flatMap((page) => linksOf(page).map((link) => link.path)));
     expect(records.filter((record) => !linked.has(record))).toEqual([]);
   });
 

@@ -1,17 +1,26 @@
 import { RemovalPolicy } from 'aws-cdk-lib';
 import { dataRemoval } from '../../lib/config/data-removal';
-import { ConfigError, STAGE_DEFAULTS, loadStageConfig } from '../../lib/config/stage-config';
+import {
+  ConfigError,
+  STAGE_DEFAULTS,
+  STAGE_DIFFS,
+  loadStageConfig,
+  loadStageConfigFromContext,
+} from '../../lib/config/stage-config';
 
-/** The message of the ConfigError that loading the given stage and overrides throws. */
-function configError(stage: unknown, overrides?: unknown): string {
+/** The ConfigError that loading the given stage and overrides throws. */
+function configErrorOf(stage: unknown, overrides?: unknown): ConfigError {
   try {
     loadStageConfig(stage, overrides);
   } catch (error) {
     expect(error).toBeInstanceOf(ConfigError);
-    return (error as ConfigError).message;
+    return error as ConfigError;
   }
   throw new Error('expected loadStageConfig to throw');
 }
+
+/** The message of the ConfigError that loading the given stage and overrides throws. */
+const configError = (stage: unknown, overrides?: unknown): string => configErrorOf(stage, overrides).message;
 
 describe('loadStageConfig', () => {
   test('defaults to the sandbox stage when no stage is given', () => {
@@ -115,6 +124,108 @@ describe('loadStageConfig', () => {
 
   test('rejects overrides that are not an object', () => {
     expect(configError('sandbox', 'bufferSizeMiB=64')).toContain('the stage overrides must be an object');
+  });
+
+  test('names the group when a group is given a value that is not an object', () => {
+    expect(configError('sandbox', { training: 5 })).toContain('training must be an object, got 5');
+    expect(configError('sandbox', { training: { hyperparameters: null } })).toContain(
+      'training.hyperparameters must be an object, got null',
+    );
+  });
+
+  test('names the value and the fix when a setting has the wrong type', () => {
+    expect(configError('sandbox', { training: { instanceCount: '3' } })).toContain(
+      'training.instanceCount is "3"; a training job runs on 1 to 20 instances. Set a whole number from 1 to 20',
+    );
+    expect(configError('sandbox', { training: { useSpot: 'yes' } })).toContain(
+      'training.useSpot is "yes"; it turns managed spot training on or off. Use one of: true, false',
+    );
+  });
+
+  test('rejects a whole number setting given a fraction', () => {
+    expect(configError('sandbox', { training: { instanceCount: 1.5 } })).toContain(
+      'training.instanceCount is 1.5; a training job runs on 1 to 20 instances. Set a whole number from 1 to 20',
+    );
+  });
+
+  test('reports each unknown key of a group on a line of its own', () => {
+    const { problems } = configErrorOf('sandbox', { ingest: { bufferSizeMb: 64, interval: 60 } });
+    expect(problems).toEqual([
+      'ingest.bufferSizeMb is not a setting; known keys here: bufferSizeMiB, bufferIntervalSeconds',
+      'ingest.interval is not a setting; known keys here: bufferSizeMiB, bufferIntervalSeconds',
+    ]);
+  });
+
+  test('reports an unknown key, a wrong value and a broken rule between settings together', () => {
+    const { problems } = configErrorOf('sandbox', {
+      ingest: { bufferSizeMb: 64, bufferIntervalSeconds: 1000 },
+      training: { exportWindowDays: 45 },
+    });
+    expect(problems).toHaveLength(3);
+    expect(problems).toContain(
+      'ingest.bufferSizeMb is not a setting; known keys here: bufferSizeMiB, bufferIntervalSeconds',
+    );
+    expect(problems.some((p) => p.startsWith('ingest.bufferIntervalSeconds is 1000;'))).toBe(true);
+    expect(problems.some((p) => p.startsWith('training.exportWindowDays (45) must be at most'))).toBe(true);
+  });
+
+  test('leaves out a rule between settings when one of them is already wrong', () => {
+    const { problems } = configErrorOf('sandbox', { lifecycle: { rawInfrequentAccessAfterDays: 10 } });
+    expect(problems).toEqual([
+      'lifecycle.rawInfrequentAccessAfterDays is 10; S3 moves objects to Standard-IA after 30 days at the earliest. Set a whole number from 30 to 3650',
+    ]);
+  });
+
+  test('rejects a stage set inside the overrides', () => {
+    expect(configError('sandbox', { stage: 'prod' })).toContain(
+      'stage is chosen with -c stage=…, not set in the overrides',
+    );
+  });
+
+  test('returns a config that cannot be changed by accident', () => {
+    const config = loadStageConfig('sandbox');
+    expect(Object.isFrozen(config)).toBe(true);
+    expect(Object.isFrozen(config.training.hyperparameters)).toBe(true);
+  });
+});
+
+describe('the stage defaults', () => {
+  /** Every leaf of a config as a dotted path and its value. */
+  const leaves = (node: object, prefix = ''): [string, unknown][] =>
+    Object.entries(node).flatMap(([key, value]) =>
+      typeof value === 'object' && value !== null
+        ? leaves(value as object, `${prefix}${key}.`)
+        : [[`${prefix}${key}`, value]],
+    );
+
+  test('differ between the stages exactly where the prod diff overrides the base', () => {
+    const sandbox = new Map(leaves(STAGE_DEFAULTS.sandbox));
+    const differing = leaves(STAGE_DEFAULTS.prod).filter(
+      ([path, value]) => path !== 'stage' && sandbox.get(path) !== value,
+    );
+    expect(Object.fromEntries(differing)).toEqual(Object.fromEntries(leaves(STAGE_DIFFS.prod)));
+  });
+
+  test('are the base in the sandbox, which overrides nothing', () => {
+    expect(STAGE_DIFFS.sandbox).toEqual({});
+  });
+
+  test('satisfy the rules between settings in both stages', () => {
+    expect(loadStageConfig('sandbox')).toEqual(STAGE_DEFAULTS.sandbox);
+    expect(loadStageConfig('prod')).toEqual(STAGE_DEFAULTS.prod);
+  });
+});
+
+describe('loadStageConfigFromContext', () => {
+  test("reads the chosen stage's overrides from the pipeline context", () => {
+    const pipeline = { prod: { ingest: { bufferIntervalSeconds: 120 } }, sandbox: { ingest: { bufferSizeMiB: 1 } } };
+    expect(loadStageConfigFromContext('prod', pipeline).ingest.bufferIntervalSeconds).toBe(120);
+  });
+
+  test('rejects a pipeline context that is not an object, as -c passes it', () => {
+    expect(() => loadStageConfigFromContext('sandbox', '{"sandbox":{}}')).toThrow(
+      'context "pipeline" must be an object of per-stage overrides, set in cdk.json (-c passes only strings)',
+    );
   });
 });
 

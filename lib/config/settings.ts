@@ -1,0 +1,209 @@
+/**
+ * Every stage setting, declared once: its type and range, the reason its message gives when a value is wrong, and its
+ * base default, which is the sandbox's (cheap and disposable). Prod overrides only what differs (STAGE_DIFFS).
+ */
+import { z } from 'zod';
+import { PARQUET_BUFFER_MIB } from '../contract/service-limits';
+
+export const STAGE_NAMES = ['sandbox', 'prod'] as const;
+export type StageName = (typeof STAGE_NAMES)[number];
+
+/** The retention periods CloudWatch Logs accepts, in days. */
+export const LOG_RETENTION_DAYS = [
+  1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
+] as const;
+
+const show = (value: unknown) => JSON.stringify(value) ?? String(value);
+type Issue = z.core.$ZodRawIssue;
+const pathOf = (issue: Issue) => (issue.path ?? []).join('.');
+
+/** Whichever check of a setting fails, its message reads `<key path> is <value>; <why><fix>`. */
+const says = (why: string, fix: string) => ({ error: (i: Issue) => `${pathOf(i)} is ${show(i.input)}; ${why}${fix}` });
+const int = (min: number, max: number, why: string) =>
+  z.int(says(why, `. Set a whole number from ${min} to ${max}`)).check(z.gte(min), z.lte(max));
+const days = (min = 1, why = 'days must be a whole number') => int(min, 3650, why);
+const num = (min: number, max: number, why: string) =>
+  z.number(says(why, `. Set a number from ${min} to ${max}`)).check(z.gte(min), z.lte(max));
+const above = (min: number, max: number, why: string) =>
+  z.number(says(why, `. Set a number above ${min} up to ${max}`)).check(z.gt(min), z.lte(max));
+const oneOf = <const T extends readonly [z.core.util.Literal, ...z.core.util.Literal[]]>(values: T, why: string) =>
+  z.literal(values, says(why, `. Use one of: ${values.map(show).join(', ')}`));
+const flag = (why: string) => oneOf([true, false], why);
+const text = (pattern: RegExp, why: string, example: string) =>
+  z.string(says(why, `, for example ${show(example)}`)).regex(pattern);
+const orNull = <T extends z.ZodType>(schema: T) => schema.nullable().default(null);
+const email = (why: string) => orNull(text(/^[^@\s]+@[^@\s]+\.[^@\s]+$/, why, 'ml-team@example.com'));
+const mlType = (why: string, base: string) => text(/^ml\.[a-z0-9-]+\.[a-z0-9]+$/, why, base).default(base);
+
+/** A group of settings. A key it does not know is an error, so a typo cannot silently leave a default in force. */
+const group = <S extends z.core.$ZodLooseShape>(shape: S) => {
+  const known = `known keys here: ${Object.keys(shape).join(', ')}`;
+  const error = (issue: Issue) =>
+    issue.code === 'unrecognized_keys'
+      ? issue.keys.map((key) => `${[...(issue.path ?? []), key].join('.')} is not a setting; ${known}`).join('\n')
+      : `${pathOf(issue) || 'the stage overrides'} must be an object, got ${show(issue.input)}`;
+  // Every setting in a group has a default, so a group left out is read as {}.
+  const object = z.strictObject(shape, { error }).readonly();
+  return object.prefault({} as never);
+};
+
+export const STAGE_CONFIG = group({
+  stage: z.enum(STAGE_NAMES),
+  /** Prefix of the few physical names that must be stable (Glue database, Athena workgroup, Firehose stream, …). */
+  namePrefix: text(
+    /^[a-z][a-z0-9-]{1,22}[a-z0-9]$/,
+    'it must be 3 to 24 lower-case letters, digits or hyphens, starting with a letter',
+    'mlpipe-sandbox',
+  ).default('mlpipe-sandbox'),
+  region: orNull(text(/^[a-z]{2}(-[a-z]+)+-\d$/, 'it must be an AWS region code or null', 'eu-west-1')),
+  terminationProtection: flag('it turns stack termination protection on or off').default(false),
+  logRetentionDays: oneOf(LOG_RETENTION_DAYS, 'CloudWatch Logs accepts only fixed retention periods').default(14),
+  data: group({
+    removalPolicy: oneOf(['destroy', 'retain'], 'it decides whether cdk destroy deletes stored data').default(
+      'destroy',
+    ),
+    allowDataDeletion: flag('it is the second switch for deleting data').default(true),
+  }),
+  /** S3 lifecycle, in days since an object was written. */
+  lifecycle: group({
+    rawInfrequentAccessAfterDays: days(30, 'S3 moves objects to Standard-IA after 30 days at the earliest').default(30),
+    rawGlacierInstantRetrievalAfterDays: days(60).default(90),
+    /** Records Firehose could not convert or deliver: long enough to find and replay them, not forever. */
+    rawErrorsExpireAfterDays: days().default(14),
+    curatedExpireAfterDays: days().default(14),
+    athenaResultsExpireAfterDays: days().default(7),
+    checkpointsExpireAfterDays: days().default(7),
+    accessLogsExpireAfterDays: days().default(30),
+    noncurrentVersionsExpireAfterDays: days().default(7),
+  }),
+  ingest: group({
+    bufferSizeMiB: int(
+      PARQUET_BUFFER_MIB.min,
+      PARQUET_BUFFER_MIB.max,
+      'Firehose needs a 64 to 128 MiB buffer when it converts records to Parquet',
+    ).default(64),
+    bufferIntervalSeconds: int(0, 900, 'Firehose buffers for at most 900 seconds').default(60),
+  }),
+  crawler: group({
+    /** Each crawl bills at least 10 minutes of a DPU, so the sandbox crawls once a day; null: on demand only. */
+    schedule: text(
+      /^cron\(/,
+      'it must be a Glue cron expression with six fields and exactly one of day-of-month and day-of-week set to ?, or null',
+      'cron(15 * * * ? *)',
+    )
+      .nullable()
+      .default('cron(30 2 * * ? *)'),
+  }),
+  athena: group({
+    bytesScannedCutoffMiB: int(
+      10,
+      1_048_576,
+      'Athena cancels queries above this scan size and accepts at least 10 MiB',
+    ).default(1024),
+  }),
+  training: group({
+    instanceType: mlType('SageMaker trains only on ml.* instance types', 'ml.m5.xlarge'),
+    instanceCount: int(1, 20, 'a training job runs on 1 to 20 instances').default(1),
+    volumeSizeGiB: int(1, 512, 'the training volume holds the data set and the model').default(10),
+    useSpot: flag('it turns managed spot training on or off').default(true),
+    maxRuntimeSeconds: int(60, 432_000, 'SageMaker stops a job after at most 5 days').default(3600),
+    maxWaitSeconds: int(60, 432_000, 'SageMaker waits at most 5 days for spot capacity and training').default(7200),
+    validationPercent: int(1, 50, 'it is the share of records held out for validation').default(20),
+    /** Counted back from the day a run starts: the export's scan, and its cost, grow with this window. */
+    exportWindowDays: int(1, 3650, 'it is the number of days of raw partitions a run exports').default(30),
+    /** XGBoost's; `objective` and `eval_metric` are fixed to binary:logistic and auc. */
+    hyperparameters: group({
+      numRound: int(1, 10_000, 'XGBoost needs at least one boosting round').default(200),
+      maxDepth: int(1, 20, 'deeper trees overfit and train slowly').default(5),
+      eta: above(0, 1, 'the learning rate must be positive').default(0.2),
+      subsample: above(0, 1, 'it is the share of rows each tree samples').default(0.8),
+      scalePosWeight: above(0, 10_000, 'it weights the positive class').default(10),
+    }),
+  }),
+  qualityGate: group({
+    minValidationAuc: num(0, 1, 'AUC is between 0 and 1 (0.5 is a coin toss)').default(0.75),
+  }),
+  serving: group({
+    endpointName: text(
+      /^[a-z0-9](-*[a-z0-9]){0,62}$/,
+      'it must be 1 to 63 lower-case letters, digits and hyphens (SageMaker ARNs are lower case, and the clean-up finds the endpoint by ARN)',
+      'mlpipe-sandbox-fraud',
+    ).default('mlpipe-sandbox-fraud'),
+    mode: oneOf(['serverless', 'instance'], 'it picks serverless or instance-backed inference').default('serverless'),
+    serverlessMemoryMiB: oneOf(
+      [1024, 2048, 3072, 4096, 5120, 6144],
+      'serverless endpoints offer fixed memory sizes',
+    ).default(2048),
+    serverlessMaxConcurrency: int(1, 200, 'a serverless endpoint serves 1 to 200 concurrent invocations').default(5),
+    instanceType: mlType('SageMaker hosts models only on ml.* instance types', 'ml.m5.large'),
+    initialInstanceCount: int(1, 10, 'an instance endpoint starts with 1 to 10 instances').default(1),
+  }),
+  pipeline: group({
+    schedule: orNull(
+      text(/^(cron|rate)\(.+\)$/, 'it must be an EventBridge schedule expression or null', 'cron(0 3 ? * MON *)'),
+    ),
+    notificationEmail: email('it must be an e-mail address or null'),
+  }),
+  api: group({
+    /** `iam` (SigV4) or `apiKey` alone, which API Gateway says not to rely on: the key travels in clear. */
+    authorization: oneOf(['apiKey', 'iam'], 'it picks how callers authenticate').default('iam'),
+    throttleRatePerSecond: int(1, 10_000, 'API Gateway throttles each key to this steady rate').default(10),
+    throttleBurst: int(1, 5_000, 'it is the burst above the steady rate').default(20),
+    quotaPerDay: int(1, 100_000_000, 'it is the daily request quota per API key').default(10_000),
+    lambdaMemoryMiB: int(128, 10_240, 'Lambda offers 128 to 10240 MiB').default(512),
+    decisionThreshold: above(0, 1, 'it is the fraud probability that flags a record').default(0.5),
+    maxBatchSize: int(1, 1_000, 'it bounds the records in one request').default(100),
+  }),
+  cost: group({
+    /** For the whole account, so a sandbox account should hold only this pipeline. */
+    monthlyBudgetUsd: int(1, 1_000_000, 'it is the monthly budget in whole US dollars').default(20),
+    budgetEmail: email('it must be an e-mail address, or null for no budget'),
+    /** An idle instance endpoint bills every hour, and an idle sandbox is probably forgotten. */
+    endpointIdleHours: int(1, 168, 'CloudWatch evaluates an hourly alarm over at most 7 days (168 hours)').default(24),
+  }),
+});
+
+export type StageConfig = z.infer<typeof STAGE_CONFIG>;
+
+/** What each stage changes from the base. Prod keeps data and logs longer, is protected, and serves from instances. */
+export const STAGE_DIFFS: { readonly [S in StageName]: Omit<z.input<typeof STAGE_CONFIG>, 'stage'> } = {
+  sandbox: {},
+  prod: {
+    namePrefix: 'mlpipe-prod',
+    terminationProtection: true,
+    logRetentionDays: 365,
+    data: { removalPolicy: 'retain', allowDataDeletion: false },
+    lifecycle: {
+      rawGlacierInstantRetrievalAfterDays: 180,
+      rawErrorsExpireAfterDays: 90,
+      curatedExpireAfterDays: 90,
+      athenaResultsExpireAfterDays: 30,
+      accessLogsExpireAfterDays: 365,
+      noncurrentVersionsExpireAfterDays: 90,
+    },
+    ingest: { bufferIntervalSeconds: 300 },
+    crawler: { schedule: 'cron(15 * * * ? *)' },
+    athena: { bytesScannedCutoffMiB: 10240 },
+    qualityGate: { minValidationAuc: 0.85 },
+    serving: { endpointName: 'mlpipe-prod-fraud', mode: 'instance' },
+    api: { throttleRatePerSecond: 100, throttleBurst: 200, quotaPerDay: 1_000_000 },
+    cost: { monthlyBudgetUsd: 1000, endpointIdleHours: 72 },
+  },
+};
+
+/** The fully resolved defaults of each stage: the base with the stage's diff laid over it. */
+export const STAGE_DEFAULTS = Object.fromEntries(
+  STAGE_NAMES.map((stage) => [stage, STAGE_CONFIG.parse({ ...STAGE_DIFFS[stage], stage })]),
+) as { readonly [S in StageName]: StageConfig };
+
+export type DataConfig = StageConfig['data'];
+export type LifecycleConfig = StageConfig['lifecycle'];
+export type IngestConfig = StageConfig['ingest'];
+export type CrawlerConfig = StageConfig['crawler'];
+export type AthenaConfig = StageConfig['athena'];
+export type TrainingConfig = StageConfig['training'];
+export type QualityGateConfig = StageConfig['qualityGate'];
+export type ServingConfig = StageConfig['serving'];
+export type PipelineConfig = StageConfig['pipeline'];
+export type ApiConfig = StageConfig['api'];
+export type CostConfig = StageConfig['cost'];
