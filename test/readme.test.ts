@@ -19,7 +19,7 @@ import { helpText, type ToolSpec } from '../scripts/lib/cli';
 import { configRows, readmeConfigRows } from '../scripts/lib/config-table';
 import { PUT_RECORD_BATCH_LIMITS } from '../scripts/lib/firehose-sender';
 import { generateRecords } from '../scripts/lib/transactions';
-import { SPEC as PREDICT } from '../scripts/predict';
+import { SPEC as PREDICT } from '../scripts/predict/main';
 import { SPEC as PREFLIGHT } from '../scripts/preflight';
 import { SPEC as TRAIN } from '../scripts/train';
 import { SPEC as BENCH } from '../scripts/bench-predict';
