@@ -23,7 +23,7 @@ import { SPEC as PREDICT } from '../scripts/predict/main';
 import { SPEC as PREFLIGHT } from '../scripts/preflight';
 import { SPEC as TRAIN } from '../scripts/train';
 import { SPEC as BENCH } from '../scripts/bench-predict';
-import { SPEC as DIAGRAM } from '../scripts/diagram';
+import { SPEC as DIAGRAM } from '../scripts/diagram/main';
 import { SPEC as README_TOOL } from '../scripts/readme';
 import { cdkJsonContext } from './helpers';
 
