@@ -5,8 +5,8 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { runTool, toolMain, type ToolSpec } from './lib/cli';
-import { withConfigTable } from './lib/config-table';
+import { runTool, toolMain, type ToolSpec } from '../lib/cli';
+import { withConfigTable } from './config-table';
 
 export const SPEC: ToolSpec<never> = {
   name: 'readme',
@@ -18,7 +18,7 @@ export const SPEC: ToolSpec<never> = {
   stageless: true,
 };
 
-const README = join(__dirname, '..', 'README.md');
+const README = join(__dirname, '..', '..', 'README.md');
 
 export const main = toolMain(SPEC, async () => {
   writeFileSync(README, withConfigTable(readFileSync(README, 'utf8')));
