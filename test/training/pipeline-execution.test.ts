@@ -3,7 +3,7 @@ import { StateMachine, type StateMachineDefinition } from 'aws-local-stepfunctio
 import { evaluateTraining, type TrainingJobDescription } from '../../lambda/evaluate-training/evaluate';
 import { QUALITY_METRIC } from '../../lib/contract/training-run';
 import { stateMachineDefinition, synthPipeline } from '../helpers';
-import { parseReport } from '../../scripts/lib/pipeline-runner';
+import { parseReport } from '../../scripts/train/pipeline-runner';
 
 /**
  * The synthesized state machine, executed locally: every AWS call is answered by a mock, while Step Functions'

@@ -6,9 +6,9 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { runTool, ToolError, toolMain, type ToolSpec } from './lib/cli';
-import { documentConfigRows, withConfigTable } from './lib/config-table';
-import { documentPaths } from './lib/documents';
+import { runTool, ToolError, toolMain, type ToolSpec } from '../lib/cli';
+import { documentPaths } from '../lib/documents';
+import { documentConfigRows, withConfigTable } from './config-table';
 
 export const SPEC: ToolSpec<never> = {
   name: 'readme',
@@ -21,7 +21,7 @@ export const SPEC: ToolSpec<never> = {
   stageless: true,
 };
 
-const ROOT = join(__dirname, '..');
+const ROOT = join(__dirname, '..', '..');
 
 export const main = toolMain(SPEC, async () => {
   const holders = documentPaths(ROOT).filter(

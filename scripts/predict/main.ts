@@ -1,28 +1,19 @@
 /**
  * `npm run predict`: scores records with the deployed inference API. Wiring only: parse the arguments, build the
- * clients, and hand them to scripts/lib/predict-client.ts.
+ * clients, and hand them to the modules beside this one (input, location, http, run, format).
  */
 import { APIGatewayClient } from '@aws-sdk/client-api-gateway';
 import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import { defaultProvider } from '@aws-sdk/credential-provider-node';
-import { EXAMPLE_TRANSACTION_FEATURES, TRANSACTION_SCHEMA } from '../lib/schema/feature-schema';
-import { integerOption, runTool, stringOption, ToolError, toolMain, type ToolSpec, UsageError } from './lib/cli';
-import {
-  checkHealth,
-  formatFailure,
-  formatHealth,
-  formatScored,
-  formatSummary,
-  predictRecords,
-  readRecords,
-  regionFromUrl,
-  resolveApiLocation,
-  sigV4Signer,
-  type ApiTarget,
-  type InputSource,
-} from './lib/predict-client';
-import { stackNames } from '../lib/contract/stacks';
-import { clientConfig, loadToolConfig } from './lib/stage';
+import { stackNames } from '../../lib/contract/stacks';
+import { EXAMPLE_TRANSACTION_FEATURES, TRANSACTION_SCHEMA } from '../../lib/schema/feature-schema';
+import { integerOption, runTool, stringOption, ToolError, toolMain, type ToolSpec, UsageError } from '../lib/cli';
+import { clientConfig, loadToolConfig } from '../lib/stage';
+import { formatFailure, formatHealth, formatScored, formatSummary } from './format';
+import { type ApiTarget, sigV4Signer } from './http';
+import { type InputSource, readRecords } from './input';
+import { regionFromUrl, resolveApiLocation } from './location';
+import { checkHealth, predictRecords } from './run';
 
 export const SPEC: ToolSpec<'record' | 'file' | 'example' | 'health' | 'json' | 'url' | 'api-key' | 'timeout'> = {
   name: 'predict',

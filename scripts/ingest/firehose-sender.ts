@@ -7,7 +7,7 @@
  * the records that did arrive; re-sending only the failed ones is the documented way.
  */
 import { type FirehoseClient, PutRecordBatchCommand } from '@aws-sdk/client-firehose';
-import { ToolError } from './cli';
+import { ToolError } from '../lib/cli';
 
 /** The service's limits for one PutRecordBatch call. */
 export const PUT_RECORD_BATCH_LIMITS = {

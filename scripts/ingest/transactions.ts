@@ -112,7 +112,7 @@ function conform(field: FieldSpec, value: FieldValue): FieldValue {
   if (field.categories !== undefined && !field.categories.includes(String(value))) {
     throw new Error(
       `Producer: field '${field.name}' drew '${String(value)}', which is not in the feature schema's categories ` +
-        `(${field.categories.join(', ')}); update its behaviour in scripts/lib/transactions.ts`,
+        `(${field.categories.join(', ')}); update its behaviour in scripts/ingest/transactions.ts`,
     );
   }
   if (typeof value !== 'number') return value;

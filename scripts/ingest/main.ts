@@ -6,7 +6,7 @@ import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import { FirehoseClient } from '@aws-sdk/client-firehose';
 import { createWriteStream, openSync } from 'node:fs';
 import { once } from 'node:events';
-import { STACK_OUTPUTS } from '../lib/contract/stacks';
+import { STACK_OUTPUTS } from '../../lib/contract/stacks';
 import {
   integerOption,
   positiveNumberOption,
@@ -16,13 +16,13 @@ import {
   toolMain,
   type ToolSpec,
   UsageError,
-} from './lib/cli';
-import { encodeRecord, PUT_RECORD_BATCH_LIMITS, sendRecords } from './lib/firehose-sender';
-import { parseNdjson, readTextFile } from './lib/ndjson';
-import { ProgressBar } from './lib/progress';
-import { stackNames } from '../lib/contract/stacks';
-import { clientConfig, loadToolConfig, readStackOutputs } from './lib/stage';
-import { generateRecords, isPositive } from './lib/transactions';
+} from '../lib/cli';
+import { encodeRecord, PUT_RECORD_BATCH_LIMITS, sendRecords } from './firehose-sender';
+import { parseNdjson, readTextFile } from '../lib/ndjson';
+import { ProgressBar } from './progress';
+import { stackNames } from '../../lib/contract/stacks';
+import { clientConfig, loadToolConfig, readStackOutputs } from '../lib/stage';
+import { generateRecords, isPositive } from './transactions';
 
 export const INGEST_DEFAULTS = {
   count: 10_000,

@@ -3,7 +3,7 @@
  * values, so a zero quota shows up before a deploy or a training run fails on it.
  */
 import { ServiceQuotasClient } from '@aws-sdk/client-service-quotas';
-import { runTool, stringOption, toolMain, type ToolSpec } from './lib/cli';
+import { runTool, stringOption, toolMain, type ToolSpec } from '../lib/cli';
 import {
   checkQuotas,
   formatReport,
@@ -13,8 +13,8 @@ import {
   quotasSufficient,
   requiredQuotas,
   unreadableReason,
-} from './lib/quotas';
-import { clientConfig, loadToolConfig } from './lib/stage';
+} from './quotas';
+import { clientConfig, loadToolConfig } from '../lib/stage';
 
 export const SPEC: ToolSpec<'offline' | 'json'> = {
   name: 'preflight',

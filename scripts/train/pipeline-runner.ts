@@ -9,7 +9,7 @@ import {
   StartExecutionCommand,
 } from '@aws-sdk/client-sfn';
 import { FAILURE_HANDLING_STATES, type RunReport } from '../../lib/contract/training-run';
-import { ToolError } from './cli';
+import { ToolError } from '../lib/cli';
 
 export type { RunReport };
 

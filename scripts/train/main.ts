@@ -6,11 +6,11 @@
 import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import { DescribeEndpointCommand, SageMakerClient } from '@aws-sdk/client-sagemaker';
 import { SFNClient } from '@aws-sdk/client-sfn';
-import { STACK_OUTPUTS } from '../lib/contract/stacks';
-import { integerOption, runTool, stringOption, toolMain, type ToolSpec, UsageError } from './lib/cli';
-import { describeOutcome, followExecution, startRun } from './lib/pipeline-runner';
-import { stackNames } from '../lib/contract/stacks';
-import { clientConfig, loadToolConfig, readStackOutputs } from './lib/stage';
+import { STACK_OUTPUTS } from '../../lib/contract/stacks';
+import { integerOption, runTool, stringOption, toolMain, type ToolSpec, UsageError } from '../lib/cli';
+import { describeOutcome, followExecution, startRun } from './pipeline-runner';
+import { stackNames } from '../../lib/contract/stacks';
+import { clientConfig, loadToolConfig, readStackOutputs } from '../lib/stage';
 
 const DEFAULT_POLL_SECONDS = 10;
 

@@ -2,7 +2,7 @@
  * A Firehose stand-in on 127.0.0.1 that speaks the service's wire protocol (JSON 1.1, `X-Amz-Target:
  * Firehose_20150804.PutRecordBatch`, base64 record data), so the real SDK client runs against it offline.
  */
-import { startLocalServer } from '../local-server';
+import { startLocalServer } from '../../local-server';
 
 export interface PutRecordBatchCall {
   readonly streamName: string;

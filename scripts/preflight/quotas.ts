@@ -10,7 +10,7 @@ import {
   type ServiceQuotasClient,
 } from '@aws-sdk/client-service-quotas';
 import type { StageConfig } from '../../lib/config/stage-config';
-import { setupProblem, ToolError } from './cli';
+import { setupProblem, ToolError } from '../lib/cli';
 
 const SERVICE_CODE = 'sagemaker';
 
