@@ -1,11 +1,10 @@
 import { Match } from 'aws-cdk-lib/assertions';
 import { ParquetDeliveryStream } from '../../lib/ingest/parquet-delivery-stream';
-import { normalizedTemplate, synthPipeline } from '../helpers';
-import { App, Duration, Size, Stack } from 'aws-cdk-lib';
+import { normalizedTemplate, synthPipeline, testApp } from '../helpers';
+import { Duration, Size, Stack } from 'aws-cdk-lib';
 import * as glue from 'aws-cdk-lib/aws-glue';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
-import { dataRemoval } from '../../lib/config/data-removal';
 
 const { ingest: template } = synthPipeline({ stage: 'sandbox' });
 const importOf = (exportSuffix: string) => ({
@@ -109,7 +108,7 @@ describe('IngestStack', () => {
 });
 
 describe('ParquetDeliveryStream validation', () => {
-  const stack = new Stack(new App(), 'Test');
+  const stack = new Stack(testApp(), 'Test');
   const bucket = new s3.Bucket(stack, 'Raw');
   const database = new glue.Database(stack, 'Db', { databaseName: 'db' });
   const table = new glue.S3Table(stack, 'Table', {
@@ -125,7 +124,6 @@ describe('ParquetDeliveryStream validation', () => {
     encryptionKey: new kms.Key(stack, 'Key'),
     bufferInterval: Duration.seconds(60),
     logRetention: 14,
-    removal: dataRemoval({ removalPolicy: 'retain', allowDataDeletion: false }),
   };
 
   test('rejects a buffer below the 64 MiB that Parquet conversion needs', () => {

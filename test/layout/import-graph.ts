@@ -33,18 +33,32 @@ function target(fromFile: string, specifier: string): string {
   return relative(ROOT, file);
 }
 
+/** Every import specifier of each file, as written. */
+export function projectImportSpecifiers(folders: readonly string[] = FOLDERS): ReadonlyMap<string, readonly string[]> {
+  return new Map(
+    folders
+      .flatMap((folder) => sourceFiles(join(ROOT, folder)))
+      .map((file) => [
+        relative(ROOT, file),
+        ts.preProcessFile(readFileSync(file, 'utf8'), true, true).importedFiles.map((imported) => imported.fileName),
+      ]),
+  );
+}
+
 /** The import graph of everything the app, its Lambdas and its tools are made of (not the tests). */
 export function projectImportGraph(): ImportGraph {
-  const graph = new Map<string, string[]>();
-  for (const file of FOLDERS.flatMap((folder) => sourceFiles(join(ROOT, folder)))) {
-    const name = relative(ROOT, file);
-    const { importedFiles } = ts.preProcessFile(readFileSync(file, 'utf8'), true, true);
-    graph.set(
-      name,
-      importedFiles.map((imported) => target(name, imported.fileName)),
-    );
-  }
-  return graph;
+  return new Map(
+    [...projectImportSpecifiers()].map(([file, specifiers]) => [file, specifiers.map((s) => target(file, s))]),
+  );
+}
+
+/** Imports of a package's internals (`<package>/lib/…`, `/dist/…`, `/src/…`), which its next release may move. */
+export function deepImports(specifiers: ReadonlyMap<string, readonly string[]>): string[] {
+  return [...specifiers].flatMap(([file, imports]) =>
+    imports
+      .filter((specifier) => !specifier.startsWith('.') && /^(@[^/]+\/)?[^/]+\/(lib|dist|src)\//.test(specifier))
+      .map((specifier) => `${file} imports ${specifier}`),
+  );
 }
 
 const isFile = (node: string) => node.endsWith('.ts');

@@ -1,4 +1,13 @@
-import { cdkFreeViolations, importCircles, projectImportGraph, stageImportViolations } from './import-graph';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import {
+  cdkFreeViolations,
+  deepImports,
+  importCircles,
+  projectImportGraph,
+  projectImportSpecifiers,
+  stageImportViolations,
+} from './import-graph';
 
 const graph = projectImportGraph();
 
@@ -27,7 +36,31 @@ describe('the import rules of the house (STYLE.md, "Layout that shows the pipeli
   });
 });
 
+describe('public APIs only (STYLE.md, "Constructs and props")', () => {
+  test("no file of the app, its Lambdas, its tools or its tests imports a package's internals", () => {
+    expect(deepImports(projectImportSpecifiers(['bin', 'lib', 'lambda', 'scripts', 'test']))).toEqual([]);
+  });
+
+  test('no construct overrides an internal CDK method', () => {
+    const sources = [...projectImportSpecifiers(['lib']).keys()].map((file) => [
+      file,
+      readFileSync(join(__dirname, '..', '..', file), 'utf8'),
+    ]);
+    expect(sources.filter(([, text]) => /override\s+_[a-zA-Z]+\(/.test(text)).map(([file]) => file)).toEqual([]);
+  });
+});
+
 describe('the rule checks themselves', () => {
+  test('find a deep import into a package, scoped or not', () => {
+    const specifiers = new Map([
+      ['lib/a.ts', ['aws-cdk-lib/aws-s3', 'cdk-nag/lib/utils/x', '@scope/pkg/dist/y', './b']],
+    ]);
+    expect(deepImports(specifiers)).toEqual([
+      'lib/a.ts imports cdk-nag/lib/utils/x',
+      'lib/a.ts imports @scope/pkg/dist/y',
+    ]);
+  });
+
   const made = (edges: Record<string, string[]>) => new Map(Object.entries(edges));
 
   test('find a circle and name its files', () => {

@@ -1,10 +1,11 @@
-import { App, Duration, Stack } from 'aws-cdk-lib';
+import { Duration, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { CostGuards, type CostGuardsProps } from '../../lib/monitoring/cost-guards';
+import { testApp } from '../helpers';
 
 function guards(overrides: Partial<CostGuardsProps> = {}, region?: string): Template {
-  const stack = new Stack(new App(), 'Guards', region === undefined ? {} : { env: { region } });
+  const stack = new Stack(testApp(), 'Guards', region === undefined ? {} : { env: { region } });
   new CostGuards(stack, 'CostGuards', {
     namePrefix: 'mlpipe-sandbox',
     endpointName: 'mlpipe-sandbox-fraud',
