@@ -21,12 +21,23 @@ export interface TestAppOptions {
    * other test reads templates, and bundling is most of a synth's time. @default false
    */
   readonly bundling?: boolean;
+  /**
+   * Run the CloudFormation validation that CDK runs on every synth (App's `builtinCloudFormationValidation`), as
+   * `cdk synth` does. Its WebAssembly engine takes two seconds to start in every test file, and a test of templates
+   * does not need it: test/app/compliance.test.ts synthesizes both stages with it and the other two plugins.
+   * @default false
+   */
+  readonly validation?: boolean;
 }
 
 /** An app with the feature flags and context of cdk.json, writing its cloud assembly to a temp folder. */
 export function testApp(options: TestAppOptions = {}): App {
   const context = { ...cdkJsonContext(), ...(options.bundling === true ? {} : { 'aws:cdk:bundling-stacks': [] }) };
-  return new App({ context, outdir: tempDir('cdk-test') });
+  return new App({
+    context,
+    outdir: tempDir('cdk-test'),
+    builtinCloudFormationValidation: options.validation === true,
+  });
 }
 
 /**

@@ -23,8 +23,9 @@ function synthWithChecks(app: App): ValidationReport {
   return JSON.parse(readFileSync(join(app.outdir, 'validation-report.json'), 'utf8')) as ValidationReport;
 }
 
-// The plugins read templates, so the Lambdas need no bundling (test/lambda/bundles.test.ts runs the bundles).
-const newApp = () => testApp();
+// As `cdk synth` does, with CDK's own CloudFormation validation; the plugins read templates, so the Lambdas need no
+// bundling (test/lambda/bundles.test.ts runs the bundles).
+const newApp = () => testApp({ validation: true });
 
 describe.each(['sandbox', 'prod'])(
   'the %s app under cdk-nag, Control Tower guard rules and CloudFormation Validate',
@@ -33,6 +34,13 @@ describe.each(['sandbox', 'prod'])(
     addComplianceChecks(app);
     buildPipeline(app, loadStageConfig(stage), TRANSACTION_SCHEMA);
     const report = synthWithChecks(app);
+
+    test("ran all three: cdk-nag, the Control Tower guard rules and CDK's CloudFormation validation", () => {
+      const names = report.pluginReports.map((plugin) => plugin.pluginName);
+      expect(names).toEqual(
+        expect.arrayContaining(['AwsSolutions', 'cdk-validator-cfnguard', 'CloudFormation Validate']),
+      );
+    });
 
     test('has no unacknowledged finding', () => {
       for (const plugin of report.pluginReports) {

@@ -69,7 +69,7 @@ describe('diagram source', () => {
 
 describe('icons', () => {
   test('a Glue crawler, database and table get the Glue icon, a Firehose stream the Kinesis one', () => {
-    const app = new App({ outdir: temporaryDir() });
+    const app = new App({ outdir: temporaryDir(), builtinCloudFormationValidation: false });
     const stack = new Stack(app, 'Lake');
     new glue.CfnDatabase(stack, 'Catalog', { catalogId: '123456789012', databaseInput: {} });
     new glue.CfnTable(stack, 'Events', { catalogId: '123456789012', databaseName: 'lake', tableInput: {} });
