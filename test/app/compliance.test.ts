@@ -35,11 +35,9 @@ describe.each(['sandbox', 'prod'])(
     buildPipeline(app, loadStageConfig(stage), TRANSACTION_SCHEMA);
     const report = synthWithChecks(app);
 
-    test("ran all three: cdk-nag, the Control Tower guard rules and CDK's CloudFormation validation", () => {
+    test("reports the guard rules and CDK's CloudFormation validation (cdk-nag fails the synth itself)", () => {
       const names = report.pluginReports.map((plugin) => plugin.pluginName);
-      expect(names).toEqual(
-        expect.arrayContaining(['AwsSolutions', 'cdk-validator-cfnguard', 'CloudFormation Validate']),
-      );
+      expect(names).toEqual(expect.arrayContaining(['cdk-validator-cfnguard', 'CloudFormation Validate']));
     });
 
     test('has no unacknowledged finding', () => {
