@@ -16,7 +16,7 @@ interface CommonLogGroupProps {
  */
 export type EncryptedLogGroupProps = CommonLogGroupProps &
   (
-    | { readonly removal: DataRemoval; readonly logGroupName?: undefined }
+    | { readonly removal: Pick<DataRemoval, 'removalPolicy'>; readonly logGroupName?: undefined }
     | { readonly logGroupName: string; readonly removal?: undefined }
   );
 

@@ -10,8 +10,10 @@ import type { DataRemoval } from '../config/data-removal';
 import { EncryptedLogGroup } from './encrypted-log-group';
 
 export interface PipelineFunctionProps {
-  /** Folder under `lambda/` whose `index.ts` exports `handler`. */
+  /** Folder under `lambda/` whose `index.ts` exports the handler. */
   readonly entry: string;
+  /** The export of `index.ts` that Lambda calls. @default 'handler' */
+  readonly handler?: string;
   readonly description: string;
   readonly environment?: { readonly [key: string]: string };
   /** @default 30 seconds */
@@ -20,7 +22,8 @@ export interface PipelineFunctionProps {
   readonly memorySize?: number;
   readonly encryptionKey: kms.IKey;
   readonly logRetention: logs.RetentionDays;
-  readonly removal: DataRemoval;
+  /** Only the removal policy applies: it is the log group's. */
+  readonly removal: Pick<DataRemoval, 'removalPolicy'>;
 }
 
 /**
@@ -51,7 +54,7 @@ export class PipelineFunction extends Construct {
     );
     const fn = new nodejs.NodejsFunction(this, 'Function', {
       entry: path.join(__dirname, '..', '..', 'lambda', props.entry, 'index.ts'),
-      handler: 'handler',
+      handler: props.handler ?? 'handler',
       description: props.description,
       runtime: lambda.Runtime.NODEJS_24_X,
       architecture: lambda.Architecture.ARM_64,

@@ -1,9 +1,8 @@
-import { CustomResource, Duration, Stack, Validations } from 'aws-cdk-lib';
+import { CustomResource, Duration, type RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import type { DataRemoval } from '../config/data-removal';
 import { PipelineFunction } from '../shared/pipeline-function';
 import { resourceFindingId } from '../shared/nag-findings';
 import { runResourceArn } from './run-names';
@@ -16,7 +15,8 @@ export interface SageMakerCleanupProps {
   readonly endpointName: string;
   readonly encryptionKey: kms.IKey;
   readonly logRetention: logs.RetentionDays;
-  readonly removal: DataRemoval;
+  /** What happens to the clean-up's log groups when its stack is deleted. */
+  readonly removalPolicy: RemovalPolicy;
   /** The endpoint's log group: deleted only after the clean-up has waited for the endpoint to be gone. */
   readonly endpointLogGroup: logs.ILogGroup;
 }
@@ -37,7 +37,7 @@ export class SageMakerCleanup extends Construct {
       timeout: Duration.minutes(15),
       encryptionKey: props.encryptionKey,
       logRetention: props.logRetention,
-      removal: props.removal,
+      removal: { removalPolicy: props.removalPolicy },
     });
     const arn = (resource: string, name: string) =>
       stack.formatArn({ service: 'sagemaker', resource, resourceName: name });

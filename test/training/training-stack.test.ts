@@ -1,8 +1,8 @@
 import { App, Duration, Stack } from 'aws-cdk-lib';
 import { Match } from 'aws-cdk-lib/assertions';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
-import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { FAILURE_HANDLING_STATES, REPORT_STATE, type RunReport } from '../../lib/contract/training-run';
 import { SpotTrainingJob } from '../../lib/training/spot-training-job';
 import { XGBOOST_REGISTRY_ACCOUNTS, XgboostImage } from '../../lib/training/xgboost-image';
@@ -278,15 +278,16 @@ describe('SpotTrainingJob validation', () => {
         new SpotTrainingJob(stack, 'Job', {
           trainingJobName: 'job',
           role: iam.Role.fromRoleArn(stack, 'Role', 'arn:aws:iam::123456789012:role/sm'),
-          algorithmSpecification: { algorithmName: 'xgboost', trainingInputMode: tasks.InputMode.FILE },
-          outputDataConfig: { s3OutputLocation: tasks.S3Location.fromJsonExpression('$.out') },
-          stoppingCondition: { maxRuntime: Duration.hours(2) },
-          useSpot: true,
+          imageUri: '123456789012.dkr.ecr.eu-west-1.amazonaws.com/algorithm:1',
+          channels: [{ name: 'train', s3Uri: 's3://bucket/train/' }],
+          outputUri: 's3://bucket/models/',
+          encryptionKey: kms.Key.fromKeyArn(stack, 'Key', 'arn:aws:kms:eu-west-1:123456789012:key/k'),
+          checkpointUri: sfn.JsonPath.stringAt('$.checkpoints'),
+          maxRuntime: Duration.hours(2),
           maxWait: Duration.hours(1),
-          checkpointS3Uri: sfn.JsonPath.stringAt('$.checkpoints'),
         }),
     ).toThrow(
-      'SpotTrainingJob: maxWait (3600 s) must exceed maxRuntime (7200 s); raise training.maxWaitSeconds in the stage config',
+      'SpotTrainingJob Job: maxWait (3600 s) must exceed maxRuntime (7200 s), since the wait covers spot capacity plus the training; pass a maxWait of at least 7201 s',
     );
   });
 
