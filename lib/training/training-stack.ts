@@ -108,6 +108,8 @@ export class TrainingStack extends Stack {
       logRetention,
       removalPolicy,
       endpointLogGroup: endpointLogs,
+      // Stacks deployed before the clean-up used the provider framework name this function as its ServiceToken.
+      serviceTokenFunctionLogicalId: 'SageMakerCleanupHandlerFunction697CC824',
     });
 
     if (config.pipeline.schedule !== null) {

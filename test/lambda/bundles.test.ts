@@ -24,12 +24,14 @@ const config = loadStageConfig('sandbox');
 buildPipeline(app, config, TRANSACTION_SCHEMA);
 const deployed = new DeployedApp(app);
 const DRIVER = join(outdir, 'invoke.js');
-// Requires the bundle like the runtime does, invokes the handler once, and prints what it returned.
+// Requires the bundle like the runtime does, invokes the named handler once, and prints what it returned.
 writeFileSync(
   DRIVER,
   [
-    'const { handler } = require(process.argv[2]);',
-    "const context = { getRemainingTimeInMillis: () => 60000, logStreamName: 'stream-1', awsRequestId: 'req-1' };",
+    'const handler = require(process.argv[2])[process.argv[4]];',
+    'const context = {',
+    "  getRemainingTimeInMillis: () => 60000, logGroupName: 'group-1', logStreamName: 'stream-1', awsRequestId: 'req-1',",
+    '};',
     'Promise.resolve(handler(JSON.parse(process.argv[3]), context)).then(',
     "  (result) => process.stdout.write('\\nRESULT ' + JSON.stringify(result ?? null) + '\\n'),",
     "  (error) => { process.stdout.write('\\nTHREW ' + error.name + ': ' + error.message + '\\n'); process.exitCode = 1; },",
@@ -46,8 +48,14 @@ interface Invocation {
 /** Runs the function deployed at `path` on one event, in a new process. */
 function invoke(path: string, event: unknown, endpoints: { [variable: string]: string } = {}): Promise<Invocation> {
   const fn = deployed.at(path);
-  const props = fn.properties as { Code: { S3Key: string }; Environment?: { Variables?: { [name: string]: string } } };
-  const bundle = join(outdir, `asset.${props.Code.S3Key.replace(/\.zip$/, '')}`, 'index.js');
+  const props = fn.properties as {
+    Code: { S3Key: string };
+    Handler: string;
+    Environment?: { Variables?: { [name: string]: string } };
+  };
+  // `index.<export>`: the file the runtime loads and the export it calls.
+  const [file, exportName] = props.Handler.split('.');
+  const bundle = join(outdir, `asset.${props.Code.S3Key.replace(/\.zip$/, '')}`, `${file}.js`);
   const env = {
     PATH: process.env.PATH,
     ...props.Environment?.Variables,
@@ -60,7 +68,7 @@ function invoke(path: string, event: unknown, endpoints: { [variable: string]: s
   return new Promise((resolve, reject) => {
     execFile(
       process.execPath,
-      [DRIVER, bundle, JSON.stringify(event)],
+      [DRIVER, bundle, JSON.stringify(event), exportName],
       { env, timeout: 30_000 },
       (error, stdout, stderr) => {
         const lines = stdout.split('\n');
@@ -94,8 +102,7 @@ function publishedMetrics(lines: readonly string[]) {
 
 /** What the stand-ins received and will answer. */
 const sagemaker = { probability: '0.5', missing: false, invocations: [] as string[], targets: [] as string[] };
-let tagging: { filters?: unknown } = {};
-let cfnResponse: { Status?: string; Reason?: string } = {};
+let tagging: { filters: unknown[] } = { filters: [] };
 
 function standIn(request: IncomingMessage, response: ServerResponse, body: string): void {
   const target = String(request.headers['x-amz-target'] ?? '');
@@ -117,11 +124,8 @@ function standIn(request: IncomingMessage, response: ServerResponse, body: strin
       return;
     }
     response.writeHead(200, { 'content-type': 'text/csv' }).end(`${sagemaker.probability}\n`);
-  } else if (request.url === '/cloudformation-response') {
-    cfnResponse = JSON.parse(body) as typeof cfnResponse;
-    response.writeHead(200).end();
   } else if (target.startsWith('ResourceGroupsTaggingAPI_20170126.GetResources')) {
-    tagging = { filters: (JSON.parse(body) as { TagFilters: unknown }).TagFilters };
+    tagging.filters.push((JSON.parse(body) as { TagFilters: unknown }).TagFilters);
     json(200, {
       ResourceTagMappingList: [
         { ResourceARN: `arn:aws:sagemaker:eu-west-1:123456789012:endpoint/${config.serving.endpointName}` },
@@ -153,6 +157,7 @@ afterAll(async () => {
 });
 beforeEach(() => {
   Object.assign(sagemaker, { probability: '0.5', missing: false, invocations: [], targets: [] });
+  tagging = { filters: [] };
 });
 
 describe('the predict bundle with its template environment', () => {
@@ -204,11 +209,11 @@ describe('the evaluation bundle with its template environment', () => {
   });
 });
 
-describe('the clean-up bundle with its template environment', () => {
-  test('finds the pipeline resources by the owner tag the pipeline puts on them, and deletes them', async () => {
+describe('the clean-up bundles with their template environment', () => {
+  test('find the pipeline resources by the owner tag the pipeline puts on them, and delete them', async () => {
     const event = {
       RequestType: 'Delete',
-      ResponseURL: `${server.url}/cloudformation-response`,
+      ResponseURL: 'https://cloudformation-custom-resource-response.invalid/presigned',
       StackId: 'arn:aws:cloudformation:eu-west-1:123456789012:stack/mlpipe-sandbox-training/1',
       RequestId: 'req-1',
       LogicalResourceId: 'SageMakerCleanup',
@@ -216,12 +221,17 @@ describe('the clean-up bundle with its template environment', () => {
       ResourceType: 'Custom::SageMakerCleanup',
       ResourceProperties: {},
     };
-    await invoke('Training/SageMakerCleanup/Handler/Function', event, endpoints);
-    expect(tagging.filters).toEqual([{ Key: 'ml-pipeline:owner', Values: [`${config.namePrefix}-training-pipeline`] }]);
-    expect(sagemaker.targets).toEqual(['SageMaker.DeleteEndpoint', 'SageMaker.DescribeEndpoint']);
-    expect(cfnResponse).toMatchObject({
-      Status: 'SUCCESS',
-      Reason: 'Deleted 1 endpoint(s), 0 endpoint config(s), 0 model(s)',
+    const started = await invoke('Training/SageMakerCleanup/OnEventHandler/Function', event, endpoints);
+    expect(started.result).toEqual({
+      PhysicalResourceId: 'sagemaker-cleanup-SageMakerCleanup',
+      DeletingEndpoints: [config.serving.endpointName],
     });
+    // The provider framework hands isComplete the request with onEvent's answer merged in.
+    const request = { ...event, ...(started.result as object) };
+    const completed = await invoke('Training/SageMakerCleanup/IsCompleteHandler/Function', request, endpoints);
+    expect(completed.result).toMatchObject({ IsComplete: true });
+    const ownerTag = [{ Key: 'ml-pipeline:owner', Values: [`${config.namePrefix}-training-pipeline`] }];
+    expect(tagging.filters).toEqual([ownerTag, ownerTag]);
+    expect(sagemaker.targets).toEqual(['SageMaker.DeleteEndpoint', 'SageMaker.DescribeEndpoint']);
   });
 });
