@@ -33,6 +33,7 @@ export class ModelQualityGate extends Construct {
   private readonly decision: sfn.Choice;
   private readonly rejected: sfn.IChainable;
   private readonly minValidationAuc: number;
+  private approved = false;
 
   constructor(scope: Construct, id: string, props: ModelQualityGateProps) {
     super(scope, id);
@@ -84,6 +85,8 @@ export class ModelQualityGate extends Construct {
 
   /** Sends a model that reaches the threshold to `next`, and every other model to the rejection. Call it once. */
   approveTo(next: sfn.IChainable): void {
+    if (this.approved) throw new Error(`ModelQualityGate ${this.node.path}: approveTo was already called`);
+    this.approved = true;
     this.decision
       .when(sfn.Condition.numberGreaterThanEquals('$.training.metricValue', this.minValidationAuc), next)
       .otherwise(this.rejected);

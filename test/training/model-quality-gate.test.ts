@@ -33,6 +33,14 @@ describe('ModelQualityGate', () => {
 });
 
 describe('ModelQualityGate validation', () => {
+  test('refuses a second approved branch', () => {
+    const { stack, step } = gate();
+    step.approveTo(placeholder(stack, 'Deploy'));
+    expect(() => step.approveTo(placeholder(stack, 'DeployElsewhere'))).toThrow(
+      'ModelQualityGate Test/Gate: approveTo was already called',
+    );
+  });
+
   test.each([1.2, -0.1, Number.NaN])('rejects a minimum AUC of %d', (minValidationAuc) => {
     expect(() => gate({ minValidationAuc })).toThrow(
       `ModelQualityGate Test/Gate: minValidationAuc ${minValidationAuc} is not an AUC; pass a number from 0 to 1, for example 0.8`,
