@@ -131,14 +131,22 @@ export function templateText(value: unknown): string {
   return join[1].map((part) => (typeof part === 'string' ? part : JSON.stringify(part))).join(join[0]);
 }
 
+/** The logical id prefix of the training pipeline's state machine (the Training stack also holds a waiter). */
+export const PIPELINE_STATE_MACHINE = 'PipelineStateMachine';
+
 /**
  * The state machine definition of a template as plain ASL JSON: the `Fn::Join` of the DefinitionString is joined,
  * pseudo parameters get sample values, and every other token (an import, a Ref, a mapping lookup) becomes a readable
  * placeholder string.
+ * @param logicalIdPrefix picks the state machine when the template has several
  */
-export function stateMachineDefinition(template: Template): Record<string, unknown> {
-  const machines = Object.values(template.findResources('AWS::StepFunctions::StateMachine'));
-  if (machines.length !== 1) throw new Error(`expected one state machine, found ${machines.length}`);
+export function stateMachineDefinition(template: Template, logicalIdPrefix = ''): Record<string, unknown> {
+  const machines = Object.entries(template.findResources('AWS::StepFunctions::StateMachine'))
+    .filter(([id]) => id.startsWith(logicalIdPrefix))
+    .map(([, machine]) => machine);
+  if (machines.length !== 1) {
+    throw new Error(`expected one state machine with logical id ${logicalIdPrefix}*, found ${machines.length}`);
+  }
   const definition = machines[0].Properties.DefinitionString as string | { 'Fn::Join': [string, unknown[]] };
   if (typeof definition === 'string') return JSON.parse(definition) as Record<string, unknown>;
   const pseudo: Record<string, string> = {

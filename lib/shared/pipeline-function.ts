@@ -12,8 +12,10 @@ import { EncryptedLogGroup } from './encrypted-log-group';
 const LAMBDA_ENVIRONMENT_BYTES = 4096;
 
 export interface PipelineFunctionProps {
-  /** Folder under `lambda/` whose `index.ts` exports `handler`. */
+  /** Folder under `lambda/` whose `index.ts` exports the handler. */
   readonly entry: string;
+  /** The export of `index.ts` that Lambda calls. @default 'handler' */
+  readonly handler?: string;
   readonly description: string;
   /** Environment variables of the function, besides NODE_OPTIONS. @default - none */
   readonly environment?: { readonly [key: string]: string };
@@ -69,7 +71,7 @@ export class PipelineFunction extends Construct {
     }
     const fn = new nodejs.NodejsFunction(this, 'Function', {
       entry: path.join(__dirname, '..', '..', 'lambda', props.entry, 'index.ts'),
-      handler: 'handler',
+      handler: props.handler ?? 'handler',
       description: props.description,
       runtime: lambda.Runtime.NODEJS_24_X,
       architecture: lambda.Architecture.ARM_64,

@@ -1,27 +1,21 @@
-import { Duration, Stack } from 'aws-cdk-lib';
+import { Duration, Stack, Token } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
-import { ENDPOINT_VARIANT_NAME } from '../contract/training-run';
+import { productionVariant, validateCapacity, type EndpointCapacity } from './endpoint-capacity';
 import { OldVersionsCleanup } from './old-versions-cleanup';
 import { retryTransient } from './retries';
 import { runResourceArn } from './run-names';
-
-/** The endpoint's one production variant; its metrics carry this name as the VariantName dimension. */
-
-/** How the endpoint serves: serverless capacity, or instances that are always on. */
-export type EndpointCapacity =
-  | { readonly serverless: { readonly memoryMiB: number; readonly maxConcurrency: number } }
-  | { readonly instances: { readonly instanceType: string; readonly count: number } };
 
 export interface EndpointRolloutProps {
   /** Prefix of every model and endpoint config the pipeline creates (`<namePrefix>-<run id>`). */
   readonly namePrefix: string;
   /** The stable endpoint name the API calls. */
   readonly endpointName: string;
+  /** How the endpoint serves. */
   readonly capacity: EndpointCapacity;
   /** The serving image, the same algorithm image that trained the model. */
   readonly imageUri: string;
@@ -41,6 +35,9 @@ export interface EndpointRolloutProps {
   readonly pollInterval?: Duration;
 }
 
+/** What SageMaker accepts as an endpoint name. */
+const ENDPOINT_NAME = /^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$/;
+
 /** Endpoint statuses that change on their own; any other status is final until someone acts. */
 const TRANSITIONAL_STATUSES = ['Creating', 'Updating', 'SystemUpdating', 'RollingBack', 'Deleting'];
 
@@ -59,6 +56,17 @@ export class EndpointRollout extends Construct {
     super(scope, id);
     this.props = props;
     this.stack = Stack.of(this);
+    const owner = `EndpointRollout ${this.node.path}`;
+    if (!Token.isUnresolved(props.endpointName) && !ENDPOINT_NAME.test(props.endpointName)) {
+      throw new Error(
+        `${owner}: endpointName '${props.endpointName}' must be 1 to 63 letters, digits and inner hyphens`,
+      );
+    }
+    const pollSeconds = (props.pollInterval ?? Duration.seconds(30)).toSeconds({ integral: false });
+    if (!Number.isInteger(pollSeconds) || pollSeconds < 1) {
+      throw new Error(`${owner}: pollInterval (${pollSeconds} s) must be a whole number of seconds, at least 1`);
+    }
+    validateCapacity(owner, props.capacity);
     const { endpointName } = props;
     const endpointArn = this.arn('endpoint', endpointName);
     const tags = [{ Key: props.ownerTag.key, Value: props.ownerTag.value }];
@@ -279,14 +287,4 @@ export class EndpointRollout extends Construct {
   private runArn(resource: 'model' | 'endpoint-config'): string {
     return runResourceArn(this, resource, this.props.namePrefix);
   }
-}
-
-function productionVariant(capacity: EndpointCapacity, modelName: string): { [key: string]: unknown } {
-  const common = { VariantName: ENDPOINT_VARIANT_NAME, ModelName: modelName };
-  if ('serverless' in capacity) {
-    const { memoryMiB, maxConcurrency } = capacity.serverless;
-    // A serverless variant carries no instance type, count or volume settings; SageMaker rejects them.
-    return { ...common, ServerlessConfig: { MemorySizeInMB: memoryMiB, MaxConcurrency: maxConcurrency } };
-  }
-  return { ...common, InstanceType: capacity.instances.instanceType, InitialInstanceCount: capacity.instances.count };
 }

@@ -81,3 +81,16 @@ export function retryTransient<T extends sfn.TaskStateBase | sfn.CustomState>(ta
   }
   return task;
 }
+
+/**
+ * Retries the integration's transient errors, then sends every error that is left to `onFailure` with the error
+ * under `$.failure`: the pipeline's failure path announces it and fails the run with it.
+ */
+export function retryOrFail<T extends sfn.TaskStateBase | sfn.CustomState>(
+  task: T,
+  integration: Integration,
+  onFailure: sfn.IChainable,
+): T {
+  retryTransient(task, integration).addCatch(onFailure, { errors: [sfn.Errors.ALL], resultPath: '$.failure' });
+  return task;
+}

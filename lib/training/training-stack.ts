@@ -1,4 +1,4 @@
-import { CfnOutput, Duration, Stack, StackProps } from 'aws-cdk-lib';
+import { CfnOutput, Duration, Size, Stack, StackProps } from 'aws-cdk-lib';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as glue from 'aws-cdk-lib/aws-glue';
@@ -42,7 +42,9 @@ export class TrainingStack extends Stack {
   constructor(scope: Construct, id: string, props: TrainingStackProps) {
     super(scope, id, props);
     const { config } = props;
-    const removal = dataRemoval(config.data);
+    const { training, serving } = config;
+    const { removalPolicy } = dataRemoval(config.data);
+    const logRetention = config.logRetentionDays as logs.RetentionDays;
 
     const topic = new NotificationTopic(this, 'Notifications', {
       topicName: `${config.namePrefix}-notifications`,
@@ -65,30 +67,49 @@ export class TrainingStack extends Stack {
       modelsBucket: props.modelsBucket,
       checkpointsBucket: props.checkpointsBucket,
       encryptionKey: props.encryptionKey,
-      training: config.training,
-      qualityGate: config.qualityGate,
-      serving: config.serving,
       notifications: topic,
-      logRetention: config.logRetentionDays as logs.RetentionDays,
-      removal,
+      logRetention,
+      removalPolicy,
+      validationPercent: training.validationPercent,
+      exportWindow: Duration.days(training.exportWindowDays),
+      trainingInstanceType: training.instanceType,
+      trainingInstanceCount: training.instanceCount,
+      trainingVolumeSize: Size.gibibytes(training.volumeSizeGiB),
+      maxRuntime: Duration.seconds(training.maxRuntimeSeconds),
+      spot: training.useSpot,
+      maxWait: Duration.seconds(training.maxWaitSeconds),
+      hyperparameters: training.hyperparameters,
+      minValidationAuc: config.qualityGate.minValidationAuc,
+      endpointName: serving.endpointName,
+      endpointCapacity:
+        serving.mode === 'serverless'
+          ? {
+              serverless: {
+                memory: Size.mebibytes(serving.serverlessMemoryMiB),
+                maxConcurrency: serving.serverlessMaxConcurrency,
+              },
+            }
+          : { instances: { instanceType: serving.instanceType, count: serving.initialInstanceCount } },
     });
 
     // SageMaker writes the endpoint's container logs to a group it names after the endpoint, and creates it without
     // retention when it does not exist. Creating it here gives it the stage's retention, the key and a removal policy;
     // the clean-up waits for the endpoint to be deleted, and only then is its log group.
     const endpointLogs = new EncryptedLogGroup(this, 'EndpointLogs', {
-      logGroupName: `/aws/sagemaker/Endpoints/${config.serving.endpointName}`,
+      logGroupName: `/aws/sagemaker/Endpoints/${serving.endpointName}`,
       encryptionKey: props.encryptionKey,
-      retention: config.logRetentionDays as logs.RetentionDays,
+      retention: logRetention,
     });
     new SageMakerCleanup(this, 'SageMakerCleanup', {
       ownerTag: { key: OWNER_TAG_KEY, value: this.pipeline.ownerTagValue },
       namePrefix: config.namePrefix,
-      endpointName: config.serving.endpointName,
+      endpointName: serving.endpointName,
       encryptionKey: props.encryptionKey,
-      logRetention: config.logRetentionDays as logs.RetentionDays,
-      removal,
+      logRetention,
+      removalPolicy,
       endpointLogGroup: endpointLogs,
+      // Stacks deployed before the clean-up used the provider framework name this function as its ServiceToken.
+      serviceTokenFunctionLogicalId: 'SageMakerCleanupHandlerFunction697CC824',
     });
 
     if (config.pipeline.schedule !== null) {
@@ -102,7 +123,7 @@ export class TrainingStack extends Stack {
     }
 
     new CfnOutput(this, STACK_OUTPUTS.stateMachineArn, { value: this.pipeline.stateMachine.stateMachineArn });
-    new CfnOutput(this, STACK_OUTPUTS.endpointName, { value: config.serving.endpointName });
+    new CfnOutput(this, STACK_OUTPUTS.endpointName, { value: serving.endpointName });
     new CfnOutput(this, 'NotificationTopicArn', { value: topic.topicArn });
   }
 }

@@ -53,7 +53,10 @@ function accessMatrix(app: DeployedApp, namePrefix: string, endpointName: string
   const pipeline = role('Training/Pipeline/StateMachine/Role');
   const sagemakerRole = role('Training/Pipeline/SageMakerRole');
   const predict = role('Serving/Inference/PredictFunction/Role');
-  const cleanup = role('Training/SageMakerCleanup/Handler/Role');
+  // The clean-up's two handlers and the provider framework's entry point, which invokes them.
+  const cleanupOnEvent = role('Training/SageMakerCleanup/OnEventHandler/Role');
+  const cleanupIsComplete = role('Training/SageMakerCleanup/IsCompleteHandler/Role');
+  const cleanupFramework = role('Training/SageMakerCleanup/FrameworkOnEventRole');
   const sagemakerRoleArn = arn('Training/Pipeline/SageMakerRole');
   const stateMachine = app.at('Training/Pipeline/StateMachine').ref;
   const predictFunction = arn('Serving/Inference/PredictFunction/Function');
@@ -642,19 +645,61 @@ function accessMatrix(app: DeployedApp, namePrefix: string, endpointName: string
       expect: 'denied',
     })),
 
-    // Clean-up on stack deletion.
+    // Clean-up on stack deletion: onEvent deletes the endpoint, isComplete waits for it and deletes the rest.
     {
       name: 'The clean-up deletes the configured endpoint',
-      caller: cleanup,
+      caller: cleanupOnEvent,
       action: 'sagemaker:DeleteEndpoint',
       resource: sagemaker(`endpoint/${endpointName}`),
       expect: 'allowed',
     },
     {
+      name: 'The clean-up cannot delete another endpoint',
+      caller: cleanupOnEvent,
+      action: 'sagemaker:DeleteEndpoint',
+      resource: sagemaker('endpoint/someone-elses'),
+      expect: 'denied',
+    },
+    {
+      name: 'The clean-up waits until the endpoint is gone',
+      caller: cleanupIsComplete,
+      action: 'sagemaker:DescribeEndpoint',
+      resource: sagemaker(`endpoint/${endpointName}`),
+      expect: 'allowed',
+    },
+    {
+      name: "The clean-up deletes a model of this stage's runs",
+      caller: cleanupIsComplete,
+      action: 'sagemaker:DeleteModel',
+      resource: sagemaker(`model/${namePrefix}-0b7e6a2c`),
+      expect: 'allowed',
+    },
+    {
       name: "The clean-up cannot delete another stage's models",
-      caller: cleanup,
+      caller: cleanupIsComplete,
       action: 'sagemaker:DeleteModel',
       resource: sagemaker('model/someone-elses-model'),
+      expect: 'denied',
+    },
+    {
+      name: "The clean-up's event handler cannot delete models",
+      caller: cleanupOnEvent,
+      action: 'sagemaker:DeleteModel',
+      resource: sagemaker(`model/${namePrefix}-0b7e6a2c`),
+      expect: 'denied',
+    },
+    {
+      name: 'The provider framework invokes the clean-up handler',
+      caller: cleanupFramework,
+      action: 'lambda:InvokeFunction',
+      resource: arn('Training/SageMakerCleanup/OnEventHandler/Function'),
+      expect: 'allowed',
+    },
+    {
+      name: 'The provider framework cannot delete the endpoint itself',
+      caller: cleanupFramework,
+      action: 'sagemaker:DeleteEndpoint',
+      resource: sagemaker(`endpoint/${endpointName}`),
       expect: 'denied',
     },
 

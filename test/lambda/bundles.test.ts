@@ -30,12 +30,14 @@ const config = loadStageConfig('sandbox');
 quietly(() => buildPipeline(app, config, TRANSACTION_SCHEMA));
 const deployed = new DeployedApp(app);
 const DRIVER = join(outdir, 'invoke.js');
-// Requires the bundle like the runtime does, invokes the handler once, and prints what it returned.
+// Requires the bundle like the runtime does, invokes the named handler once, and prints what it returned.
 writeFileSync(
   DRIVER,
   [
-    'const { handler } = require(process.argv[2]);',
-    "const context = { getRemainingTimeInMillis: () => 60000, logStreamName: 'stream-1', awsRequestId: 'req-1' };",
+    'const handler = require(process.argv[2])[process.argv[4]];',
+    'const context = {',
+    "  getRemainingTimeInMillis: () => 60000, logGroupName: 'group-1', logStreamName: 'stream-1', awsRequestId: 'req-1',",
+    '};',
     'Promise.resolve(handler(JSON.parse(process.argv[3]), context)).then(',
     "  (result) => process.stdout.write('\\nRESULT ' + JSON.stringify(result ?? null) + '\\n'),",
     "  (error) => { process.stdout.write('\\nTHREW ' + error.name + ': ' + error.message + '\\n'); process.exitCode = 1; },",
@@ -51,6 +53,8 @@ interface Invocation {
 
 interface FunctionProperties {
   readonly Code: { S3Key: string };
+  /** `index.<export>`: the file the runtime loads and the export it calls. */
+  readonly Handler: string;
   readonly Environment?: { Variables?: { [name: string]: string } };
 }
 
@@ -58,13 +62,20 @@ interface FunctionProperties {
 function invoke(path: string, event: unknown, endpoints: { [variable: string]: string } = {}): Promise<Invocation> {
   const fn = deployed.at(path);
   const props = fn.properties as unknown as FunctionProperties;
-  const bundle = join(outdir, `asset.${props.Code.S3Key.replace(/\.zip$/, '')}`, 'index.js');
-  return run(bundle, { ...props.Environment?.Variables, AWS_LAMBDA_FUNCTION_NAME: fn.ref }, event, endpoints);
+  const variables = { ...props.Environment?.Variables, AWS_LAMBDA_FUNCTION_NAME: fn.ref };
+  return run(bundleOf(props), props.Handler, variables, event, endpoints);
+}
+
+/** The bundle file of a function, from its code asset and its handler name. */
+function bundleOf(props: FunctionProperties): string {
+  const [file] = props.Handler.split('.');
+  return join(outdir, `asset.${props.Code.S3Key.replace(/\.zip$/, '')}`, `${file}.js`);
 }
 
 /** Runs a bundle's handler on one event, in a new process with the function's variables and the runtime's. */
 function run(
   bundle: string,
+  handler: string,
   variables: { [name: string]: string | undefined },
   event: unknown,
   endpoints: { [variable: string]: string },
@@ -80,7 +91,7 @@ function run(
   return new Promise((resolve, reject) => {
     execFile(
       process.execPath,
-      [DRIVER, bundle, JSON.stringify(event)],
+      [DRIVER, bundle, JSON.stringify(event), handler.split('.')[1]],
       { env, timeout: 30_000 },
       (error, stdout, stderr) => {
         const lines = stdout.split('\n');
@@ -120,8 +131,7 @@ const sagemaker = {
   bodies: [] as string[],
   targets: [] as string[],
 };
-let tagging: { filters?: unknown } = {};
-let cfnResponse: { Status?: string; Reason?: string } = {};
+let tagging: { filters: unknown[] } = { filters: [] };
 
 function standIn(request: IncomingMessage, response: ServerResponse, body: string): void {
   const target = String(request.headers['x-amz-target'] ?? '');
@@ -144,11 +154,8 @@ function standIn(request: IncomingMessage, response: ServerResponse, body: strin
       return;
     }
     response.writeHead(200, { 'content-type': 'text/csv' }).end(`${sagemaker.probability}\n`);
-  } else if (request.url === '/cloudformation-response') {
-    cfnResponse = JSON.parse(body) as typeof cfnResponse;
-    response.writeHead(200).end();
   } else if (target.startsWith('ResourceGroupsTaggingAPI_20170126.GetResources')) {
-    tagging = { filters: (JSON.parse(body) as { TagFilters: unknown }).TagFilters };
+    tagging.filters.push((JSON.parse(body) as { TagFilters: unknown }).TagFilters);
     json(200, {
       ResourceTagMappingList: [
         { ResourceARN: `arn:aws:sagemaker:eu-west-1:123456789012:endpoint/${config.serving.endpointName}` },
@@ -179,6 +186,7 @@ afterAll(async () => {
 });
 beforeEach(() => {
   Object.assign(sagemaker, { probability: '0.5', missing: false, invocations: [], bodies: [], targets: [] });
+  tagging = { filters: [] };
 });
 
 describe('the predict bundle with its template environment', () => {
@@ -235,10 +243,8 @@ describe('the predict bundle with the environment of an app built on another sch
       return [{ name: score, type: 'double', role: 'feature', description: 'Trust', range: { min: 0, max: 1 } }, field];
     }),
   };
-  const bundle = () => {
-    const props = deployed.at('Serving/Inference/PredictFunction/Function').properties as unknown as FunctionProperties;
-    return join(outdir, `asset.${props.Code.S3Key.replace(/\.zip$/, '')}`, 'index.js');
-  };
+  const predict = () =>
+    deployed.at('Serving/Inference/PredictFunction/Function').properties as unknown as FunctionProperties;
   /** The predict function's variables as a stack built with `schema` sets them (no bundling needed for that). */
   const variables = () => {
     const stack = bareStack('OtherSchema');
@@ -254,7 +260,8 @@ describe('the predict bundle with the environment of an app built on another sch
     return (predict.Properties as FunctionProperties).Environment?.Variables ?? {};
   };
   const request = (body: unknown) => ({ httpMethod: 'POST', resource: '/predict', body: JSON.stringify(body) });
-  const invokeWithOtherSchema = (record: unknown) => run(bundle(), variables(), request(record), endpoints);
+  const invokeWithOtherSchema = (record: unknown) =>
+    run(bundleOf(predict()), predict().Handler, variables(), request(record), endpoints);
 
   test('accepts a record with the new category and feature, and sends the feature to the model', async () => {
     const record = { ...EXAMPLE_TRANSACTION_FEATURES, channel: 'crypto_atm', device_trust_score: 0.25 };
@@ -277,11 +284,11 @@ describe('the evaluation bundle with its template environment', () => {
   });
 });
 
-describe('the clean-up bundle with its template environment', () => {
-  test('finds the pipeline resources by the owner tag the pipeline puts on them, and deletes them', async () => {
+describe('the clean-up bundles with their template environment', () => {
+  test('find the pipeline resources by the owner tag the pipeline puts on them, and delete them', async () => {
     const event = {
       RequestType: 'Delete',
-      ResponseURL: `${server.url}/cloudformation-response`,
+      ResponseURL: 'https://cloudformation-custom-resource-response.invalid/presigned',
       StackId: 'arn:aws:cloudformation:eu-west-1:123456789012:stack/mlpipe-sandbox-training/1',
       RequestId: 'req-1',
       LogicalResourceId: 'SageMakerCleanup',
@@ -289,12 +296,17 @@ describe('the clean-up bundle with its template environment', () => {
       ResourceType: 'Custom::SageMakerCleanup',
       ResourceProperties: {},
     };
-    await invoke('Training/SageMakerCleanup/Handler/Function', event, endpoints);
-    expect(tagging.filters).toEqual([{ Key: 'ml-pipeline:owner', Values: [`${config.namePrefix}-training-pipeline`] }]);
-    expect(sagemaker.targets).toEqual(['SageMaker.DeleteEndpoint', 'SageMaker.DescribeEndpoint']);
-    expect(cfnResponse).toMatchObject({
-      Status: 'SUCCESS',
-      Reason: 'Deleted 1 endpoint(s), 0 endpoint config(s), 0 model(s)',
+    const started = await invoke('Training/SageMakerCleanup/OnEventHandler/Function', event, endpoints);
+    expect(started.result).toEqual({
+      PhysicalResourceId: 'sagemaker-cleanup-SageMakerCleanup',
+      DeletingEndpoints: [config.serving.endpointName],
     });
+    // The provider framework hands isComplete the request with onEvent's answer merged in.
+    const request = { ...event, ...(started.result as object) };
+    const completed = await invoke('Training/SageMakerCleanup/IsCompleteHandler/Function', request, endpoints);
+    expect(completed.result).toMatchObject({ IsComplete: true });
+    const ownerTag = [{ Key: 'ml-pipeline:owner', Values: [`${config.namePrefix}-training-pipeline`] }];
+    expect(tagging.filters).toEqual([ownerTag, ownerTag]);
+    expect(sagemaker.targets).toEqual(['SageMaker.DeleteEndpoint', 'SageMaker.DescribeEndpoint']);
   });
 });

@@ -8,10 +8,16 @@ import {
 } from '@aws-sdk/client-sagemaker';
 import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
-import { createServer, type IncomingMessage } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { DELETE_CONCURRENCY, cleanUp, resourceName } from '../../lambda/sagemaker-cleanup/cleanup';
-import { handleEvent, sendResponse } from '../../lambda/sagemaker-cleanup/custom-resource';
+import {
+  DELETE_CONCURRENCY,
+  finishCleanUp,
+  isCleanupComplete,
+  onCleanupEvent,
+  ownerTagFromEnvironment,
+  resourceName,
+  startCleanUp,
+  type CleanupRequest,
+} from '../../lambda/sagemaker-cleanup/cleanup';
 
 const sagemaker = mockClient(SageMakerClient);
 const tagging = mockClient(ResourceGroupsTaggingAPIClient);
@@ -21,6 +27,7 @@ const arn = (type: string, name: string) => `arn:aws:sagemaker:eu-west-1:1234567
 
 const notFound = (name: string) =>
   Object.assign(new Error(`Could not find endpoint "${name}".`), { name: 'ValidationException' });
+const logs = { logGroupName: 'cleanup-logs', logStreamName: 'stream-7' };
 
 beforeEach(() => {
   sagemaker.reset();
@@ -28,43 +35,42 @@ beforeEach(() => {
   sagemaker.on(DescribeEndpointCommand).callsFake(({ EndpointName }) => Promise.reject(notFound(EndpointName)));
 });
 
-describe('cleanUp', () => {
-  test('waits until a deleted endpoint is gone before deleting its configs', async () => {
+describe('startCleanUp (onEvent on a deletion)', () => {
+  test('deletes the endpoints carrying the owner tag, and nothing else yet', async () => {
     tagging.on(GetResourcesCommand).resolves({
-      ResourceTagMappingList: [
-        { ResourceARN: arn('endpoint', 'mlpipe-sandbox-fraud') },
-        { ResourceARN: arn('endpoint-config', 'mlpipe-sandbox-a') },
-      ],
+      ResourceTagMappingList: [{ ResourceARN: arn('endpoint', 'mlpipe-sandbox-fraud') }],
     });
-    const order: string[] = [];
-    let describes = 0;
-    sagemaker
-      .on(DeleteEndpointCommand)
-      .callsFake(() => order.push('delete endpoint'))
-      .on(DescribeEndpointCommand)
-      .callsFake(({ EndpointName }) => {
-        describes++;
-        order.push('describe');
-        return describes < 3 ? { EndpointStatus: 'Deleting' } : Promise.reject(notFound(EndpointName));
-      })
-      .on(DeleteEndpointConfigCommand)
-      .callsFake(() => order.push('delete config'));
-    const sleeps: number[] = [];
-
-    await cleanUp(clients, tag, { pollMs: 15_000, sleep: async (ms) => void sleeps.push(ms) });
-
-    expect(order).toEqual(['delete endpoint', 'describe', 'describe', 'describe', 'delete config']);
-    expect(sleeps).toEqual([15_000, 15_000]);
+    expect(await startCleanUp(clients, tag)).toEqual(['mlpipe-sandbox-fraud']);
+    expect(sagemaker.commandCalls(DeleteEndpointCommand).map((c) => c.args[0].input)).toEqual([
+      { EndpointName: 'mlpipe-sandbox-fraud' },
+    ]);
+    expect(sagemaker.commandCalls(DeleteEndpointConfigCommand)).toHaveLength(0);
+    expect(sagemaker.commandCalls(DeleteModelCommand)).toHaveLength(0);
+    const filters = tagging.commandCalls(GetResourcesCommand)[0].args[0].input;
+    expect(filters.TagFilters).toEqual([{ Key: tag.key, Values: [tag.value] }]);
+    expect(filters.ResourceTypeFilters).toEqual(['sagemaker:endpoint']);
   });
 
-  test('finds resources by the owner tag, across pages, and deletes endpoints before configs and models', async () => {
+  test('treats an endpoint that is already gone as deleted', async () => {
+    tagging.on(GetResourcesCommand).resolves({ ResourceTagMappingList: [{ ResourceARN: arn('endpoint', 'e') }] });
+    sagemaker.on(DeleteEndpointCommand).rejects(notFound('e'));
+    expect(await startCleanUp(clients, tag)).toEqual(['e']);
+  });
+});
+
+describe('finishCleanUp (isComplete on a deletion)', () => {
+  test('waits while a deleted endpoint is still Deleting, and deletes no config meanwhile', async () => {
+    sagemaker.on(DescribeEndpointCommand).resolves({ EndpointStatus: 'Deleting' });
+    expect(await finishCleanUp(clients, tag, ['mlpipe-sandbox-fraud'])).toBeUndefined();
+    expect(tagging.calls()).toHaveLength(0);
+    expect(sagemaker.commandCalls(DeleteEndpointConfigCommand)).toHaveLength(0);
+  });
+
+  test('once the endpoint is gone, finds configs and models by the owner tag across pages and deletes configs first', async () => {
     tagging
       .on(GetResourcesCommand, { PaginationToken: undefined })
       .resolves({
-        ResourceTagMappingList: [
-          { ResourceARN: arn('endpoint', 'mlpipe-sandbox-fraud') },
-          { ResourceARN: arn('model', 'mlpipe-sandbox-a') },
-        ],
+        ResourceTagMappingList: [{ ResourceARN: arn('model', 'mlpipe-sandbox-a') }],
         PaginationToken: 'page-2',
       })
       .on(GetResourcesCommand, { PaginationToken: 'page-2' })
@@ -77,21 +83,14 @@ describe('cleanUp', () => {
       });
     const order: string[] = [];
     sagemaker
-      .on(DeleteEndpointCommand)
-      .callsFake((input) => order.push(`endpoint:${input.EndpointName}`))
       .on(DeleteEndpointConfigCommand)
       .callsFake((input) => order.push(`config:${input.EndpointConfigName}`))
       .on(DeleteModelCommand)
       .callsFake((input) => order.push(`model:${input.ModelName}`));
 
-    const report = await cleanUp(clients, tag);
+    const report = await finishCleanUp(clients, tag, ['mlpipe-sandbox-fraud']);
 
-    expect(order).toEqual([
-      'endpoint:mlpipe-sandbox-fraud',
-      'config:mlpipe-sandbox-a',
-      'model:mlpipe-sandbox-a',
-      'model:mlpipe-sandbox-b',
-    ]);
+    expect(order).toEqual(['config:mlpipe-sandbox-a', 'model:mlpipe-sandbox-a', 'model:mlpipe-sandbox-b']);
     expect(report).toEqual({
       endpoints: ['mlpipe-sandbox-fraud'],
       endpointConfigs: ['mlpipe-sandbox-a'],
@@ -99,12 +98,12 @@ describe('cleanUp', () => {
     });
     const filters = tagging.commandCalls(GetResourcesCommand)[0].args[0].input;
     expect(filters.TagFilters).toEqual([{ Key: tag.key, Values: [tag.value] }]);
-    expect(filters.ResourceTypeFilters).toEqual(['sagemaker:endpoint', 'sagemaker:endpoint-config', 'sagemaker:model']);
+    expect(filters.ResourceTypeFilters).toEqual(['sagemaker:endpoint-config', 'sagemaker:model']);
   });
 
   test('does nothing when the pipeline never created anything', async () => {
     tagging.on(GetResourcesCommand).resolves({ ResourceTagMappingList: [] });
-    expect(await cleanUp(clients, tag)).toEqual({ endpoints: [], endpointConfigs: [], models: [] });
+    expect(await finishCleanUp(clients, tag, [])).toEqual({ endpoints: [], endpointConfigs: [], models: [] });
     expect(sagemaker.calls()).toHaveLength(0);
   });
 
@@ -122,7 +121,7 @@ describe('cleanUp', () => {
       inFlight -= 1;
       return {};
     });
-    expect((await cleanUp(clients, tag)).models).toEqual(names);
+    expect((await finishCleanUp(clients, tag, []))?.models).toEqual(names);
     expect(sagemaker.commandCalls(DeleteModelCommand)).toHaveLength(12);
     expect(peak).toBe(DELETE_CONCURRENCY);
   });
@@ -133,31 +132,45 @@ describe('cleanUp', () => {
       .resolves({ ResourceTagMappingList: [{ ResourceARN: arn('model', 'mlpipe-sandbox-a') }] });
     const gone = Object.assign(new Error('Could not find model "mlpipe-sandbox-a".'), { name: 'ValidationException' });
     sagemaker.on(DeleteModelCommand).rejects(gone);
-    await expect(cleanUp(clients, tag)).resolves.toEqual({
+    await expect(finishCleanUp(clients, tag, [])).resolves.toEqual({
       endpoints: [],
       endpointConfigs: [],
       models: ['mlpipe-sandbox-a'],
     });
   });
 
-  test('fails on any other error, so the stack deletion stops instead of leaving resources behind', async () => {
-    tagging.on(GetResourcesCommand).resolves({ ResourceTagMappingList: [{ ResourceARN: arn('endpoint', 'e') }] });
-    sagemaker
-      .on(DeleteEndpointCommand)
-      .rejects(Object.assign(new Error('Access denied'), { name: 'AccessDeniedException' }));
-    await expect(cleanUp(clients, tag)).rejects.toThrow('Access denied');
+  test('fails when a deleted endpoint came back, instead of waiting for it until the timeout', async () => {
+    sagemaker.on(DescribeEndpointCommand).resolves({ EndpointStatus: 'Creating' });
+    await expect(finishCleanUp(clients, tag, ['e'])).rejects.toThrow(
+      "endpoint e is Creating although its deletion was started; stop the training pipeline's running executions, then delete the stack again",
+    );
   });
 
-  test('rejects an ARN that is not a SageMaker resource', () => {
-    expect(resourceName(arn('endpoint-config', 'x'))).toEqual({ type: 'endpoint-config', name: 'x' });
-    expect(() => resourceName('arn:aws:s3:::bucket')).toThrow('Not a SageMaker resource ARN: arn:aws:s3:::bucket');
+  test('fails on any other error, so the stack deletion stops instead of leaving resources behind', async () => {
+    tagging.on(GetResourcesCommand).resolves({ ResourceTagMappingList: [{ ResourceARN: arn('model', 'm') }] });
+    sagemaker
+      .on(DeleteModelCommand)
+      .rejects(Object.assign(new Error('Access denied'), { name: 'AccessDeniedException' }));
+    await expect(finishCleanUp(clients, tag, [])).rejects.toThrow('Access denied');
   });
+});
+
+test('rejects an ARN that is not a SageMaker resource', () => {
+  expect(resourceName(arn('endpoint-config', 'x'))).toEqual({ type: 'endpoint-config', name: 'x' });
+  expect(() => resourceName('arn:aws:s3:::bucket')).toThrow('Not a SageMaker resource ARN: arn:aws:s3:::bucket');
+});
+
+test('needs the owner tag in the environment before it starts', () => {
+  expect(ownerTagFromEnvironment({ OWNER_TAG_KEY: 'k', OWNER_TAG_VALUE: 'v' })).toEqual({ key: 'k', value: 'v' });
+  expect(() => ownerTagFromEnvironment({ OWNER_TAG_KEY: 'k' })).toThrow(
+    'OWNER_TAG_KEY and OWNER_TAG_VALUE must be set on the function',
+  );
 });
 
 const event = (requestType: 'Create' | 'Update' | 'Delete'): CloudFormationCustomResourceEvent =>
   ({
     RequestType: requestType,
-    ServiceToken: 'arn:aws:lambda:eu-west-1:123456789012:function:cleanup',
+    ServiceToken: 'arn:aws:lambda:eu-west-1:123456789012:function:framework-onEvent',
     ResponseURL: 'https://example.invalid/response',
     StackId: 'arn:aws:cloudformation:eu-west-1:123456789012:stack/training/1',
     RequestId: 'request-1',
@@ -168,74 +181,57 @@ const event = (requestType: 'Create' | 'Update' | 'Delete'): CloudFormationCusto
     ...(requestType === 'Update' ? { OldResourceProperties: {} } : {}),
   }) as CloudFormationCustomResourceEvent;
 
-describe('the custom resource protocol', () => {
-  const nothing = async () => ({ endpoints: [], endpointConfigs: [], models: [] });
-
-  test('does no clean-up on create and update', async () => {
-    const cleanup = jest.fn(nothing);
-    expect(await handleEvent(event('Create'), 'stream', cleanup, 1000)).toMatchObject({
-      Status: 'SUCCESS',
+describe('the provider framework handlers', () => {
+  test('do no clean-up on create and update, and keep one physical id', async () => {
+    expect(await onCleanupEvent(event('Create'), clients, tag, logs)).toEqual({
       PhysicalResourceId: 'sagemaker-cleanup-SageMakerCleanup',
     });
-    expect(await handleEvent(event('Update'), 'stream', cleanup, 1000)).toMatchObject({ Status: 'SUCCESS' });
-    expect(cleanup).not.toHaveBeenCalled();
-  });
-
-  test('cleans up on delete and says what it deleted', async () => {
-    const response = await handleEvent(
-      event('Delete'),
-      'stream',
-      async () => ({ endpoints: ['e'], endpointConfigs: ['c1', 'c2'], models: ['m1', 'm2'] }),
-      1000,
-    );
-    expect(response).toEqual({
-      Status: 'SUCCESS',
-      Reason: 'Deleted 1 endpoint(s), 2 endpoint config(s), 2 model(s)',
+    expect(await onCleanupEvent(event('Update'), clients, tag, logs)).toEqual({
       PhysicalResourceId: 'sagemaker-cleanup-SageMakerCleanup',
-      StackId: 'arn:aws:cloudformation:eu-west-1:123456789012:stack/training/1',
-      RequestId: 'request-1',
-      LogicalResourceId: 'SageMakerCleanup',
+    });
+    expect(await isCleanupComplete(event('Create'), clients, tag, logs)).toEqual({ IsComplete: true });
+    expect(await isCleanupComplete(event('Update'), clients, tag, logs)).toEqual({ IsComplete: true });
+    expect(tagging.calls()).toHaveLength(0);
+    expect(sagemaker.calls()).toHaveLength(0);
+  });
+
+  test('on delete, onEvent hands the endpoints it started deleting on to isComplete, which waits for them', async () => {
+    tagging
+      .on(GetResourcesCommand, { ResourceTypeFilters: ['sagemaker:endpoint'] })
+      .resolves({ ResourceTagMappingList: [{ ResourceARN: arn('endpoint', 'mlpipe-sandbox-fraud') }] })
+      .on(GetResourcesCommand, { ResourceTypeFilters: ['sagemaker:endpoint-config', 'sagemaker:model'] })
+      .resolves({ ResourceTagMappingList: [{ ResourceARN: arn('endpoint-config', 'mlpipe-sandbox-a') }] });
+    let deleting = true;
+    sagemaker
+      .on(DescribeEndpointCommand)
+      .callsFake(({ EndpointName }) =>
+        deleting ? { EndpointStatus: 'Deleting' } : Promise.reject(notFound(EndpointName)),
+      );
+
+    const started = await onCleanupEvent(event('Delete'), clients, tag, logs);
+    expect(started).toEqual({
+      PhysicalResourceId: 'sagemaker-cleanup-SageMakerCleanup',
+      DeletingEndpoints: ['mlpipe-sandbox-fraud'],
+    });
+    // The provider framework merges onEvent's answer into the request it gives isComplete.
+    const request: CleanupRequest = { ...event('Delete'), ...started };
+    expect(await isCleanupComplete(request, clients, tag, logs)).toEqual({ IsComplete: false });
+    deleting = false;
+    expect(await isCleanupComplete(request, clients, tag, logs)).toEqual({
+      IsComplete: true,
+      deleted: { endpoints: ['mlpipe-sandbox-fraud'], endpointConfigs: ['mlpipe-sandbox-a'], models: [] },
     });
   });
 
-  test('reports a failed clean-up as FAILED with the cause and where to read the logs', async () => {
-    const response = await handleEvent(
-      event('Delete'),
-      'log-stream-7',
-      async () => {
-        throw new Error('Access denied');
-      },
-      1000,
+  test('fail with the cause and the log group and stream to read, which the framework reports to CloudFormation', async () => {
+    tagging
+      .on(GetResourcesCommand)
+      .rejects(Object.assign(new Error('Access denied'), { name: 'AccessDeniedException' }));
+    await expect(onCleanupEvent(event('Delete'), clients, tag, logs)).rejects.toThrow(
+      'SageMaker clean-up failed: Access denied (see CloudWatch log group cleanup-logs, stream stream-7)',
     );
-    expect(response.Status).toBe('FAILED');
-    expect(response.Reason).toBe('SageMaker clean-up failed: Access denied (see CloudWatch log stream log-stream-7)');
-  });
-
-  test('answers FAILED before the function runs out of time, instead of leaving CloudFormation waiting', async () => {
-    const never = () => new Promise<never>(() => undefined);
-    const response = await handleEvent(event('Delete'), 'stream', never, 20);
-    expect(response.Status).toBe('FAILED');
-    expect(response.Reason).toContain('not finished within 0 s; run the stack deletion again');
-  });
-
-  test('PUTs the response to the pre-signed URL as CloudFormation expects', async () => {
-    const received: { method?: string; contentType?: string; body: string }[] = [];
-    const server = createServer((request: IncomingMessage, response) => {
-      let body = '';
-      request.on('data', (chunk: Buffer) => (body += chunk.toString()));
-      request.on('end', () => {
-        received.push({ method: request.method, contentType: request.headers['content-type'], body });
-        response.writeHead(200).end();
-      });
-    });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    try {
-      const { port } = server.address() as AddressInfo;
-      const response = await handleEvent(event('Create'), 'stream', nothing, 1000);
-      await sendResponse(`http://127.0.0.1:${port}/presigned?X-Amz-Signature=abc`, response);
-      expect(received).toEqual([{ method: 'PUT', contentType: '', body: JSON.stringify(response) }]);
-    } finally {
-      server.close();
-    }
+    await expect(isCleanupComplete(event('Delete'), clients, tag, logs)).rejects.toThrow(
+      'SageMaker clean-up failed: Access denied (see CloudWatch log group cleanup-logs, stream stream-7)',
+    );
   });
 });

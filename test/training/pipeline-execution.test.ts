@@ -2,7 +2,7 @@ import aslValidator from 'asl-validator';
 import { StateMachine, type StateMachineDefinition } from 'aws-local-stepfunctions';
 import { evaluateTraining, type TrainingJobDescription } from '../../lambda/evaluate-training/evaluate';
 import { QUALITY_METRIC } from '../../lib/contract/training-run';
-import { stateMachineDefinition, synthPipeline } from '../helpers';
+import { PIPELINE_STATE_MACHINE, stateMachineDefinition, synthPipeline } from '../helpers';
 import { parseReport } from '../../scripts/train/pipeline-runner';
 
 /**
@@ -10,7 +10,7 @@ import { parseReport } from '../../scripts/train/pipeline-runner';
  * own semantics (paths, intrinsic functions, Choice rules, Retry and Catch) run as they would in the service.
  */
 const { training, config } = synthPipeline({ stage: 'sandbox' });
-const definition = stateMachineDefinition(training);
+const definition = stateMachineDefinition(training, PIPELINE_STATE_MACHINE);
 const endpointName = config.serving.endpointName;
 const prefix = config.namePrefix;
 const EXECUTION_ARN = 'arn:aws:states:eu-west-1:123456789012:execution:training:run-1';

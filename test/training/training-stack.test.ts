@@ -1,15 +1,12 @@
-import { App, Duration, Stack } from 'aws-cdk-lib';
 import { Match } from 'aws-cdk-lib/assertions';
-import * as iam from 'aws-cdk-lib/aws-iam';
-import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
-import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { FAILURE_HANDLING_STATES, REPORT_STATE, type RunReport } from '../../lib/contract/training-run';
-import { SpotTrainingJob } from '../../lib/training/spot-training-job';
-import { XGBOOST_REGISTRY_ACCOUNTS, XgboostImage } from '../../lib/training/xgboost-image';
-import { normalizedTemplate, stateMachineDefinition, synthPipeline } from '../helpers';
+import { XGBOOST_REGISTRY_ACCOUNTS } from '../../lib/training/xgboost-image';
+import { PIPELINE_STATE_MACHINE, normalizedTemplate, stateMachineDefinition, synthPipeline } from '../helpers';
 
 const { training: template } = synthPipeline({ stage: 'sandbox' });
-const states = (stateMachineDefinition(template) as { States: Record<string, Record<string, unknown>> }).States;
+const states = (
+  stateMachineDefinition(template, PIPELINE_STATE_MACHINE) as { States: Record<string, Record<string, unknown>> }
+).States;
 const trainState = states.TrainModel;
 const trainParameters = trainState.Parameters as Record<string, unknown>;
 
@@ -86,7 +83,7 @@ describe('the state machine definition', () => {
   test("escapes the characters ASL reserves in intrinsic-function literals, except States.Format's {} fields", () => {
     // Amazon States Language: ' { } and \ are reserved in an intrinsic function's string literal and must be
     // escaped with a backslash; an unescaped one fails the state at run time, which local engines do not check.
-    const expressions = intrinsicExpressions(stateMachineDefinition(template));
+    const expressions = intrinsicExpressions(stateMachineDefinition(template, PIPELINE_STATE_MACHINE));
     expect(expressions.length).toBeGreaterThan(5);
     const unescaped = expressions.flatMap((expression) =>
       stringLiterals(expression)
@@ -217,85 +214,6 @@ describe('the state machine resource', () => {
       KmsMasterKeyId: { 'Fn::ImportValue': Match.stringLikeRegexp('EncryptionKey') },
     });
   });
-
-  test('has no schedule unless the stage config sets one', () => {
-    template.resourceCountIs('AWS::Events::Rule', 0);
-    const scheduled = synthPipeline({ overrides: { pipeline: { schedule: 'cron(0 3 ? * MON *)' } } }).training;
-    scheduled.hasResourceProperties('AWS::Events::Rule', { ScheduleExpression: 'cron(0 3 ? * MON *)' });
-  });
-});
-
-/** The prod stage's state machine, synthesized once for the tests that compare it with the sandbox's. */
-let prodStatesCache: Record<string, Record<string, unknown>> | undefined;
-const prodStates = () =>
-  (prodStatesCache ??= (
-    stateMachineDefinition(synthPipeline({ stage: 'prod' }).training) as {
-      States: Record<string, Record<string, unknown>>;
-    }
-  ).States);
-
-describe('serving configuration', () => {
-  test('creates a serverless endpoint config by default and an instance-backed one with a key in prod', () => {
-    expect(states.CreateEndpointConfig.Parameters).toMatchObject({
-      ProductionVariants: [{ VariantName: 'primary', ServerlessConfig: { MemorySizeInMB: 2048, MaxConcurrency: 5 } }],
-    });
-    const prodParameters = prodStates().CreateEndpointConfig.Parameters as Record<string, unknown>;
-    expect(prodParameters.ProductionVariants).toEqual([
-      expect.objectContaining({ InstanceType: 'ml.m5.large', InitialInstanceCount: 1 }),
-    ]);
-    expect(prodParameters.KmsKeyId).toBeDefined();
-  });
-
-  test('gives a serverless variant none of the fields SageMaker rejects for one', () => {
-    // Serverless endpoints take no instance type or count, no volume or its key, no data capture, one variant.
-    const parameters = states.CreateEndpointConfig.Parameters as Record<string, unknown>;
-    const variants = parameters.ProductionVariants as Record<string, unknown>[];
-    expect(variants).toHaveLength(1);
-    expect(Object.keys(variants[0]).sort()).toEqual(['ModelName.$', 'ServerlessConfig', 'VariantName']);
-    expect(Object.keys(parameters).sort()).toEqual(['EndpointConfigName.$', 'ProductionVariants', 'Tags']);
-  });
-
-  test('gives an instance variant no serverless settings', () => {
-    const [variant] = (
-      prodStates().CreateEndpointConfig.Parameters as { ProductionVariants: Record<string, unknown>[] }
-    ).ProductionVariants;
-    expect(Object.keys(variant).sort()).toEqual(['InitialInstanceCount', 'InstanceType', 'ModelName.$', 'VariantName']);
-  });
-});
-
-describe('network isolation of the hosted model', () => {
-  test('is off for serverless endpoints, which do not support it, and on for instance endpoints', () => {
-    expect(states.CreateModel.Parameters).toMatchObject({ EnableNetworkIsolation: false });
-    expect(prodStates().CreateModel.Parameters).toMatchObject({ EnableNetworkIsolation: true });
-  });
-});
-
-describe('SpotTrainingJob validation', () => {
-  test('rejects a max wait that does not exceed the max runtime', () => {
-    const stack = new Stack(new App(), 'Test');
-    expect(
-      () =>
-        new SpotTrainingJob(stack, 'Job', {
-          trainingJobName: 'job',
-          role: iam.Role.fromRoleArn(stack, 'Role', 'arn:aws:iam::123456789012:role/sm'),
-          algorithmSpecification: { algorithmName: 'xgboost', trainingInputMode: tasks.InputMode.FILE },
-          outputDataConfig: { s3OutputLocation: tasks.S3Location.fromJsonExpression('$.out') },
-          stoppingCondition: { maxRuntime: Duration.hours(2) },
-          useSpot: true,
-          maxWait: Duration.hours(1),
-          checkpointS3Uri: sfn.JsonPath.stringAt('$.checkpoints'),
-        }),
-    ).toThrow(
-      'SpotTrainingJob: maxWait (3600 s) must exceed maxRuntime (7200 s); raise training.maxWaitSeconds in the stage config',
-    );
-  });
-
-  test('rejects a region without a published XGBoost image', () => {
-    const stack = new Stack(new App(), 'Test', { env: { region: 'mars-north-1' } });
-    expect(() => new XgboostImage(stack, 'Image')).toThrow(
-      "XgboostImage: SageMaker publishes no built-in XGBoost image in region 'mars-north-1'",
-    );
-  });
 });
 
 describe('the SageMaker clean-up on stack deletion', () => {
@@ -312,28 +230,57 @@ describe('the SageMaker clean-up on stack deletion', () => {
     }
   });
 
-  test('may delete only the stage endpoint and the run-named configs and models', () => {
-    const statements = policyStatements('SageMakerCleanupHandlerRole');
-    const deletes = statements.find((s) => s.Sid === 'DeletePipelineResources');
-    expect(deletes?.Action).toEqual([
-      'sagemaker:DeleteEndpoint',
-      'sagemaker:DeleteEndpointConfig',
-      'sagemaker:DeleteModel',
-    ]);
+  test('may delete only the stage endpoint, and only then the run-named configs and models', () => {
+    const onEvent = policyStatements('SageMakerCleanupOnEventHandlerRole');
+    expect(onEvent.find((s) => s.Sid === 'DeletePipelineEndpoint')).toMatchObject({
+      Action: 'sagemaker:DeleteEndpoint',
+      Resource: { 'Fn::Join': ['', expect.arrayContaining([':endpoint/mlpipe-sandbox-fraud'])] },
+    });
+    const isComplete = policyStatements('SageMakerCleanupIsCompleteHandlerRole');
+    const deletes = isComplete.find((s) => s.Sid === 'DeletePipelineResources');
+    expect(deletes?.Action).toEqual(['sagemaker:DeleteEndpointConfig', 'sagemaker:DeleteModel']);
     const resources = JSON.stringify(deletes?.Resource);
-    expect(resources).toContain(':endpoint/mlpipe-sandbox-fraud');
     expect(resources).toContain(':endpoint-config/mlpipe-sandbox-*');
     expect(resources).toContain(':model/mlpipe-sandbox-*');
+    expect(actionsOf(isComplete)).not.toContain('sagemaker:DeleteEndpoint');
   });
 
-  test('runs on Node.js 24 for arm64 with tracing and an encrypted log group', () => {
+  test.each(['onEvent', 'isComplete'])('runs its %s handler on Node.js 24 for arm64 with tracing', (handler) => {
     template.hasResourceProperties('AWS::Lambda::Function', {
+      Handler: `index.${handler}`,
       Description: Match.stringLikeRegexp('Deletes the SageMaker resources'),
       Runtime: 'nodejs24.x',
       Architectures: ['arm64'],
       TracingConfig: { Mode: 'Active' },
       Environment: { Variables: Match.objectLike({ OWNER_TAG_KEY: 'ml-pipeline:owner' }) },
     });
+  });
+
+  test('keeps the ServiceToken of deployed stacks: the provider framework takes over the function it names', () => {
+    // CloudFormation refuses to change a custom resource's ServiceToken.
+    template.hasResourceProperties('Custom::SageMakerCleanup', {
+      ServiceToken: { 'Fn::GetAtt': ['SageMakerCleanupHandlerFunction697CC824', 'Arn'] },
+    });
+    expect(template.findResources('AWS::Lambda::Function').SageMakerCleanupHandlerFunction697CC824).toMatchObject({
+      Properties: { Handler: 'framework.onEvent' },
+    });
+  });
+});
+
+describe('the logical ids a deployed stack has', () => {
+  test.each([
+    ['AWS::StepFunctions::StateMachine', 'PipelineStateMachine1814BD05'],
+    ['AWS::IAM::Role', 'PipelineStateMachineRole61BEBDFF'],
+    ['AWS::IAM::Role', 'PipelineSageMakerRole051BAB48'],
+    ['AWS::IAM::Role', 'PipelineEvaluateTrainingFunctionRoleBC45AC2A'],
+    ['AWS::Lambda::Function', 'PipelineEvaluateTrainingFunction5DEA949C'],
+    ['AWS::Logs::LogGroup', 'PipelineExecutionLogsFBAC0865'],
+    ['AWS::Logs::LogGroup', 'PipelineEvaluateTrainingFunctionLogs3F6040B2'],
+    ['AWS::Logs::LogGroup', 'EndpointLogsC54E4891'],
+    ['AWS::SNS::Topic', 'Notifications87298708'],
+    ['Custom::SageMakerCleanup', 'SageMakerCleanupE3A54B10'],
+  ])('include the %s %s', (type, logicalId) => {
+    expect(Object.keys(template.findResources(type))).toContain(logicalId);
   });
 });
 

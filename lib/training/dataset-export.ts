@@ -1,0 +1,180 @@
+import { Duration, Stack, Validations } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as s3 from 'aws-cdk-lib/aws-s3';
+import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import { Construct } from 'constructs';
+import { exportSplitPrefix, trainingExportQuery, type DatasetSplit } from '../schema/athena-queries';
+import type { FeatureSchema } from '../schema/feature-schema';
+import { ATHENA_RESULTS_PREFIX, RAW_EVENTS_PREFIX, TRAINING_EXPORTS_PREFIX } from '../schema/lake-layout';
+import { objectArnFindingId } from '../shared/nag-findings';
+import { retryOrFail } from './retries';
+
+export interface DatasetExportProps {
+  /** The features, label and table the export selects. */
+  readonly schema: FeatureSchema;
+  /** The Glue database of the raw table. */
+  readonly databaseName: string;
+  /** The raw table the query reads. */
+  readonly tableName: string;
+  /** The Athena workgroup the query runs in; it holds the result location and the scan limit. */
+  readonly workgroupName: string;
+  /** The raw zone, whose `events/` partitions the query reads. */
+  readonly rawBucket: s3.IBucket;
+  /** Where the splits land, under `training-exports/<run id>/`. */
+  readonly curatedBucket: s3.IBucket;
+  /** The workgroup's result bucket, where Athena writes the query's manifest. */
+  readonly athenaResultsBucket: s3.IBucket;
+  /** Where an error of the export goes: the pipeline's failure path. */
+  readonly onFailure: sfn.IChainable;
+  /** Percent of records held out for validation, a whole number from 1 to 99. @default 20 */
+  readonly validationPercent?: number;
+  /** Days of raw partitions each run exports, counted back from the day it starts. @default Duration.days(30) */
+  readonly window?: Duration;
+}
+
+/**
+ * The export step: one Athena UNLOAD that writes both splits of the last `window` of raw partitions as Parquet, label
+ * first, under a prefix of this run (`$.run.id`): `split=train/` and `split=validation/`, the two channels of the
+ * training job. It is a raw `.sync` task state rather than CDK's `AthenaStartQueryExecution`, whose generated policy
+ * would let the pipeline create and delete Glue tables and write to any bucket; `grantExportQueries` and
+ * `grantCatalogRead` state exactly what the query needs.
+ */
+export class DatasetExport extends Construct {
+  /** The ExportDatasets state. */
+  readonly startState: sfn.IChainable;
+  private readonly props: DatasetExportProps;
+
+  constructor(scope: Construct, id: string, props: DatasetExportProps) {
+    super(scope, id);
+    this.props = props;
+    const validationPercent = props.validationPercent ?? 20;
+    const window = props.window ?? Duration.days(30);
+    if (!Number.isInteger(validationPercent) || validationPercent < 1 || validationPercent > 99) {
+      throw new Error(
+        `DatasetExport ${this.node.path}: validationPercent ${validationPercent} must be a whole number from 1 to 99, ` +
+          'so that both splits get records; pass for example 20',
+      );
+    }
+    const windowDays = window.toDays({ integral: false });
+    if (!Number.isInteger(windowDays) || windowDays < 1) {
+      throw new Error(
+        `DatasetExport ${this.node.path}: window (${window.toHumanString()}) must be a whole number of days, at ` +
+          'least 1 (the raw table is partitioned by day); pass for example Duration.days(30)',
+      );
+    }
+    const exportQuery = trainingExportQuery(props.schema, {
+      database: props.databaseName,
+      destination: this.exportUri('{}'),
+      validationPercent,
+      windowDays,
+    });
+    const state = new sfn.CustomState(this, 'ExportDatasets', {
+      stateJson: {
+        Type: 'Task',
+        Comment: `One UNLOAD of the last ${windowDays} day(s): split=train/ and split=validation/`,
+        Resource: `arn:${Stack.of(this).partition}:states:::athena:startQueryExecution.sync`,
+        Parameters: {
+          ...sfn.FieldUtils.renderObject({
+            QueryString: sfn.JsonPath.format(exportQuery, sfn.JsonPath.stringAt('$.run.id')),
+          }),
+          QueryExecutionContext: { Database: props.databaseName },
+          WorkGroup: props.workgroupName,
+        },
+        ResultPath: null,
+      },
+    });
+    this.startState = retryOrFail(state, 'athena', props.onFailure);
+  }
+
+  /** The S3 prefix of one split of this run's export, as a `States.Format` expression over `$.run.id`. */
+  splitUri(split: DatasetSplit): string {
+    return sfn.JsonPath.format(this.exportUri('{}') + exportSplitPrefix(split), sfn.JsonPath.stringAt('$.run.id'));
+  }
+
+  /**
+   * What Athena, running as the state machine, needs to run the export: the workgroup, the buckets, the raw events
+   * and the export and result prefixes. Objects are SSE-KMS: the role also needs the key (see lake-key-statements).
+   */
+  grantExportQueries(role: iam.IRole): void {
+    const { rawBucket, curatedBucket, athenaResultsBucket, workgroupName } = this.props;
+    const workgroupArn = Stack.of(this).formatArn({
+      service: 'athena',
+      resource: 'workgroup',
+      resourceName: workgroupName,
+    });
+    role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        sid: 'RunExportQueries',
+        actions: ['athena:StartQueryExecution', 'athena:GetQueryExecution', 'athena:StopQueryExecution'],
+        resources: [workgroupArn],
+      }),
+    );
+    role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        sid: 'ListQueryBuckets',
+        actions: ['s3:ListBucket', 's3:GetBucketLocation'],
+        resources: [rawBucket.bucketArn, curatedBucket.bucketArn, athenaResultsBucket.bucketArn],
+      }),
+    );
+    role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        sid: 'ReadRawEvents',
+        actions: ['s3:GetObject'],
+        resources: [rawBucket.arnForObjects(`${RAW_EVENTS_PREFIX}*`)],
+      }),
+    );
+    role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        sid: 'WriteExportsAndResults',
+        actions: ['s3:GetObject', 's3:PutObject', 's3:AbortMultipartUpload', 's3:ListMultipartUploadParts'],
+        resources: [
+          curatedBucket.arnForObjects(`${TRAINING_EXPORTS_PREFIX}*`),
+          athenaResultsBucket.arnForObjects(`${ATHENA_RESULTS_PREFIX}*`),
+        ],
+      }),
+    );
+    Validations.of(role).acknowledge(
+      {
+        id: objectArnFindingId(role, curatedBucket, `${TRAINING_EXPORTS_PREFIX}*`),
+        reason: `Training exports live under ${TRAINING_EXPORTS_PREFIX}<run id>/, a prefix that exists only once a run starts.`,
+      },
+      {
+        id: objectArnFindingId(role, rawBucket, `${RAW_EVENTS_PREFIX}*`),
+        reason: 'Athena reads every partition object under the raw events prefix for the export.',
+      },
+      {
+        id: objectArnFindingId(role, athenaResultsBucket, `${ATHENA_RESULTS_PREFIX}*`),
+        reason:
+          "Athena writes each query's result and UNLOAD manifest under the workgroup result prefix, named per query.",
+      },
+    );
+  }
+
+  /** Reading the raw table's definition and partitions from the Glue catalog, which the export's query plans with. */
+  grantCatalogRead(role: iam.IRole): void {
+    const { databaseName, tableName } = this.props;
+    const stack = Stack.of(this);
+    role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        sid: 'ReadTrainingTable',
+        actions: [
+          'glue:GetDatabase',
+          'glue:GetTable',
+          'glue:GetPartition',
+          'glue:GetPartitions',
+          'glue:BatchGetPartition',
+        ],
+        resources: [
+          stack.formatArn({ service: 'glue', resource: 'catalog' }),
+          stack.formatArn({ service: 'glue', resource: 'database', resourceName: databaseName }),
+          stack.formatArn({ service: 'glue', resource: 'table', resourceName: `${databaseName}/${tableName}` }),
+        ],
+      }),
+    );
+  }
+
+  /** The run's export destination; UNLOAD writes one `split=<name>/` prefix per split under it. */
+  private exportUri(runId: string): string {
+    return `s3://${this.props.curatedBucket.bucketName}/${TRAINING_EXPORTS_PREFIX}${runId}/`;
+  }
+}

@@ -1,0 +1,94 @@
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import type * as sns from 'aws-cdk-lib/aws-sns';
+import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
+import { Construct } from 'constructs';
+import { PipelineNotification } from './pipeline-notification';
+import { retryOrFail } from './retries';
+
+export interface ModelQualityGateProps {
+  /** Reads the finished job at `$.job` (see EvaluateTrainingFunction). */
+  readonly evaluator: lambda.IFunction;
+  /** Smallest validation AUC that may be deployed, from 0 to 1 (0.5 is a coin toss). */
+  readonly minValidationAuc: number;
+  /** Where a rejected model is announced. */
+  readonly notifications: sns.ITopic;
+  /** Names the stage in the announcement's subject. */
+  readonly namePrefix: string;
+  /** Where an error of the evaluation goes: the pipeline's failure path. */
+  readonly onFailure: sfn.IChainable;
+}
+
+/**
+ * The gate step between training and rollout: evaluate the finished job, then deploy only a model whose validation
+ * AUC reaches the threshold. A model below it, or without the metric, is announced and the run fails with
+ * ModelBelowQualityGate; the endpoint keeps serving the previous model.
+ *
+ * Writes `$.training` (job name, artifact, metric, billed and trained seconds, spot saving). The step that follows an
+ * approved model is given with `approveTo`, once it exists.
+ */
+export class ModelQualityGate extends Construct {
+  /** The EvaluateModel state. */
+  readonly startState: sfn.IChainable;
+  private readonly decision: sfn.Choice;
+  private readonly rejected: sfn.IChainable;
+  private readonly minValidationAuc: number;
+  private approved = false;
+
+  constructor(scope: Construct, id: string, props: ModelQualityGateProps) {
+    super(scope, id);
+    const minAuc = props.minValidationAuc;
+    if (!Number.isFinite(minAuc) || minAuc < 0 || minAuc > 1) {
+      throw new Error(
+        `ModelQualityGate ${this.node.path}: minValidationAuc ${minAuc} is not an AUC; pass a number from 0 to 1, ` +
+          'for example 0.8',
+      );
+    }
+    this.minValidationAuc = minAuc;
+    const evaluate = new tasks.LambdaInvoke(this, 'EvaluateModel', {
+      lambdaFunction: props.evaluator,
+      payload: sfn.TaskInput.fromJsonPathAt('$.job'),
+      retryOnServiceExceptions: false,
+      resultSelector: {
+        'jobName.$': '$.Payload.jobName',
+        'modelArtifacts.$': '$.Payload.modelArtifacts',
+        'metricName.$': '$.Payload.metricName',
+        'metricValue.$': '$.Payload.metricValue',
+        'billableSeconds.$': '$.Payload.billableSeconds',
+        'trainingSeconds.$': '$.Payload.trainingSeconds',
+        'spotSavingPercent.$': '$.Payload.spotSavingPercent',
+      },
+      resultPath: '$.training',
+    });
+    retryOrFail(evaluate, 'lambda', props.onFailure);
+    this.rejected = new PipelineNotification(this, 'NotifyRejected', {
+      topic: props.notifications,
+      subject: `ML pipeline ${props.namePrefix}: model rejected by the quality gate`,
+      message: {
+        execution: sfn.JsonPath.executionId,
+        trainingJob: sfn.JsonPath.stringAt('$.training.jobName'),
+        validationAuc: sfn.JsonPath.objectAt('$.training.metricValue'),
+        minValidationAuc: minAuc,
+      },
+      next: new sfn.Fail(this, 'ModelRejected', {
+        error: 'ModelBelowQualityGate',
+        cause: `Validation AUC below ${minAuc}; the endpoint keeps serving the previous model`,
+      }),
+    });
+    // Choice rules are tried in order: a missing metric is rejected before it is compared.
+    this.decision = new sfn.Choice(this, 'QualityGate', {
+      comment: `Deploy only when validation:auc >= ${minAuc}`,
+    }).when(sfn.Condition.isNull('$.training.metricValue'), this.rejected);
+    evaluate.next(this.decision);
+    this.startState = evaluate;
+  }
+
+  /** Sends a model that reaches the threshold to `next`, and every other model to the rejection. Call it once. */
+  approveTo(next: sfn.IChainable): void {
+    if (this.approved) throw new Error(`ModelQualityGate ${this.node.path}: approveTo was already called`);
+    this.approved = true;
+    this.decision
+      .when(sfn.Condition.numberGreaterThanEquals('$.training.metricValue', this.minValidationAuc), next)
+      .otherwise(this.rejected);
+  }
+}

@@ -1,0 +1,121 @@
+import { App } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
+import { loadStageConfig } from '../../lib/config/stage-config';
+import { DataLakeStack } from '../../lib/lake/data-lake-stack';
+import { TRANSACTION_SCHEMA } from '../../lib/schema/feature-schema';
+import { TrainingStack } from '../../lib/training/training-stack';
+import { PIPELINE_STATE_MACHINE, cdkJsonContext, stateMachineDefinition } from '../helpers';
+
+/**
+ * TrainingStack is where the stage config becomes construct props: these tests build the stack (on the data lake
+ * stack it reads) for a stage and a few overrides, and check that each setting lands where it should.
+ */
+function trainingStack(stage: string, overrides?: unknown) {
+  const app = new App({ context: cdkJsonContext() });
+  const config = loadStageConfig(stage, overrides);
+  const lake = new DataLakeStack(app, 'DataLake', { config, schema: TRANSACTION_SCHEMA });
+  const { storage, catalog, queries, key } = lake;
+  const stack = new TrainingStack(app, 'Training', {
+    config,
+    schema: TRANSACTION_SCHEMA,
+    database: catalog.database,
+    table: catalog.table,
+    crawlerName: catalog.crawler.ref,
+    workgroupName: queries.workgroup.ref,
+    rawBucket: storage.raw,
+    curatedBucket: storage.curated,
+    athenaResultsBucket: storage.athenaResults,
+    modelsBucket: storage.models,
+    checkpointsBucket: storage.checkpoints,
+    encryptionKey: key.key,
+  });
+  const template = Template.fromStack(stack);
+  const definition = stateMachineDefinition(template, PIPELINE_STATE_MACHINE) as {
+    TimeoutSeconds: number;
+    States: Record<string, Record<string, unknown>>;
+  };
+  return { template, definition, states: definition.States };
+}
+
+const sandbox = trainingStack('sandbox');
+const prod = trainingStack('prod');
+const parameters = (states: Record<string, Record<string, unknown>>, state: string) =>
+  states[state].Parameters as Record<string, unknown>;
+
+describe('serving configuration', () => {
+  test('creates a serverless endpoint config by default and an instance-backed one with a key in prod', () => {
+    expect(parameters(sandbox.states, 'CreateEndpointConfig')).toMatchObject({
+      ProductionVariants: [{ VariantName: 'primary', ServerlessConfig: { MemorySizeInMB: 2048, MaxConcurrency: 5 } }],
+    });
+    const prodParameters = parameters(prod.states, 'CreateEndpointConfig');
+    expect(prodParameters.ProductionVariants).toEqual([
+      expect.objectContaining({ InstanceType: 'ml.m5.large', InitialInstanceCount: 1 }),
+    ]);
+    expect(prodParameters.KmsKeyId).toBeDefined();
+  });
+
+  test('gives a serverless variant none of the fields SageMaker rejects for one', () => {
+    // Serverless endpoints take no instance type or count, no volume or its key, no data capture, one variant.
+    const endpointConfig = parameters(sandbox.states, 'CreateEndpointConfig');
+    const variants = endpointConfig.ProductionVariants as Record<string, unknown>[];
+    expect(variants).toHaveLength(1);
+    expect(Object.keys(variants[0]).sort()).toEqual(['ModelName.$', 'ServerlessConfig', 'VariantName']);
+    expect(Object.keys(endpointConfig).sort()).toEqual(['EndpointConfigName.$', 'ProductionVariants', 'Tags']);
+  });
+
+  test('gives an instance variant no serverless settings', () => {
+    const [variant] = parameters(prod.states, 'CreateEndpointConfig').ProductionVariants as Record<string, unknown>[];
+    expect(Object.keys(variant).sort()).toEqual(['InitialInstanceCount', 'InstanceType', 'ModelName.$', 'VariantName']);
+  });
+
+  test('isolates the hosted model from the network on instance endpoints only, which alone support it', () => {
+    expect(parameters(sandbox.states, 'CreateModel')).toMatchObject({ EnableNetworkIsolation: false });
+    expect(parameters(prod.states, 'CreateModel')).toMatchObject({ EnableNetworkIsolation: true });
+  });
+});
+
+describe('training configuration', () => {
+  const tuned = trainingStack('sandbox', {
+    training: {
+      useSpot: false,
+      instanceCount: 2,
+      volumeSizeGiB: 40,
+      maxRuntimeSeconds: 5400,
+      maxWaitSeconds: 9000,
+      validationPercent: 30,
+      exportWindowDays: 7,
+    },
+    qualityGate: { minValidationAuc: 0.9 },
+    serving: { serverlessMemoryMiB: 4096, serverlessMaxConcurrency: 20 },
+  });
+
+  test('sizes the training job, and leaves spot out when the stage turns it off', () => {
+    const train = parameters(tuned.states, 'TrainModel');
+    expect(train.ResourceConfig).toMatchObject({ InstanceCount: 2, VolumeSizeInGB: 40 });
+    expect(train.StoppingCondition).toEqual({ MaxRuntimeInSeconds: 5400 });
+    expect(train.EnableManagedSpotTraining).toBeUndefined();
+  });
+
+  test('gives the state machine six hours beyond the longest spot wait', () => {
+    expect(tuned.definition.TimeoutSeconds).toBe(9000 + 6 * 3600);
+  });
+
+  test('exports the configured window and split, gates on the configured AUC, serves with the configured memory', () => {
+    expect(tuned.states.ExportDatasets.Comment).toBe(
+      'One UNLOAD of the last 7 day(s): split=train/ and split=validation/',
+    );
+    expect(JSON.stringify(tuned.states.ExportDatasets.Parameters)).toContain('% 100 < 70 THEN');
+    expect(tuned.states.QualityGate.Comment).toBe('Deploy only when validation:auc >= 0.9');
+    expect(parameters(tuned.states, 'CreateEndpointConfig')).toMatchObject({
+      ProductionVariants: [{ ServerlessConfig: { MemorySizeInMB: 4096, MaxConcurrency: 20 } }],
+    });
+  });
+});
+
+describe('the schedule', () => {
+  test('exists only when the stage config sets one', () => {
+    sandbox.template.resourceCountIs('AWS::Events::Rule', 0);
+    const scheduled = trainingStack('sandbox', { pipeline: { schedule: 'cron(0 3 ? * MON *)' } });
+    scheduled.template.hasResourceProperties('AWS::Events::Rule', { ScheduleExpression: 'cron(0 3 ? * MON *)' });
+  });
+});
