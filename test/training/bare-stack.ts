@@ -1,15 +1,15 @@
-import { App, Stack } from 'aws-cdk-lib';
+import { Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
-import { stateMachineDefinition } from '../helpers';
+import { stateMachineDefinition, testApp } from '../helpers';
 
-/** A stack of its own for one construct under test, with the lake's resources imported by name. */
+/** A stack of its own for one construct under test (the lake's resources are imported by name, below). */
 export function bareStack(): Stack {
-  return new Stack(new App(), 'Test');
+  return new Stack(testApp(), 'Test');
 }
 
 export const importedBucket = (stack: Stack, name: string): s3.IBucket =>

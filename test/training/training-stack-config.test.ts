@@ -1,17 +1,16 @@
-import { App } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { loadStageConfig } from '../../lib/config/stage-config';
 import { DataLakeStack } from '../../lib/lake/data-lake-stack';
 import { TRANSACTION_SCHEMA } from '../../lib/schema/feature-schema';
 import { TrainingStack } from '../../lib/training/training-stack';
-import { PIPELINE_STATE_MACHINE, cdkJsonContext, stateMachineDefinition } from '../helpers';
+import { PIPELINE_STATE_MACHINE, stateMachineDefinition, testApp } from '../helpers';
 
 /**
  * TrainingStack is where the stage config becomes construct props: these tests build the stack (on the data lake
  * stack it reads) for a stage and a few overrides, and check that each setting lands where it should.
  */
 function trainingStack(stage: string, overrides?: unknown) {
-  const app = new App({ context: cdkJsonContext() });
+  const app = testApp();
   const config = loadStageConfig(stage, overrides);
   const lake = new DataLakeStack(app, 'DataLake', { config, schema: TRANSACTION_SCHEMA });
   const { storage, catalog, queries, key } = lake;

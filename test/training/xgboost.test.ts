@@ -1,6 +1,7 @@
-import { App, Stack } from 'aws-cdk-lib';
+import { Stack } from 'aws-cdk-lib';
 import { xgboostHyperparameters, type XgboostHyperparameters } from '../../lib/training/xgboost-hyperparameters';
 import { XgboostImage } from '../../lib/training/xgboost-image';
+import { testApp } from '../helpers';
 
 const tuned: XgboostHyperparameters = { numRound: 200, maxDepth: 5, eta: 0.2, subsample: 0.8, scalePosWeight: 10 };
 
@@ -30,7 +31,7 @@ describe('the XGBoost hyperparameters', () => {
 
 describe('the XGBoost image', () => {
   test('rejects a region without a published XGBoost image', () => {
-    const stack = new Stack(new App(), 'Test', { env: { region: 'mars-north-1' } });
+    const stack = new Stack(testApp(), 'Test', { env: { region: 'mars-north-1' } });
     expect(() => new XgboostImage(stack, 'Image')).toThrow(
       "XgboostImage: SageMaker publishes no built-in XGBoost image in region 'mars-north-1'",
     );
