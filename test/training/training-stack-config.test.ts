@@ -1,34 +1,11 @@
-import { Template } from 'aws-cdk-lib/assertions';
-import { loadStageConfig } from '../../lib/config/stage-config';
-import { DataLakeStack } from '../../lib/lake/data-lake-stack';
-import { TRANSACTION_SCHEMA } from '../../lib/schema/feature-schema';
-import { TrainingStack } from '../../lib/training/training-stack';
-import { PIPELINE_STATE_MACHINE, stateMachineDefinition, testApp } from '../helpers';
+import { PIPELINE_STATE_MACHINE, stateMachineDefinition, synthPipeline } from '../helpers';
 
 /**
- * TrainingStack is where the stage config becomes construct props: these tests build the stack (on the data lake
- * stack it reads) for a stage and a few overrides, and check that each setting lands where it should.
+ * TrainingStack is where the stage config becomes construct props: these tests build the app (as bin/app.ts does,
+ * without bundling) for a stage and a few overrides, and check that each setting lands where it should.
  */
 function trainingStack(stage: string, overrides?: unknown) {
-  const app = testApp();
-  const config = loadStageConfig(stage, overrides);
-  const lake = new DataLakeStack(app, 'DataLake', { config, schema: TRANSACTION_SCHEMA });
-  const { storage, catalog, queries, key } = lake;
-  const stack = new TrainingStack(app, 'Training', {
-    config,
-    schema: TRANSACTION_SCHEMA,
-    database: catalog.database,
-    table: catalog.table,
-    crawlerName: catalog.crawler.ref,
-    workgroupName: queries.workgroup.ref,
-    rawBucket: storage.raw,
-    curatedBucket: storage.curated,
-    athenaResultsBucket: storage.athenaResults,
-    modelsBucket: storage.models,
-    checkpointsBucket: storage.checkpoints,
-    encryptionKey: key.key,
-  });
-  const template = Template.fromStack(stack);
+  const { training: template } = synthPipeline({ stage, overrides });
   const definition = stateMachineDefinition(template, PIPELINE_STATE_MACHINE) as {
     TimeoutSeconds: number;
     States: Record<string, Record<string, unknown>>;
