@@ -6,7 +6,6 @@ module.exports = {
   transform: { '^.+\\.tsx?$': 'ts-jest' },
   // Synthesis of a full app takes seconds on two cores; the default 5 s would flake.
   testTimeout: 60000,
-  setupFiles: ['<rootDir>/test/setup/promise-with-resolvers.ts'],
   // `npm run coverage`: what the app, its Lambdas and its tools are made of, not the tests.
   collectCoverageFrom: ['bin/**/*.ts', 'lib/**/*.ts', 'lambda/**/*.ts', 'scripts/**/*.ts'],
   setupFilesAfterEnv: ['<rootDir>/test/setup/remove-temp-dirs.ts'],

@@ -48,21 +48,26 @@ export const main = toolMain(SPEC, async ({ values }) => {
   const notes = quotaNotes(config);
   const json = values.json === true;
 
-  const listOnly = (reason?: string): number => {
+  const client = new ServiceQuotasClient(clientConfig(config));
+  const listOnly = async (reason?: string): Promise<number> => {
+    // The stage's pinned region, else the one the SDK resolves (AWS_REGION, the profile), so the commands it
+    // prints carry --region whenever the region is known at all.
+    const region = config.region ?? (await client.config.region().catch(() => null)) ?? null;
     console.log(
       json
-        ? JSON.stringify(
-            { stage: config.stage, read: false, reason, region: config.region, quotas: required, notes },
-            null,
-            2,
-          )
-        : formatRequired(config.stage, config.region, required, notes, reason),
+        ? JSON.stringify({ stage: config.stage, read: false, reason, region, quotas: required, notes }, null, 2)
+        : formatRequired(config.stage, region, required, notes, reason),
     );
     return 0;
   };
-  if (values.offline === true) return listOnly();
+  if (values.offline === true) {
+    try {
+      return await listOnly();
+    } finally {
+      client.destroy();
+    }
+  }
 
-  const client = new ServiceQuotasClient(clientConfig(config));
   try {
     const report = await checkQuotas(client, required);
     const sufficient = quotasSufficient(report);
@@ -90,7 +95,7 @@ export const main = toolMain(SPEC, async ({ values }) => {
   } catch (error) {
     const reason = unreadableReason(error);
     if (reason === undefined) throw error;
-    return listOnly(reason);
+    return await listOnly(reason);
   } finally {
     client.destroy();
   }

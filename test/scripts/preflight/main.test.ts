@@ -61,6 +61,20 @@ describe('main', () => {
     expect(service.received).toEqual([]);
   });
 
+  test('--offline names the region the SDK resolves from AWS_REGION, and puts it in every command', async () => {
+    await expect(main(['--offline'])).resolves.toBe(0);
+    expect(printed()).toContain('SageMaker quotas that stage sandbox needs (region: us-east-1):');
+    expect(printed()).toContain('aws service-quotas list-service-quotas --service-code sagemaker --region us-east-1');
+    expect(printed()).not.toContain('not pinned');
+  });
+
+  test('--offline says the region is not pinned when neither the stage nor the SDK knows one', async () => {
+    setEnv({ AWS_REGION: undefined, AWS_DEFAULT_REGION: undefined, AWS_CONFIG_FILE: '/nonexistent/aws-config' });
+    await expect(main(['--offline'])).resolves.toBe(0);
+    expect(printed()).toContain("region: not pinned, so AWS_REGION or your profile's region");
+    expect(printed()).not.toContain('--region');
+  });
+
   test('with credentials it reads the quotas, prints the region and returns 1 when one is too low', async () => {
     service.fixture = SPREAD;
     await expect(main([])).resolves.toBe(1);
