@@ -8,7 +8,7 @@
 import { InvokeEndpointCommand, SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -44,104 +44,112 @@ export const main = toolMain(SPEC, async ({ values }) => {
   const requests = integerOption(values.requests, 'requests', { min: 1, max: 100_000, default: 300 });
   const coldStarts = integerOption(values['cold-starts'], 'cold-starts', { min: 1, max: 100, default: 7 });
   const dir = mkdtempSync(join(tmpdir(), 'bench-predict-'));
-  const bundle = join(dir, 'index.js');
-  buildSync({
-    entryPoints: [join(__dirname, '..', 'lambda', 'predict', 'index.ts')],
-    bundle: true,
-    minify: true,
-    sourcemap: true,
-    platform: 'node',
-    target: `node${process.versions.node.split('.')[0]}`,
-    outfile: bundle,
-    logLevel: 'silent',
-  });
-
-  const server = createServer((request, response) => {
-    let body = '';
-    request.on('data', (chunk: Buffer) => (body += chunk.toString()));
-    request.on('end', () => {
-      const rows = body.split('\n').length;
-      response.writeHead(200, { 'content-type': 'text/csv' }).end(Array(rows).fill('0.42').join('\n'));
+  // The bundles and probes live here only for the run.
+  try {
+    const bundle = join(dir, 'index.js');
+    buildSync({
+      entryPoints: [join(__dirname, '..', 'lambda', 'predict', 'index.ts')],
+      bundle: true,
+      minify: true,
+      sourcemap: true,
+      platform: 'node',
+      target: `node${process.versions.node.split('.')[0]}`,
+      outfile: bundle,
+      logLevel: 'silent',
     });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  const env = {
-    ...process.env,
-    AWS_REGION: 'eu-west-1',
-    AWS_ACCESS_KEY_ID: 'bench',
-    AWS_SECRET_ACCESS_KEY: 'bench',
-    AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME: url,
-    AWS_ENDPOINT_URL_SAGEMAKER: url,
-    ENDPOINT_NAME: 'bench-endpoint',
-    FEATURE_SCHEMA: schemaToJson(TRANSACTION_SCHEMA),
-    DECISION_THRESHOLD: '0.5',
-    MAX_BATCH_SIZE: '100',
-    MAX_BODY_BYTES: '262144',
-    POWERTOOLS_TRACE_ENABLED: 'false',
-    POWERTOOLS_METRICS_DISABLED: 'true',
-    POWERTOOLS_LOG_LEVEL: 'SILENT',
-    AWS_SDK_JS_SUPPRESS_MAINTENANCE_MODE_MESSAGE: '1',
-  };
-  Object.assign(process.env, env);
 
-  // 2. Cold initialization, each sample in a fresh process.
-  const timeRequire = (code: string) => {
-    const probe = join(dir, `probe-${Math.random().toString(36).slice(2)}.js`);
-    writeFileSync(probe, `const t = performance.now(); ${code}; process.stdout.write(String(performance.now() - t));`);
-    return Number(execFileSync(process.execPath, [probe], { env, cwd: join(__dirname, '..') }).toString());
-  };
-  const sdkPath = require.resolve('@aws-sdk/client-sagemaker-runtime');
-  const bundleInit = median(
-    Array.from({ length: coldStarts }, () => timeRequire(`require(${JSON.stringify(bundle)})`)),
-  );
-  const sdkInit = median(
-    Array.from({ length: coldStarts }, () =>
-      timeRequire(`const m = require(${JSON.stringify(sdkPath)}); new m.SageMakerRuntimeClient({})`),
-    ),
-  );
+    const server = createServer((request, response) => {
+      let body = '';
+      request.on('data', (chunk: Buffer) => (body += chunk.toString()));
+      request.on('end', () => {
+        const rows = body.split('\n').length;
+        response.writeHead(200, { 'content-type': 'text/csv' }).end(Array(rows).fill('0.42').join('\n'));
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const env = {
+      ...process.env,
+      AWS_REGION: 'eu-west-1',
+      AWS_ACCESS_KEY_ID: 'bench',
+      AWS_SECRET_ACCESS_KEY: 'bench',
+      AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME: url,
+      AWS_ENDPOINT_URL_SAGEMAKER: url,
+      ENDPOINT_NAME: 'bench-endpoint',
+      FEATURE_SCHEMA: schemaToJson(TRANSACTION_SCHEMA),
+      DECISION_THRESHOLD: '0.5',
+      MAX_BATCH_SIZE: '100',
+      MAX_BODY_BYTES: '262144',
+      POWERTOOLS_TRACE_ENABLED: 'false',
+      POWERTOOLS_METRICS_DISABLED: 'true',
+      POWERTOOLS_LOG_LEVEL: 'SILENT',
+      AWS_SDK_JS_SUPPRESS_MAINTENANCE_MODE_MESSAGE: '1',
+    };
+    Object.assign(process.env, env);
 
-  // 3. Per-request time, handler vs the SDK alone, same server and payload.
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const { handler } = require(bundle) as { handler: (e: APIGatewayProxyEvent) => Promise<APIGatewayProxyResult> };
-  const event = {
-    httpMethod: 'POST',
-    resource: '/predict',
-    body: JSON.stringify(EXAMPLE_TRANSACTION_FEATURES),
-    isBase64Encoded: false,
-  };
-  const client = new SageMakerRuntimeClient({});
-  const encoded = checkRecord(TRANSACTION_SCHEMA, EXAMPLE_TRANSACTION_FEATURES);
-  if (!encoded.ok) throw new Error(`The example record no longer matches the schema: ${encoded.problems.join('; ')}`);
-  const csv = new TextEncoder().encode(encoded.row.join(','));
-  const timeLoop = async (call: () => Promise<unknown>) => {
-    for (let i = 0; i < 20; i++) await call(); // warm up connections and JIT
-    const start = performance.now();
-    for (let i = 0; i < requests; i++) await call();
-    return (performance.now() - start) / requests;
-  };
-  const viaHandler = await timeLoop(async () => {
-    const response = await handler(event as APIGatewayProxyEvent);
-    if (response.statusCode !== 200) throw new Error(`handler answered ${response.statusCode}: ${response.body}`);
-  });
-  const viaSdk = await timeLoop(() =>
-    client.send(new InvokeEndpointCommand({ EndpointName: 'bench-endpoint', ContentType: 'text/csv', Body: csv })),
-  );
-  server.close();
+    // 2. Cold initialization, each sample in a fresh process.
+    const timeRequire = (code: string) => {
+      const probe = join(dir, `probe-${Math.random().toString(36).slice(2)}.js`);
+      writeFileSync(
+        probe,
+        `const t = performance.now(); ${code}; process.stdout.write(String(performance.now() - t));`,
+      );
+      return Number(execFileSync(process.execPath, [probe], { env, cwd: join(__dirname, '..') }).toString());
+    };
+    const sdkPath = require.resolve('@aws-sdk/client-sagemaker-runtime');
+    const bundleInit = median(
+      Array.from({ length: coldStarts }, () => timeRequire(`require(${JSON.stringify(bundle)})`)),
+    );
+    const sdkInit = median(
+      Array.from({ length: coldStarts }, () =>
+        timeRequire(`const m = require(${JSON.stringify(sdkPath)}); new m.SageMakerRuntimeClient({})`),
+      ),
+    );
 
-  const rows: [string, string][] = [
-    ['bundle size (minified, without source map)', `${(statSync(bundle).size / 1024).toFixed(1)} KiB`],
-    [`cold init, bundle (median of ${coldStarts})`, ms(bundleInit)],
-    [`cold init, bare SageMaker runtime client (median of ${coldStarts})`, ms(sdkInit)],
-    ['cold init ratio (bundle / bare client)', `${(bundleInit / sdkInit).toFixed(2)}x`],
-    [`per request through the handler (mean of ${requests})`, ms(viaHandler)],
-    [`per request, SDK InvokeEndpoint alone (mean of ${requests})`, ms(viaSdk)],
-    ['per-request ratio (handler / SDK)', `${(viaHandler / viaSdk).toFixed(2)}x`],
-  ];
-  const width = Math.max(...rows.map(([label]) => label.length));
-  console.log(`predict Lambda benchmark (Node ${process.versions.node}, ${new Date().toISOString()})`);
-  for (const [label, value] of rows) console.log(`${label.padEnd(width)}  ${value}`);
-  return 0;
+    // 3. Per-request time, handler vs the SDK alone, same server and payload.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { handler } = require(bundle) as { handler: (e: APIGatewayProxyEvent) => Promise<APIGatewayProxyResult> };
+    const event = {
+      httpMethod: 'POST',
+      resource: '/predict',
+      body: JSON.stringify(EXAMPLE_TRANSACTION_FEATURES),
+      isBase64Encoded: false,
+    };
+    const client = new SageMakerRuntimeClient({});
+    const encoded = checkRecord(TRANSACTION_SCHEMA, EXAMPLE_TRANSACTION_FEATURES);
+    if (!encoded.ok) throw new Error(`The example record no longer matches the schema: ${encoded.problems.join('; ')}`);
+    const csv = new TextEncoder().encode(encoded.row.join(','));
+    const timeLoop = async (call: () => Promise<unknown>) => {
+      for (let i = 0; i < 20; i++) await call(); // warm up connections and JIT
+      const start = performance.now();
+      for (let i = 0; i < requests; i++) await call();
+      return (performance.now() - start) / requests;
+    };
+    const viaHandler = await timeLoop(async () => {
+      const response = await handler(event as APIGatewayProxyEvent);
+      if (response.statusCode !== 200) throw new Error(`handler answered ${response.statusCode}: ${response.body}`);
+    });
+    const viaSdk = await timeLoop(() =>
+      client.send(new InvokeEndpointCommand({ EndpointName: 'bench-endpoint', ContentType: 'text/csv', Body: csv })),
+    );
+    server.close();
+
+    const rows: [string, string][] = [
+      ['bundle size (minified, without source map)', `${(statSync(bundle).size / 1024).toFixed(1)} KiB`],
+      [`cold init, bundle (median of ${coldStarts})`, ms(bundleInit)],
+      [`cold init, bare SageMaker runtime client (median of ${coldStarts})`, ms(sdkInit)],
+      ['cold init ratio (bundle / bare client)', `${(bundleInit / sdkInit).toFixed(2)}x`],
+      [`per request through the handler (mean of ${requests})`, ms(viaHandler)],
+      [`per request, SDK InvokeEndpoint alone (mean of ${requests})`, ms(viaSdk)],
+      ['per-request ratio (handler / SDK)', `${(viaHandler / viaSdk).toFixed(2)}x`],
+    ];
+    const width = Math.max(...rows.map(([label]) => label.length));
+    console.log(`predict Lambda benchmark (Node ${process.versions.node}, ${new Date().toISOString()})`);
+    for (const [label, value] of rows) console.log(`${label.padEnd(width)}  ${value}`);
+    return 0;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 if (require.main === module) runTool(main);
