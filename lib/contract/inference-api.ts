@@ -13,9 +13,6 @@ export const apiName = (namePrefix: string) => `${namePrefix}-inference`;
 /** Largest request body the predict function accepts; API Gateway itself allows 10 MB. */
 export const MAX_BODY_BYTES = 256 * 1024;
 
-/** A `POST /predict` body: one record of named features, or a batch of them. */
-export type PredictRequest = Readonly<Record<string, unknown>> | { readonly records: readonly unknown[] };
-
 /** The answer for one record, in request order. */
 export interface Prediction {
   readonly fraudProbability: number;

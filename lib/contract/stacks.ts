@@ -22,6 +22,8 @@ export const STACK_OUTPUTS = {
   stateMachineArn: 'StateMachineArn',
   /** Training: the stable endpoint name the pipeline rolls models out to. */
   endpointName: 'EndpointName',
+  /** Training: the topic that announces failed and rejected runs; subscribe an address to it. */
+  notificationTopicArn: 'NotificationTopicArn',
   /** Serving: the API's base URL, ending in the stage and a slash. */
   apiUrl: 'ApiUrl',
   /** Serving: the id of the API key; its value is read with apigateway:GetApiKey. */

@@ -7,6 +7,9 @@
 /** Tag key on every model and endpoint config a run creates; the clean-up deletes only what carries it. */
 export const OWNER_TAG_KEY = 'ml-pipeline:owner';
 
+/** The owner tag's value: the stage's pipeline, so one stage's clean-up never touches another's resources. */
+export const ownerTagValue = (namePrefix: string) => `${namePrefix}-training-pipeline`;
+
 /** The training job's final metric that the quality gate compares with its minimum. */
 export const QUALITY_METRIC = 'validation:auc';
 
@@ -16,14 +19,28 @@ export const ENDPOINT_VARIANT_NAME = 'primary';
 /** The key prefix of model artefacts in the models bucket. */
 export const MODEL_OUTPUT_PREFIX = 'models/';
 
-/**
- * The states the pipeline enters only to report or end a failure: the runner names the state before them as the one
- * that failed. The state machine's test checks each exists.
- */
-export const FAILURE_HANDLING_STATES = ['NotifyFailure', 'RunFailed', 'NotifyRejected', 'ModelRejected'] as const;
+/** The names of the states the runner reads: the state machine gives its states these names. */
+export const TRAINING_STATES = {
+  /** Announces an error of any step, then ends the run in `runFailed`. */
+  notifyFailure: 'NotifyFailure',
+  runFailed: 'RunFailed',
+  /** Announces a model below the quality gate, then ends the run in `modelRejected`. */
+  notifyRejected: 'NotifyRejected',
+  modelRejected: 'ModelRejected',
+  /** Its output is the execution's output, a {@link RunReport}. */
+  report: 'Report',
+} as const;
+
+/** The states the pipeline enters only to report or end a failure: the runner names the state before them. */
+export const FAILURE_HANDLING_STATES = [
+  TRAINING_STATES.notifyFailure,
+  TRAINING_STATES.runFailed,
+  TRAINING_STATES.notifyRejected,
+  TRAINING_STATES.modelRejected,
+] as const;
 
 /** The state whose output is the execution's output, a {@link RunReport}. */
-export const REPORT_STATE = 'Report';
+export const REPORT_STATE = TRAINING_STATES.report;
 
 /** What a successful run outputs (the `Report` state). */
 export interface RunReport {

@@ -39,8 +39,8 @@ export class CostGuards extends Construct {
     const idleHours = props.endpointIdleAfter.toHours({ integral: false });
     if (!Number.isInteger(idleHours) || idleHours < 1 || idleHours > 168) {
       throw new Error(
-        `CostGuards: endpointIdleAfter (${props.endpointIdleAfter.toHumanString()}) must be 1 to 168 whole hours; ` +
-          'set cost.endpointIdleHours in cdk.json',
+        `CostGuards: endpointIdleAfter (${props.endpointIdleAfter.toHumanString()}) must be 1 to 168 whole hours, ` +
+          'the longest an hourly alarm can look back; pass Duration.hours(1) to Duration.hours(168)',
       );
     }
 

@@ -228,7 +228,7 @@ export class InferenceApi extends Construct {
     api.root.addResource('health').addMethod('GET', integration, methodOptions);
 
     const plan = api.addUsagePlan('UsagePlan', {
-      name: `${props.namePrefix}-inference`,
+      name: apiName(props.namePrefix),
       throttle: { rateLimit: config.throttleRatePerSecond, burstLimit: config.throttleBurst },
       quota: { limit: config.quotaPerDay, period: apigateway.Period.DAY },
       apiStages: [{ api, stage: api.deploymentStage }],

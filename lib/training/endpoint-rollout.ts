@@ -1,4 +1,4 @@
-import { Duration, Stack, Token } from 'aws-cdk-lib';
+import { Duration, Stack } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as sns from 'aws-cdk-lib/aws-sns';
@@ -8,7 +8,7 @@ import { Construct } from 'constructs';
 import { productionVariant, validateCapacity, type EndpointCapacity } from './endpoint-capacity';
 import { OldVersionsCleanup } from './old-versions-cleanup';
 import { retryTransient } from './retries';
-import { runResourceArn } from './run-names';
+import { runResourceArn, validateEndpointName } from './run-names';
 
 export interface EndpointRolloutProps {
   /** Prefix of every model and endpoint config the pipeline creates (`<namePrefix>-<run id>`). */
@@ -35,9 +35,6 @@ export interface EndpointRolloutProps {
   readonly pollInterval?: Duration;
 }
 
-/** What SageMaker accepts as an endpoint name. */
-const ENDPOINT_NAME = /^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$/;
-
 /** Endpoint statuses that change on their own; any other status is final until someone acts. */
 const TRANSITIONAL_STATUSES = ['Creating', 'Updating', 'SystemUpdating', 'RollingBack', 'Deleting'];
 
@@ -57,11 +54,7 @@ export class EndpointRollout extends Construct {
     this.props = props;
     this.stack = Stack.of(this);
     const owner = `EndpointRollout ${this.node.path}`;
-    if (!Token.isUnresolved(props.endpointName) && !ENDPOINT_NAME.test(props.endpointName)) {
-      throw new Error(
-        `${owner}: endpointName '${props.endpointName}' must be 1 to 63 letters, digits and inner hyphens`,
-      );
-    }
+    validateEndpointName(owner, props.endpointName);
     const pollSeconds = (props.pollInterval ?? Duration.seconds(30)).toSeconds({ integral: false });
     if (!Number.isInteger(pollSeconds) || pollSeconds < 1) {
       throw new Error(`${owner}: pollInterval (${pollSeconds} s) must be a whole number of seconds, at least 1`);

@@ -3,6 +3,7 @@ import type * as sns from 'aws-cdk-lib/aws-sns';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
+import { TRAINING_STATES } from '../contract/training-run';
 import { PipelineNotification } from './pipeline-notification';
 import { retryOrFail } from './retries';
 
@@ -62,6 +63,7 @@ export class ModelQualityGate extends Construct {
     });
     retryOrFail(evaluate, 'lambda', props.onFailure);
     this.rejected = new PipelineNotification(this, 'NotifyRejected', {
+      stateName: TRAINING_STATES.notifyRejected,
       topic: props.notifications,
       subject: `ML pipeline ${props.namePrefix}: model rejected by the quality gate`,
       message: {
@@ -71,6 +73,7 @@ export class ModelQualityGate extends Construct {
         minValidationAuc: minAuc,
       },
       next: new sfn.Fail(this, 'ModelRejected', {
+        stateName: TRAINING_STATES.modelRejected,
         error: 'ModelBelowQualityGate',
         cause: `Validation AUC below ${minAuc}; the endpoint keeps serving the previous model`,
       }),

@@ -11,6 +11,8 @@ export interface PipelineNotificationProps {
   readonly message: { readonly [key: string]: unknown };
   /** Where the run goes after the publish, whether it succeeded or not. */
   readonly next: sfn.IChainable;
+  /** The state's name in the definition. @default - the construct id */
+  readonly stateName?: string;
 }
 
 /**
@@ -21,6 +23,7 @@ export interface PipelineNotificationProps {
 export class PipelineNotification extends tasks.SnsPublish {
   constructor(scope: Construct, id: string, props: PipelineNotificationProps) {
     super(scope, id, {
+      stateName: props.stateName,
       topic: props.topic,
       subject: props.subject,
       message: sfn.TaskInput.fromObject(props.message),

@@ -1,5 +1,6 @@
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import type { Construct } from 'constructs';
+import { REPORT_STATE } from '../contract/training-run';
 
 export interface RunReportStateProps {
   /** The endpoint the run rolled the model out to. */
@@ -14,6 +15,7 @@ export interface RunReportStateProps {
 export class RunReportState extends sfn.Pass {
   constructor(scope: Construct, id: string, props: RunReportStateProps) {
     super(scope, id, {
+      stateName: REPORT_STATE,
       comment: 'The execution output: what was trained, how well, where it lives, and what spot saved',
       parameters: {
         trainingJobName: sfn.JsonPath.stringAt('$.training.jobName'),

@@ -9,7 +9,7 @@ import { Construct } from 'constructs';
 import { EncryptedLogGroup } from '../shared/encrypted-log-group';
 import { resourceFindingId } from '../shared/nag-findings';
 import { PipelineFunction } from '../shared/pipeline-function';
-import { runResourceArn } from './run-names';
+import { runResourceArn, validateEndpointName } from './run-names';
 
 export interface SageMakerCleanupProps {
   /** The tag the pipeline puts on every model, endpoint config and endpoint it creates. */
@@ -56,6 +56,7 @@ export interface SageMakerCleanupProps {
 export class SageMakerCleanup extends Construct {
   constructor(scope: Construct, id: string, props: SageMakerCleanupProps) {
     super(scope, id);
+    validateEndpointName(`SageMakerCleanup ${this.node.path}`, props.endpointName);
     const timeout = props.timeout ?? Duration.minutes(30);
     const pollInterval = props.pollInterval ?? Duration.seconds(15);
     validateTiming(this.node.path, timeout, pollInterval);

@@ -6,7 +6,12 @@ import type * as s3 from 'aws-cdk-lib/aws-s3';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
-import { MODEL_OUTPUT_PREFIX, OWNER_TAG_KEY } from '../contract/training-run';
+import {
+  MODEL_OUTPUT_PREFIX,
+  OWNER_TAG_KEY,
+  TRAINING_STATES,
+  ownerTagValue as ownerTagValueOf,
+} from '../contract/training-run';
 import type { FeatureSchema } from '../schema/feature-schema';
 import { EncryptedLogGroup } from '../shared/encrypted-log-group';
 import { resourceFindingId } from '../shared/nag-findings';
@@ -109,7 +114,7 @@ export class TrainingPipeline extends Construct {
   constructor(scope: Construct, id: string, props: TrainingPipelineProps) {
     super(scope, id);
     const { namePrefix, encryptionKey, notifications, pollInterval } = props;
-    const ownerTagValue = `${namePrefix}-training-pipeline`;
+    const ownerTagValue = ownerTagValueOf(namePrefix);
     const stateMachineName = `${namePrefix}-training`;
     this.ownerTagValue = ownerTagValue;
     const image = new XgboostImage(this, 'XgboostImage');
@@ -125,6 +130,7 @@ export class TrainingPipeline extends Construct {
     // A failure is announced, and the run then fails with the error it caught: `npm run train` and the console show
     // the real reason. If the announcement itself fails (SNS, KMS), the run still ends with the original error.
     const failure = new PipelineNotification(this, 'NotifyFailure', {
+      stateName: TRAINING_STATES.notifyFailure,
       topic: notifications,
       subject: `ML pipeline ${namePrefix}: training run failed`,
       message: {
@@ -132,7 +138,11 @@ export class TrainingPipeline extends Construct {
         error: sfn.JsonPath.stringAt('$.failure.Error'),
         cause: sfn.JsonPath.stringAt('$.failure.Cause'),
       },
-      next: new sfn.Fail(this, 'RunFailed', { errorPath: '$.failure.Error', causePath: '$.failure.Cause' }),
+      next: new sfn.Fail(this, 'RunFailed', {
+        stateName: TRAINING_STATES.runFailed,
+        errorPath: '$.failure.Error',
+        causePath: '$.failure.Cause',
+      }),
     });
 
     // The steps are built in the order they run: each hands its errors to the failure path in that order, which is

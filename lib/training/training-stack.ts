@@ -124,6 +124,6 @@ export class TrainingStack extends Stack {
 
     new CfnOutput(this, STACK_OUTPUTS.stateMachineArn, { value: this.pipeline.stateMachine.stateMachineArn });
     new CfnOutput(this, STACK_OUTPUTS.endpointName, { value: serving.endpointName });
-    new CfnOutput(this, 'NotificationTopicArn', { value: topic.topicArn });
+    new CfnOutput(this, STACK_OUTPUTS.notificationTopicArn, { value: topic.topicArn });
   }
 }

@@ -54,7 +54,7 @@ export class XgboostImage extends Construct {
     if (!Token.isUnresolved(stack.region) && XGBOOST_REGISTRY_ACCOUNTS[stack.region] === undefined) {
       throw new Error(
         `XgboostImage: SageMaker publishes no built-in XGBoost image in region '${stack.region}'; ` +
-          `deploy to one of ${Object.keys(XGBOOST_REGISTRY_ACCOUNTS).join(', ')} (set region in the stage config)`,
+          `deploy to one of ${Object.keys(XGBOOST_REGISTRY_ACCOUNTS).join(', ')} (the region of the stack it is in)`,
       );
     }
     // Lazy: with a region known at synth the account is inlined; otherwise the template carries the map.

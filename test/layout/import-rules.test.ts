@@ -36,6 +36,18 @@ describe('the import rules of the house (STYLE.md, "Layout that shows the pipeli
   });
 });
 
+describe('one idea per file (STYLE.md, "Layout that shows the pipeline")', () => {
+  const libFiles = [...projectImportSpecifiers(['lib']).keys()];
+
+  test('reads every file of lib/', () => {
+    expect(libFiles).toEqual(expect.arrayContaining(['lib/pipeline-app.ts', 'lib/training/training-pipeline.ts']));
+  });
+
+  test.each(libFiles)('%s stays under 350 lines', (file) => {
+    expect(readFileSync(join(__dirname, '..', '..', file), 'utf8').split('\n').length).toBeLessThanOrEqual(350);
+  });
+});
+
 describe('public APIs only (STYLE.md, "Constructs and props")', () => {
   test("no file of the app, its Lambdas, its tools or its tests imports a package's internals", () => {
     expect(deepImports(projectImportSpecifiers(['bin', 'lib', 'lambda', 'scripts', 'test']))).toEqual([]);

@@ -66,7 +66,7 @@ describe('cost guards', () => {
 
   test('refuse an idle time CloudWatch cannot evaluate, naming the setting', () => {
     expect(() => guards({ endpointIdleAfter: Duration.hours(169) })).toThrow(
-      'CostGuards: endpointIdleAfter (7 days 1 hour) must be 1 to 168 whole hours; set cost.endpointIdleHours in cdk.json',
+      'CostGuards: endpointIdleAfter (7 days 1 hour) must be 1 to 168 whole hours, the longest an hourly alarm can look back',
     );
     expect(() => guards({ endpointIdleAfter: Duration.minutes(90) })).toThrow(/must be 1 to 168 whole hours/);
   });

@@ -67,7 +67,12 @@ describe('EndpointRollout validation', () => {
     [
       'an endpoint name SageMaker refuses',
       { endpointName: 'fraud_endpoint' },
-      "EndpointRollout Test/Rollout: endpointName 'fraud_endpoint' must be 1 to 63 letters, digits and inner hyphens",
+      "EndpointRollout Test/Rollout: endpointName 'fraud_endpoint' must be 1 to 63 lower-case letters, digits and inner hyphens",
+    ],
+    [
+      'an upper-case endpoint name, which no IAM statement by ARN would match',
+      { endpointName: 'Fraud-EP' },
+      "EndpointRollout Test/Rollout: endpointName 'Fraud-EP' must be 1 to 63 lower-case letters, digits and inner hyphens",
     ],
     [
       'a poll interval that is not whole seconds',

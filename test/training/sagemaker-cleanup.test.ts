@@ -64,7 +64,7 @@ describe('SageMakerCleanup, the provider-framework custom resource (built once)'
     }
   });
 
-  test('is deleted before everything that runs its deletion, and before the endpoint log group', () => {
+  test('is deleted before everything that runs its deletion (the endpoint log group: training-stack.test.ts)', () => {
     const [resource] = Object.values(template.findResources('Custom::SageMakerCleanup'));
     const dependsOn = resource.DependsOn as string[];
     for (const id of [
@@ -104,6 +104,11 @@ describe('SageMakerCleanup validation', () => {
       'a poll interval that is not whole seconds',
       { pollInterval: Duration.millis(2500) },
       'SageMakerCleanup Test/Cleanup: pollInterval (2 seconds 500 millis) must be a whole number of seconds, at least 1',
+    ],
+    [
+      'an upper-case endpoint name, which the delete statement by ARN would never match',
+      { endpointName: 'Fraud-EP' },
+      "SageMakerCleanup Test/Cleanup: endpointName 'Fraud-EP' must be 1 to 63 lower-case letters, digits and inner hyphens",
     ],
     [
       'a ServiceToken function id that is not a logical id',
