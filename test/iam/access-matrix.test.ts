@@ -702,6 +702,41 @@ function accessMatrix(app: DeployedApp, namePrefix: string, endpointName: string
       resource: sagemaker(`endpoint/${endpointName}`),
       expect: 'denied',
     },
+    {
+      name: "The provider framework's entry point starts the waiter that polls isComplete",
+      caller: cleanupFramework,
+      action: 'states:StartExecution',
+      resource: app.at('Training/SageMakerCleanup/Provider/waiter-state-machine').ref,
+      expect: 'allowed',
+    },
+    {
+      name: 'The waiter runs the framework step that invokes isComplete',
+      caller: role('Training/SageMakerCleanup/Provider/waiter-state-machine/Role'),
+      action: 'lambda:InvokeFunction',
+      resource: arn('Training/SageMakerCleanup/Provider/framework-isComplete'),
+      expect: 'allowed',
+    },
+    {
+      name: 'The waiter runs the framework step that reports a timeout',
+      caller: role('Training/SageMakerCleanup/Provider/waiter-state-machine/Role'),
+      action: 'lambda:InvokeFunction',
+      resource: arn('Training/SageMakerCleanup/Provider/framework-onTimeout'),
+      expect: 'allowed',
+    },
+    {
+      name: 'The framework step invokes the clean-up completion check',
+      caller: role('Training/SageMakerCleanup/FrameworkIsCompleteRole'),
+      action: 'lambda:InvokeFunction',
+      resource: arn('Training/SageMakerCleanup/IsCompleteHandler/Function'),
+      expect: 'allowed',
+    },
+    {
+      name: 'The framework step cannot invoke the predict function',
+      caller: role('Training/SageMakerCleanup/FrameworkIsCompleteRole'),
+      action: 'lambda:InvokeFunction',
+      resource: predictFunction,
+      expect: 'denied',
+    },
 
     // Alarms reach the notification topic.
     ...app.ofType('AWS::CloudWatch::Alarm').flatMap((alarm): Call[] => [
