@@ -16,6 +16,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { buildSync } from 'esbuild';
 import { EXAMPLE_TRANSACTION_FEATURES, TRANSACTION_SCHEMA } from '../lib/schema/feature-schema';
+import { LAMBDA_BUNDLE } from '../lib/contract/lambda-bundle';
 import { checkRecord } from '../lib/schema/record-validation';
 import { schemaToJson } from '../lib/schema/schema-json';
 import { integerOption, runTool, toolMain, type ToolSpec } from './lib/cli';
@@ -50,8 +51,10 @@ export const main = toolMain(SPEC, async ({ values }) => {
     buildSync({
       entryPoints: [join(__dirname, '..', 'lambda', 'predict', 'index.ts')],
       bundle: true,
-      minify: true,
-      sourcemap: true,
+      // As the app bundles it (lib/contract/lambda-bundle.ts), so the figures are the deployed function's.
+      minify: LAMBDA_BUNDLE.minify,
+      sourcemap: LAMBDA_BUNDLE.sourceMap,
+      mainFields: [...LAMBDA_BUNDLE.mainFields],
       platform: 'node',
       target: `node${process.versions.node.split('.')[0]}`,
       outfile: bundle,

@@ -6,6 +6,7 @@ import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import * as path from 'node:path';
+import { LAMBDA_BUNDLE } from '../contract/lambda-bundle';
 import { EncryptedLogGroup } from './encrypted-log-group';
 
 /** Lambda's limit on the total size of a function's environment variables, names included (Lambda quotas). */
@@ -84,9 +85,10 @@ export class PipelineFunction extends Construct {
       // Bundle the SDK too, so the function runs the client versions the tests ran, not the runtime's.
       // esbuild's own summary of every bundle is noise in a synth; warnings and errors still show.
       bundling: {
-        minify: true,
-        sourceMap: true,
-        target: 'node24',
+        minify: LAMBDA_BUNDLE.minify,
+        sourceMap: LAMBDA_BUNDLE.sourceMap,
+        target: LAMBDA_BUNDLE.target,
+        mainFields: [...LAMBDA_BUNDLE.mainFields],
         externalModules: [],
         logLevel: nodejs.LogLevel.WARNING,
       },
