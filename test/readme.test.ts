@@ -25,6 +25,8 @@ import { SPEC as PREDICT } from '../scripts/predict/main';
 import { SPEC as PREFLIGHT } from '../scripts/preflight/main';
 import { SPEC as TRAIN } from '../scripts/train/main';
 import { SPEC as BENCH } from '../scripts/bench-predict';
+import { SPEC as BENCH_LAKE } from '../scripts/bench-lake/main';
+import { SPEC as BENCH_SYNTH } from '../scripts/bench-synth/main';
 import { SPEC as DIAGRAM } from '../scripts/diagram/main';
 import { SPEC as README_TOOL } from '../scripts/readme/main';
 import { testApp } from './helpers';
@@ -54,6 +56,8 @@ const TOOLS: Record<string, ToolSpec<string>> = {
   preflight: PREFLIGHT,
   diagram: DIAGRAM,
   bench: BENCH,
+  'bench:synth': BENCH_SYNTH,
+  'bench:lake': BENCH_LAKE,
   readme: README_TOOL,
 };
 
@@ -137,14 +141,16 @@ describe('the README and the docs pages', () => {
 
   test("pass each tool only options that the tool's --help lists", () => {
     const uses: [string, string][] = [];
-    for (const [, tool, args] of DOCS.matchAll(/npm run (\w+) -- ([^`\n]*)/g)) {
+    for (const [, tool, args] of DOCS.matchAll(/npm run ([\w:]+) -- ([^`\n]*)/g)) {
       for (const [flag] of args.matchAll(/--[a-z][a-z-]*/g)) uses.push([tool, flag]);
     }
     // The tools table: | `npm run <tool>` | what | main options | tested against |
-    for (const [, tool, options] of DOCS.matchAll(/^\| `npm run (\w+)` +\|[^|]*\|([^|]*)\|/gm)) {
+    for (const [, tool, options] of DOCS.matchAll(/^\| `npm run ([\w:]+)` +\|[^|]*\|([^|]*)\|/gm)) {
       for (const [flag] of options.matchAll(/--[a-z][a-z-]*/g)) uses.push([tool, flag]);
     }
     expect(uses.length).toBeGreaterThan(20);
+    // A tool the docs pass options to is one of ours (checked below) or another package.json script.
+    expect(uses.filter(([tool]) => TOOLS[tool] === undefined && packageJson.scripts[tool] === undefined)).toEqual([]);
     const unknown = uses.filter(([tool, flag]) => {
       const spec = TOOLS[tool];
       return spec !== undefined && !new RegExp(`${flag}\\b`).test(helpText(spec));
