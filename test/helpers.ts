@@ -1,4 +1,4 @@
-import { App, Stack } from 'aws-cdk-lib';
+import { App, Stack, type Environment } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -61,9 +61,15 @@ export function quietly<T>(build: () => T): T {
   }
 }
 
-/** A bare stack for a construct test, as the CDK's own tests use, in a {@link testApp}. */
-export function bareStack(id = 'Test'): Stack {
-  return new Stack(testApp(), id, { env: { account: '123456789012', region: 'eu-west-1' } });
+/**
+ * A bare stack for a construct test, as the CDK's own tests use, in a {@link testApp}.
+ * @param env its account and region; null for an environment-agnostic stack, as the app's are by default
+ */
+export function bareStack(
+  id = 'Test',
+  env: Environment | null = { account: '123456789012', region: 'eu-west-1' },
+): Stack {
+  return new Stack(testApp(), id, env === null ? {} : { env });
 }
 
 export interface SynthOptions {

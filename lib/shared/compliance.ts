@@ -1,6 +1,12 @@
 import { CfnGuardValidator } from '@cdklabs/cdk-validator-cfnguard';
-import { App, Validations } from 'aws-cdk-lib';
+import { App, Validations, type IPolicyValidationPlugin } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
+
+/** The synth-time checks the app registers, by name: cdk-nag's AWS Solutions rules and the Control Tower rules. */
+export const COMPLIANCE_CHECKS = {
+  nag: (app: App): IPolicyValidationPlugin => new AwsSolutionsChecks(app),
+  guard: (): IPolicyValidationPlugin => new CfnGuardValidator(),
+} as const;
 
 /**
  * Registers the synth-time checks: cdk-nag's AWS Solutions rules and the Control Tower proactive controls as
@@ -8,5 +14,5 @@ import { AwsSolutionsChecks } from 'cdk-nag';
  * A finding fails synthesis unless it is acknowledged on its resource with a reason.
  */
 export function addComplianceChecks(app: App): void {
-  Validations.of(app).addPlugins(new AwsSolutionsChecks(app), new CfnGuardValidator());
+  Validations.of(app).addPlugins(...Object.values(COMPLIANCE_CHECKS).map((check) => check(app)));
 }

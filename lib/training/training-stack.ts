@@ -2,33 +2,36 @@ import { CfnOutput, Duration, Size, Stack, StackProps } from 'aws-cdk-lib';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as glue from 'aws-cdk-lib/aws-glue';
-import * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
-import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import { dataRemoval } from '../config/data-removal';
 import { EncryptedLogGroup } from '../shared/encrypted-log-group';
 import { NotificationTopic } from '../shared/notification-topic';
 import type { StageConfig } from '../config/stage-config';
-import type { FeatureSchema } from '../schema/feature-schema';
 import { STACK_OUTPUTS } from '../contract/stacks';
 import { SageMakerCleanup } from './sagemaker-cleanup';
 import { OWNER_TAG_KEY } from '../contract/training-run';
-import { TrainingPipeline } from './training-pipeline';
+import { TrainingPipeline, type TrainingPipelineProps } from './training-pipeline';
 
-export interface TrainingStackProps extends StackProps {
+/** What the stack takes from the data lake: the pipeline's own props of that kind, and the catalog's database and table. */
+export interface TrainingStackProps
+  extends
+    StackProps,
+    Pick<
+      TrainingPipelineProps,
+      | 'schema'
+      | 'crawlerName'
+      | 'workgroupName'
+      | 'rawBucket'
+      | 'curatedBucket'
+      | 'athenaResultsBucket'
+      | 'modelsBucket'
+      | 'checkpointsBucket'
+      | 'encryptionKey'
+    > {
   readonly config: StageConfig;
-  readonly schema: FeatureSchema;
   readonly database: glue.IDatabase;
   readonly table: glue.ITable;
-  readonly crawlerName: string;
-  readonly workgroupName: string;
-  readonly rawBucket: s3.IBucket;
-  readonly curatedBucket: s3.IBucket;
-  readonly athenaResultsBucket: s3.IBucket;
-  readonly modelsBucket: s3.IBucket;
-  readonly checkpointsBucket: s3.IBucket;
-  readonly encryptionKey: kms.IKey;
 }
 
 /**

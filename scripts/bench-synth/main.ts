@@ -3,11 +3,11 @@
  * as `cdk synth` does (the app started by tsx), alternating the variants round by round, and the median of the
  * rounds is printed with what each added to the one before, and the full synth's ratio to a one-bucket app.
  *
- * The variants are small app files written to node_modules/.cache/bench-synth (inside the project, so they resolve
- * its packages), each importing the project's own modules; this tool itself loads nothing of the CDK.
+ * The variants are bin/synth-variant.ts with parts switched on through BENCH_SYNTH_PARTS; this tool itself loads
+ * nothing of the CDK.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { integerOption, runTool, ToolError, toolMain, type ToolSpec } from '../lib/cli';
@@ -27,69 +27,30 @@ const ROOT = join(__dirname, '..', '..');
 
 interface Variant {
   readonly label: string;
-  /** The app file's body, or undefined for the project's own app (cdk.json's `app`). */
-  readonly app?: string;
-}
-
-/** An app file that builds the pipeline with the named parts switched on. */
-function pipelineApp(parts: { bundling: boolean; validation: boolean; nag: boolean; guard: boolean }): string {
-  const lib = (path: string) => JSON.stringify(join(ROOT, 'lib', path));
-  return [
-    "import { App, Validations } from 'aws-cdk-lib';",
-    "import { AwsSolutionsChecks } from 'cdk-nag';",
-    "import { CfnGuardValidator } from '@cdklabs/cdk-validator-cfnguard';",
-    `import { loadStageConfigFromContext } from ${lib('config/stage-config')};`,
-    `import { buildPipeline } from ${lib('pipeline-app')};`,
-    `import { TRANSACTION_SCHEMA } from ${lib('schema/feature-schema')};`,
-    `const app = new App({ builtinCloudFormationValidation: ${parts.validation} });`,
-    parts.bundling ? '' : "app.node.setContext('aws:cdk:bundling-stacks', []);",
-    'const plugins = [];',
-    parts.nag ? 'plugins.push(new AwsSolutionsChecks(app));' : '',
-    parts.guard ? 'plugins.push(new CfnGuardValidator());' : '',
-    'if (plugins.length > 0) Validations.of(app).addPlugins(...plugins);',
-    "const config = loadStageConfigFromContext(app.node.tryGetContext('stage'), app.node.tryGetContext('pipeline'));",
-    'buildPipeline(app, config, TRANSACTION_SCHEMA);',
-  ].join('\n');
+  /** The parts bin/synth-variant.ts switches on, or undefined for the project's own app (cdk.json's `app`). */
+  readonly parts?: string;
 }
 
 const VARIANTS: readonly Variant[] = [
-  {
-    label: 'one-bucket app',
-    app: [
-      "import { App, Stack } from 'aws-cdk-lib';",
-      "import * as s3 from 'aws-cdk-lib/aws-s3';",
-      "new s3.Bucket(new Stack(new App(), 'One'), 'Bucket');",
-    ].join('\n'),
-  },
-  { label: 'pipeline app alone', app: pipelineApp({ bundling: false, validation: false, nag: false, guard: false }) },
-  { label: '+ bundling', app: pipelineApp({ bundling: true, validation: false, nag: false, guard: false }) },
-  {
-    label: '+ CloudFormation validation',
-    app: pipelineApp({ bundling: true, validation: true, nag: false, guard: false }),
-  },
-  { label: '+ cdk-nag', app: pipelineApp({ bundling: true, validation: true, nag: true, guard: false }) },
-  {
-    label: '+ guard rules (= cdk synth)',
-    app: pipelineApp({ bundling: true, validation: true, nag: true, guard: true }),
-  },
+  { label: 'one-bucket app', parts: 'one-bucket' },
+  { label: 'pipeline app alone', parts: '' },
+  { label: '+ bundling', parts: 'bundling' },
+  { label: '+ CloudFormation validation', parts: 'bundling,validation' },
+  { label: '+ cdk-nag', parts: 'bundling,validation,nag' },
+  { label: '+ guard rules (= cdk synth)', parts: 'bundling,validation,nag,guard' },
   { label: 'cdk synth (bin/app.ts)' },
 ];
 
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
 
-const APPS = join(ROOT, 'node_modules', '.cache', 'bench-synth');
-
 /** Seconds of one `cdk synth --quiet` of the variant, into a fresh output folder under `dir`. */
 function synthSeconds(variant: Variant, dir: string): number {
   const out = mkdtempSync(join(dir, 'out-'));
   const args = ['cdk', 'synth', '--quiet', '--output', out];
-  if (variant.app !== undefined) {
-    const file = join(APPS, `${variant.label.replace(/[^a-z]+/gi, '-').replace(/^-|-$/g, '')}.ts`);
-    writeFileSync(file, variant.app);
-    args.push('--app', `npx tsx ${file}`);
-  }
+  if (variant.parts !== undefined) args.push('--app', `npx tsx ${join('bin', 'synth-variant.ts')}`);
+  const env = { ...process.env, TMPDIR: dir, BENCH_SYNTH_PARTS: variant.parts ?? '' };
   const start = performance.now();
-  const result = spawnSync('npx', args, { cwd: ROOT, encoding: 'utf8', env: { ...process.env, TMPDIR: dir } });
+  const result = spawnSync('npx', args, { cwd: ROOT, encoding: 'utf8', env });
   const seconds = (performance.now() - start) / 1000;
   rmSync(out, { recursive: true, force: true });
   if (result.status !== 0) throw new ToolError(`cdk synth of "${variant.label}" failed:\n${result.stderr}`);
@@ -99,7 +60,6 @@ function synthSeconds(variant: Variant, dir: string): number {
 export const main = toolMain(SPEC, async ({ values }) => {
   const rounds = integerOption(values.rounds, 'rounds', { min: 1, max: 20, default: 3 });
   const dir = mkdtempSync(join(tmpdir(), 'bench-synth-'));
-  mkdirSync(APPS, { recursive: true });
   try {
     const samples = VARIANTS.map(() => [] as number[]);
     for (let round = 0; round < rounds; round++) {

@@ -52,11 +52,30 @@ export function projectImportGraph(): ImportGraph {
   );
 }
 
-/** Imports of a package's internals (`<package>/lib/…`, `/dist/…`, `/src/…`), which its next release may move. */
-export function deepImports(specifiers: ReadonlyMap<string, readonly string[]>): string[] {
+/**
+ * Whether a package specifier names a public entry point: the package itself, or a subpath its `exports` declares.
+ * @param manifestOf the package.json of a package by name (node_modules' by default)
+ */
+export function isPublicEntry(
+  specifier: string,
+  manifestOf = (name: string) => JSON.parse(readFileSync(join(ROOT, 'node_modules', name, 'package.json'), 'utf8')),
+): boolean {
+  const parts = specifier.split('/');
+  const name = parts.slice(0, specifier.startsWith('@') ? 2 : 1).join('/');
+  const subpath = parts.slice(name.split('/').length).join('/');
+  if (subpath === '') return true;
+  const { exports } = manifestOf(name) as { exports?: unknown };
+  return typeof exports === 'object' && exports !== null && `./${subpath}` in exports;
+}
+
+/** Imports of a package's internals (a subpath its `exports` does not declare), which its next release may move. */
+export function deepImports(
+  specifiers: ReadonlyMap<string, readonly string[]>,
+  isPublic: (specifier: string) => boolean = isPublicEntry,
+): string[] {
   return [...specifiers].flatMap(([file, imports]) =>
     imports
-      .filter((specifier) => !specifier.startsWith('.') && /^(@[^/]+\/)?[^/]+\/(lib|dist|src)\//.test(specifier))
+      .filter((specifier) => !specifier.startsWith('.') && !specifier.startsWith('node:') && !isPublic(specifier))
       .map((specifier) => `${file} imports ${specifier}`),
   );
 }
@@ -103,7 +122,7 @@ export function stageImportViolations(graph: ImportGraph): string[] {
 }
 
 /** Files `from` reaches through its imports, itself included. */
-function reachable(graph: ImportGraph, from: string): Set<string> {
+export function reachable(graph: ImportGraph, from: string): Set<string> {
   const seen = new Set<string>();
   const stack = [from];
   while (stack.length > 0) {

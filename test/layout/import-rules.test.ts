@@ -4,6 +4,7 @@ import {
   cdkFreeViolations,
   deepImports,
   importCircles,
+  isPublicEntry,
   projectImportGraph,
   projectImportSpecifiers,
   stageImportViolations,
@@ -63,11 +64,16 @@ describe('public APIs only (STYLE.md, "Constructs and props")', () => {
 });
 
 describe('the rule checks themselves', () => {
-  test('find a deep import into a package, scoped or not', () => {
+  test('find a deep import into a package, scoped or not, and accept a subpath the package exports', () => {
     const specifiers = new Map([
-      ['lib/a.ts', ['aws-cdk-lib/aws-s3', 'cdk-nag/lib/utils/x', '@scope/pkg/dist/y', './b']],
+      ['lib/a.ts', ['aws-cdk-lib/aws-s3', 'cdk-nag/lib/utils/x', '@scope/pkg/dist/y', './b', 'node:fs']],
     ]);
-    expect(deepImports(specifiers)).toEqual([
+    const manifests: Record<string, unknown> = {
+      'aws-cdk-lib': { exports: { './aws-s3': './aws-s3/index.js' } },
+      'cdk-nag': { main: 'lib/index.js' },
+      '@scope/pkg': {},
+    };
+    expect(deepImports(specifiers, (specifier) => isPublicEntry(specifier, (name) => manifests[name]))).toEqual([
       'lib/a.ts imports cdk-nag/lib/utils/x',
       'lib/a.ts imports @scope/pkg/dist/y',
     ]);

@@ -5,12 +5,13 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
-import { stateMachineDefinition, testApp } from '../helpers';
+import { bareStack as sharedBareStack, stateMachineDefinition } from '../helpers';
 
-/** A stack of its own for one construct under test (the lake's resources are imported by name, below). */
-export function bareStack(): Stack {
-  return new Stack(testApp(), 'Test');
-}
+/**
+ * An environment-agnostic stack of its own for one training construct under test, as the app's Training stack is
+ * (the XGBoost image then comes from the region map); the lake's resources are imported by name, below.
+ */
+export const bareStack = (): Stack => sharedBareStack('Test', null);
 
 export const importedBucket = (stack: Stack, name: string): s3.IBucket =>
   s3.Bucket.fromBucketName(stack, `${name}Bucket`, name);
