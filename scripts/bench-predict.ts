@@ -16,7 +16,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { buildSync } from 'esbuild';
 import { EXAMPLE_TRANSACTION_FEATURES, TRANSACTION_SCHEMA } from '../lib/schema/feature-schema';
-import { LAMBDA_BUNDLE } from '../lib/contract/lambda-bundle';
+import { lambdaBuildOptions } from '../lib/contract/lambda-bundle';
 import { checkRecord } from '../lib/schema/record-validation';
 import { schemaToJson } from '../lib/schema/schema-json';
 import { integerOption, runTool, toolMain, type ToolSpec } from './lib/cli';
@@ -48,16 +48,13 @@ export const main = toolMain(SPEC, async ({ values }) => {
   // The bundles and probes live here only for the run.
   try {
     const bundle = join(dir, 'index.js');
+    // As the app bundles it, so the figures are the deployed function's; for the Node that runs the benchmark.
     buildSync({
-      entryPoints: [join(__dirname, '..', 'lambda', 'predict', 'index.ts')],
-      bundle: true,
-      // As the app bundles it (lib/contract/lambda-bundle.ts), so the figures are the deployed function's.
-      minify: LAMBDA_BUNDLE.minify,
-      sourcemap: LAMBDA_BUNDLE.sourceMap,
-      mainFields: [...LAMBDA_BUNDLE.mainFields],
-      platform: 'node',
-      target: `node${process.versions.node.split('.')[0]}`,
-      outfile: bundle,
+      ...lambdaBuildOptions(
+        join(__dirname, '..', 'lambda', 'predict', 'index.ts'),
+        bundle,
+        `node${process.versions.node.split('.')[0]}`,
+      ),
       logLevel: 'silent',
     });
 

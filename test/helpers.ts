@@ -41,24 +41,28 @@ export function testApp(options: TestAppOptions = {}): App {
 }
 
 /**
- * Runs `build` with the CDK's "Bundling asset …" lines held back (CDK writes them to stderr for every bundle), and
- * prints them only if `build` throws, so a passing test prints nothing but its result.
+ * What `build` wrote to stdout and stderr through Node's streams (CDK's messages, such as the "Bundling asset …"
+ * lines NodejsFunction causes), held back and returned; if `build` throws, they are printed first.
  */
-export function quietly<T>(build: () => T): T {
+export function printedBy(build: () => void): string {
   const held: string[] = [];
-  const write = process.stderr.write.bind(process.stderr);
-  process.stderr.write = ((chunk: string | Uint8Array) => {
-    held.push(String(chunk));
-    return true;
-  }) as typeof process.stderr.write;
+  const streams = [process.stdout, process.stderr];
+  const writes = streams.map((stream) => stream.write.bind(stream));
+  for (const stream of streams) {
+    stream.write = ((chunk: string | Uint8Array) => {
+      held.push(String(chunk));
+      return true;
+    }) as typeof stream.write;
+  }
   try {
-    return build();
+    build();
   } catch (error) {
-    write(held.join(''));
+    writes[1](held.join(''));
     throw error;
   } finally {
-    process.stderr.write = write;
+    streams.forEach((stream, index) => (stream.write = writes[index]));
   }
+  return held.join('');
 }
 
 /**

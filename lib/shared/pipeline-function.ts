@@ -2,12 +2,11 @@ import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
-import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import * as path from 'node:path';
-import { LAMBDA_BUNDLE } from '../contract/lambda-bundle';
 import { EncryptedLogGroup } from './encrypted-log-group';
+import { bundledCode } from './lambda-code';
 
 /** Lambda's limit on the total size of a function's environment variables, names included (Lambda quotas). */
 const LAMBDA_ENVIRONMENT_BYTES = 4096;
@@ -32,7 +31,7 @@ export interface PipelineFunctionProps {
 }
 
 /**
- * A Node.js 24 arm64 Lambda function bundled by the local esbuild (no Docker), with its own encrypted log group,
+ * A Node.js 24 arm64 Lambda function bundled by the local esbuild (lambda-code.ts; no Docker), with its own encrypted log group,
  * X-Ray tracing, and a role that can write only to that log group until the caller grants more.
  */
 export class PipelineFunction extends Construct {
@@ -70,9 +69,9 @@ export class PipelineFunction extends Construct {
           `${largest[1].length}. Pass less through the environment`,
       );
     }
-    const fn = new nodejs.NodejsFunction(this, 'Function', {
-      entry: path.join(__dirname, '..', '..', 'lambda', props.entry, 'index.ts'),
-      handler: props.handler ?? 'handler',
+    const fn = new lambda.Function(this, 'Function', {
+      code: bundledCode(this, path.join(__dirname, '..', '..', 'lambda', props.entry, 'index.ts')),
+      handler: `index.${props.handler ?? 'handler'}`,
       description: props.description,
       runtime: lambda.Runtime.NODEJS_24_X,
       architecture: lambda.Architecture.ARM_64,
@@ -82,16 +81,6 @@ export class PipelineFunction extends Construct {
       logGroup,
       tracing: lambda.Tracing.ACTIVE,
       environment,
-      // Bundle the SDK too, so the function runs the client versions the tests ran, not the runtime's.
-      // esbuild's own summary of every bundle is noise in a synth; warnings and errors still show.
-      bundling: {
-        minify: LAMBDA_BUNDLE.minify,
-        sourceMap: LAMBDA_BUNDLE.sourceMap,
-        target: LAMBDA_BUNDLE.target,
-        mainFields: [...LAMBDA_BUNDLE.mainFields],
-        externalModules: [],
-        logLevel: nodejs.LogLevel.WARNING,
-      },
     });
     this.function = fn;
     this.role = role;

@@ -3,8 +3,7 @@
  * the producer's records as Firehose would (hourly partitions of Snappy Parquet) and as the NDJSON a lake without
  * conversion would keep, reads the bytes each query scans from the Parquet footers, and prints Parquet against JSON.
  */
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
@@ -13,7 +12,7 @@ import { integerOption, runTool, stringOption, toolMain, type ToolSpec, UsageErr
 import { billedBytes, jsonScannedBytes, parquetScannedBytes, queryScan, usd } from './billing';
 import { type LakePartition, readColumnChunks, writeLake } from './lake';
 import { savedQueries } from './saved-queries';
-import { withLakeCostTable } from './cost-table';
+import { LAKE_COST_TABLE } from './cost-table';
 
 export const SPEC: ToolSpec<'days' | 'per-hour' | 'write-docs'> = {
   name: 'bench:lake',
@@ -93,7 +92,6 @@ export async function measureLake(
 }
 
 const ROOT = join(__dirname, '..', '..');
-const COSTS_PAGE = join(ROOT, 'docs', 'costs.md');
 
 export const main = toolMain(SPEC, async ({ values }) => {
   const days = daysOption(values.days);
@@ -108,9 +106,7 @@ export const main = toolMain(SPEC, async ({ values }) => {
   const caption = `${perHour} records an hour, lake ending ${LAST_DAY}`;
   process.stdout.write(`Athena bytes per saved query (${caption})\n\n${costTable(rows)}\n`);
   if (values['write-docs'] === true) {
-    writeFileSync(COSTS_PAGE, withLakeCostTable(readFileSync(COSTS_PAGE, 'utf8'), caption, costTable(rows)));
-    execFileSync('npx', ['prettier', '--write', COSTS_PAGE], { stdio: 'ignore' });
-    process.stdout.write(`\nWrote the table into ${COSTS_PAGE}\n`);
+    LAKE_COST_TABLE.write(ROOT, caption, costTable(rows));
   }
   return 0;
 });

@@ -13,7 +13,7 @@ import {
   type FieldSpec,
 } from '../../lib/schema/feature-schema';
 import { InferenceApi } from '../../lib/serving/inference-api';
-import { bareStack, quietly, testApp } from '../helpers';
+import { bareStack, printedBy, testApp } from '../helpers';
 import { DeployedApp } from '../iam/deployed-app';
 import { startLocalServer, type LocalServer } from '../local-server';
 import { COMPLETED_JOB } from '../training/completed-job';
@@ -27,7 +27,7 @@ import { COMPLETED_JOB } from '../training/completed-job';
 const app = testApp({ bundling: true });
 const { outdir } = app;
 const config = loadStageConfig('sandbox');
-quietly(() => buildPipeline(app, config, TRANSACTION_SCHEMA));
+const printed = printedBy(() => buildPipeline(app, config, TRANSACTION_SCHEMA));
 const deployed = new DeployedApp(app);
 const DRIVER = join(outdir, 'invoke.js');
 // Requires the bundle like the runtime does, invokes the named handler once, and prints what it returned.
@@ -187,6 +187,10 @@ afterAll(async () => {
 beforeEach(() => {
   Object.assign(sagemaker, { probability: '0.5', missing: false, invocations: [], bodies: [], targets: [] });
   tagging = { filters: [] };
+});
+
+test('the app bundles its functions without a line of output, as `cdk synth --quiet` must', () => {
+  expect(printed).toBe('');
 });
 
 describe('the predict bundle with its template environment', () => {

@@ -1,7 +1,7 @@
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { documentLakeCostRows } from '../../../scripts/bench-lake/cost-table';
+import { LAKE_COST_TABLE } from '../../../scripts/bench-lake/cost-table';
 import { type CostRow, main, measureLake } from '../../../scripts/bench-lake/main';
 import { savedQueries } from '../../../scripts/bench-lake/saved-queries';
 import { stdoutOf } from '../stdout';
@@ -67,7 +67,7 @@ describe('npm run bench:lake', () => {
 
   test('docs/costs.md holds the generated table with a row per saved query and lake size', () => {
     const page = readFileSync(join(__dirname, '..', '..', '..', 'docs', 'costs.md'), 'utf8');
-    const rows = documentLakeCostRows(page);
+    const rows = LAKE_COST_TABLE.rowsIn(page);
     expect(rows).toBeDefined();
     expect([...new Set(rows?.map(([query]) => query))]).toEqual(savedQueries().map((q) => q.name));
     expect([...new Set(rows?.map(([, days]) => days))]).toEqual(['1', '7', '30', '90']);
