@@ -9,7 +9,7 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import { loadStageConfigFromContext } from '../lib/config/stage-config';
 import { buildPipeline } from '../lib/pipeline-app';
 import { TRANSACTION_SCHEMA } from '../lib/schema/feature-schema';
-import { COMPLIANCE_CHECKS } from '../lib/shared/compliance';
+import { COMPLIANCE_CHECKS, compliancePlugins } from '../lib/shared/compliance';
 
 const PARTS = ['bundling', 'validation', 'nag', 'guard'] as const;
 const requested = (process.env.BENCH_SYNTH_PARTS ?? '').split(',').filter((part) => part !== '');
@@ -20,9 +20,10 @@ if (requested.includes('one-bucket')) {
   const unknown = requested.filter((part) => !(PARTS as readonly string[]).includes(part));
   if (unknown.length > 0) throw new Error(`BENCH_SYNTH_PARTS: unknown ${unknown.join(', ')}; use ${PARTS.join(', ')}`);
   const on = (part: (typeof PARTS)[number]) => requested.includes(part);
-  const app = new App({ builtinCloudFormationValidation: on('validation') });
+  // The checks as bin/app.ts registers them (lib/shared/compliance.ts), or none of them.
+  const app = new App({ builtinCloudFormationValidation: false });
   if (!on('bundling')) app.node.setContext('aws:cdk:bundling-stacks', []);
-  const checks = (['nag', 'guard'] as const).filter(on).map((check) => COMPLIANCE_CHECKS[check](app));
+  const checks = compliancePlugins(app, COMPLIANCE_CHECKS.filter(on));
   if (checks.length > 0) Validations.of(app).addPlugins(...checks);
   const config = loadStageConfigFromContext(app.node.tryGetContext('stage'), app.node.tryGetContext('pipeline'));
   buildPipeline(app, config, TRANSACTION_SCHEMA);

@@ -1,9 +1,10 @@
 /**
  * Benchmark of the predict Lambda (prints numbers; asserts nothing):
- *  1. bundle size, built with esbuild the way NodejsFunction builds it;
- *  2. cold initialization of the bundle vs importing the bare SageMaker runtime client, in fresh Node processes;
+ *  1. bundle size, built with esbuild as the app builds it (lib/contract/lambda-bundle.ts);
+ *  2. cold initialization of the bundle vs importing the bare SageMaker runtime client, in fresh Node processes,
+ *     alternated;
  *  3. time per request through the handler vs calling InvokeEndpoint directly, against one local server.
- * Usage: npm run bench [-- --requests 300 --cold-starts 7]
+ * Usage: npm run bench [-- --requests 300 --cold-starts 7 --write-docs]
  */
 import { InvokeEndpointCommand, SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
@@ -20,8 +21,12 @@ import { lambdaBuildOptions } from '../lib/contract/lambda-bundle';
 import { checkRecord } from '../lib/schema/record-validation';
 import { schemaToJson } from '../lib/schema/schema-json';
 import { integerOption, runTool, toolMain, type ToolSpec } from './lib/cli';
+import { GeneratedTable, markdownTable } from './lib/generated-table';
 
-export const SPEC: ToolSpec<'requests' | 'cold-starts'> = {
+/** The benchmark table in docs/serving.md; test/scripts/bench-predict.test.ts checks it has every row. */
+export const PREDICT_TABLE = new GeneratedTable('docs/serving.md', 'predict-bench', 'npm run bench -- --write-docs');
+
+export const SPEC: ToolSpec<'requests' | 'cold-starts' | 'write-docs'> = {
   name: 'bench',
   summary:
     'Benchmarks the predict Lambda offline: bundle size, cold initialization against the bare SageMaker runtime ' +
@@ -33,8 +38,9 @@ export const SPEC: ToolSpec<'requests' | 'cold-starts'> = {
       valueName: '<n>',
       description: 'fresh processes per cold-start measurement (default 7)',
     },
+    'write-docs': { type: 'boolean', description: 'also write the table into docs/serving.md between its markers' },
   },
-  examples: ['npm run bench', 'npm run bench -- --requests 1000 --cold-starts 11'],
+  examples: ['npm run bench', 'npm run bench -- --requests 1000 --cold-starts 11 --write-docs'],
   stageless: true,
 };
 
@@ -97,14 +103,21 @@ export const main = toolMain(SPEC, async ({ values }) => {
       return Number(execFileSync(process.execPath, [probe], { env, cwd: join(__dirname, '..') }).toString());
     };
     const sdkPath = require.resolve('@aws-sdk/client-sagemaker-runtime');
-    const bundleInit = median(
-      Array.from({ length: coldStarts }, () => timeRequire(`require(${JSON.stringify(bundle)})`)),
-    );
-    const sdkInit = median(
-      Array.from({ length: coldStarts }, () =>
-        timeRequire(`const m = require(${JSON.stringify(sdkPath)}); new m.SageMakerRuntimeClient({})`),
-      ),
-    );
+    const initBundle = () => timeRequire(`require(${JSON.stringify(bundle)})`);
+    const initSdk = () =>
+      timeRequire(`const m = require(${JSON.stringify(sdkPath)}); new m.SageMakerRuntimeClient({})`);
+    // Alternated, each pair in turned order, and the ratio taken pair by pair, as for the requests below.
+    const coldPairs = Array.from({ length: coldStarts }, (_, index) => {
+      if (index % 2 === 0) {
+        const bundleMs = initBundle();
+        return { bundle: bundleMs, sdk: initSdk() };
+      }
+      const sdkMs = initSdk();
+      return { bundle: initBundle(), sdk: sdkMs };
+    });
+    const bundleInit = median(coldPairs.map((pair) => pair.bundle));
+    const sdkInit = median(coldPairs.map((pair) => pair.sdk));
+    const coldRatio = median(coldPairs.map((pair) => pair.bundle / pair.sdk));
 
     // 3. Per-request time, handler vs the SDK alone, same server and payload.
     // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -148,17 +161,18 @@ export const main = toolMain(SPEC, async ({ values }) => {
     server.close();
 
     const rows: [string, string][] = [
-      ['bundle size (minified, without source map)', `${(statSync(bundle).size / 1024).toFixed(1)} KiB`],
-      [`cold init, bundle (median of ${coldStarts})`, ms(bundleInit)],
-      [`cold init, bare SageMaker runtime client (median of ${coldStarts})`, ms(sdkInit)],
-      ['cold init ratio (bundle / bare client)', `${(bundleInit / sdkInit).toFixed(2)}x`],
-      [`per request through the handler (median of ${ROUNDS} rounds of ${perRound})`, ms(viaHandler)],
-      [`per request, SDK InvokeEndpoint alone (median of ${ROUNDS} rounds of ${perRound})`, ms(viaSdk)],
-      [`per-request ratio (handler / SDK, median of ${ROUNDS} alternated rounds)`, `${perRequestRatio.toFixed(2)}x`],
+      ['Bundle size (minified, without source map)', `${(statSync(bundle).size / 1024).toFixed(1)} KiB`],
+      [`Cold init, bundle (median of ${coldStarts})`, ms(bundleInit)],
+      [`Cold init, bare SageMaker runtime client (median of ${coldStarts})`, ms(sdkInit)],
+      [`Cold init ratio (bundle / bare client, median of ${coldStarts} alternated pairs)`, `${coldRatio.toFixed(2)}x`],
+      [`Per request through the handler (median of ${ROUNDS} rounds of ${perRound})`, ms(viaHandler)],
+      [`Per request, SDK InvokeEndpoint alone (median of ${ROUNDS} rounds of ${perRound})`, ms(viaSdk)],
+      [`Per-request ratio (handler / SDK, median of ${ROUNDS} alternated rounds)`, `${perRequestRatio.toFixed(2)}x`],
     ];
-    const width = Math.max(...rows.map(([label]) => label.length));
-    console.log(`predict Lambda benchmark (Node ${process.versions.node}, ${new Date().toISOString()})`);
-    for (const [label, value] of rows) console.log(`${label.padEnd(width)}  ${value}`);
+    const caption = `Node ${process.versions.node}, ${new Date().toISOString().slice(0, 10)}`;
+    const table = markdownTable(['Measure', 'Value'], rows);
+    process.stdout.write(`predict Lambda benchmark (${caption})\n\n${table}\n`);
+    if (values['write-docs'] === true) PREDICT_TABLE.write(join(__dirname, '..'), caption, table);
     return 0;
   } finally {
     rmSync(dir, { recursive: true, force: true });

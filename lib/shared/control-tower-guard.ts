@@ -7,7 +7,7 @@ import type {
 } from 'aws-cdk-lib';
 import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { MessageChannel, receiveMessageOnPort, Worker } from 'node:worker_threads';
+import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from 'node:worker_threads';
 
 /** The Control Tower proactive controls as cfn-guard rules, one file per control, as the plugin ships them. */
 const PLUGIN_PACKAGE = '@cdklabs/cdk-validator-cfnguard';
@@ -34,8 +34,9 @@ interface GuardJob {
  * passes when there is none, so a rule that names no type of a template cannot find anything in it. CDK's own
  * CloudFormation validation picks its rules the same way (`loadBuiltinRegoRules(resourceTypes)` in aws-cdk-lib's
  * `CloudFormationValidatePlugin`). The stock plugin runs all 237 rules on every template in one process; here a
- * template is checked against the few dozen that name one of its types, and the templates in parallel worker
- * threads, since CDK calls `validate` synchronously. `test/app/compliance.test.ts` proves the report equal to the
+ * template is checked against the few dozen that name one of its types, the templates in parallel worker threads
+ * (CDK calls `validate` synchronously), and, through {@link ControlTowerGuardValidator.startedBy}, while the checks
+ * registered before it run. `test/app/compliance.test.ts` proves the report equal to the
  * stock plugin's on both stages' templates.
  *
  * The name is the stock plugin's, so acknowledgements (`cdk-validator-cfnguard::<rule>`) and reports are unchanged.
@@ -45,6 +46,8 @@ export class ControlTowerGuardValidator implements IPolicyValidationPlugin {
   readonly version?: string;
   readonly ruleIds?: string[];
   private ruleTypes?: ReadonlyMap<string, ReadonlySet<string>>;
+  /** The work `startedBy` began, for the templates it was given. */
+  private started?: { key: string; running: RunningJob[] };
 
   constructor() {
     const stock = new CfnGuardValidator();
@@ -54,11 +57,35 @@ export class ControlTowerGuardValidator implements IPolicyValidationPlugin {
   }
 
   validate(context: IPolicyValidationContext): PolicyValidationPluginReport {
-    const jobs = context.templatePaths
+    const key = context.templatePaths.join('\n');
+    const running = this.started?.key === key ? this.started.running : this.start(context.templatePaths).running;
+    this.started = undefined;
+    const violations = collect(running).flatMap((report) => report.violations);
+    return { success: violations.length === 0, violations };
+  }
+
+  /**
+   * `plugin` as CDK sees it (same name, rules and report), except that its `validate` first starts this plugin's
+   * rules on the same templates, so they run on another core beside `plugin` and every check after it, and this
+   * plugin's own `validate` only collects them.
+   */
+  startedBy(plugin: IPolicyValidationPlugin): IPolicyValidationPlugin {
+    return {
+      name: plugin.name,
+      version: plugin.version,
+      ruleIds: plugin.ruleIds,
+      validate: (context) => {
+        this.started = this.start(context.templatePaths);
+        return plugin.validate(context);
+      },
+    };
+  }
+
+  private start(templatePaths: readonly string[]): { key: string; running: RunningJob[] } {
+    const jobs = templatePaths
       .map((template) => ({ template, rules: this.rulesFor(template) }))
       .filter((job) => job.rules.length > 0);
-    const violations = runInParallel(jobs).flatMap((report) => report.violations);
-    return { success: violations.length === 0, violations };
+    return { key: templatePaths.join('\n'), running: jobs.map(startJob) };
   }
 
   /** The rule files that name at least one resource type of the template, or none (none of the bundled rules). */
@@ -86,23 +113,34 @@ function readRuleTypes(directory: string): Map<string, Set<string>> {
   return rules;
 }
 
-/**
- * Runs the stock plugin once per job, each in a worker thread, and waits for all of them without an event loop:
- * a worker posts its report on a port and wakes the caller through shared memory.
- */
-function runInParallel(jobs: readonly GuardJob[]): PolicyValidationPluginReport[] {
-  const running = jobs.map((job) => {
-    const { port1, port2 } = new MessageChannel();
-    const done = new Int32Array(new SharedArrayBuffer(4));
-    const worker = new Worker(WORKER_SOURCE, {
-      eval: true,
-      // Plain Node: the worker loads only the plugin, not the TypeScript loader the app may run under.
-      execArgv: [],
-      workerData: { pluginPath: require.resolve(PLUGIN_PACKAGE), job, port: port2, done },
-      transferList: [port2],
-    });
-    return { job, port: port1, done, worker };
+interface RunningJob {
+  readonly job: GuardJob;
+  readonly port: MessagePort;
+  readonly done: Int32Array;
+  readonly worker: Worker;
+}
+
+/** Starts the stock plugin on one job in a worker thread, which posts its report on a port when it is done. */
+function startJob(job: GuardJob): RunningJob {
+  const { port1, port2 } = new MessageChannel();
+  const done = new Int32Array(new SharedArrayBuffer(4));
+  const worker = new Worker(WORKER_SOURCE, {
+    eval: true,
+    // Plain Node: the worker loads only the plugin, not the TypeScript loader the app may run under.
+    execArgv: [],
+    workerData: { pluginPath: require.resolve(PLUGIN_PACKAGE), job, port: port2, done },
+    transferList: [port2],
   });
+  // A synth that fails before collecting does not wait for the rules to finish.
+  worker.unref();
+  return { job, port: port1, done, worker };
+}
+
+/**
+ * The reports of running jobs, waited for without an event loop (CDK calls `validate` synchronously): a worker
+ * wakes the caller through shared memory once its report is on the port.
+ */
+function collect(running: readonly RunningJob[]): PolicyValidationPluginReport[] {
   try {
     return running.map(({ job, port, done }) => {
       if (Atomics.wait(done, 0, 0, TEMPLATE_TIMEOUT_MS) === 'timed-out') {

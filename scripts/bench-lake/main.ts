@@ -12,6 +12,7 @@ import { integerOption, runTool, stringOption, toolMain, type ToolSpec, UsageErr
 import { billedBytes, jsonScannedBytes, parquetScannedBytes, queryScan, usd } from './billing';
 import { type LakePartition, readColumnChunks, writeLake } from './lake';
 import { savedQueries } from './saved-queries';
+import { markdownTable } from '../lib/generated-table';
 import { LAKE_COST_TABLE } from './cost-table';
 
 export const SPEC: ToolSpec<'days' | 'per-hour' | 'write-docs'> = {
@@ -145,9 +146,7 @@ export function costTable(rows: readonly CostRow[]): string {
       formatBytes(billedBytes(r.jsonScanned)),
       dollars(r.jsonScanned),
     ]);
-  const widths = header.map((h, i) => Math.max(h.length, ...cells.map((row) => row[i].length)));
-  const line = (row: string[]) => `| ${row.map((cell, i) => cell.padEnd(widths[i])).join(' | ')} |`;
-  return [line(header), line(widths.map((w) => '-'.repeat(w))), ...cells.map(line)].join('\n');
+  return markdownTable(header, cells);
 }
 
 if (require.main === module) runTool(main);

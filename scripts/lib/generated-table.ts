@@ -60,3 +60,10 @@ export class GeneratedTable {
     process.stdout.write(`\nWrote the table into ${this.page}\n`);
   }
 }
+
+/** A Markdown table with its columns padded to their widest cell, as Prettier formats one. */
+export function markdownTable(header: readonly string[], rows: readonly (readonly string[])[]): string {
+  const widths = header.map((cell, column) => Math.max(cell.length, ...rows.map((row) => row[column].length)));
+  const line = (cells: readonly string[]) => `| ${cells.map((cell, i) => cell.padEnd(widths[i])).join(' | ')} |`;
+  return [line(header), line(widths.map((width) => '-'.repeat(width))), ...rows.map(line)].join('\n');
+}

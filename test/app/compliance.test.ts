@@ -50,6 +50,8 @@ describe.each(['sandbox', 'prod'])(
     test("reports the guard rules and CDK's CloudFormation validation (cdk-nag fails the synth itself)", () => {
       const names = report.pluginReports.map((plugin) => plugin.pluginName);
       expect(names).toEqual(expect.arrayContaining(['cdk-validator-cfnguard', 'CloudFormation Validate']));
+      // Registered explicitly, it replaces CDK's automatic instance instead of running a second time.
+      expect(names.filter((name) => name === 'CloudFormation Validate')).toHaveLength(1);
     });
 
     test('has no unacknowledged finding', () => {
@@ -93,6 +95,12 @@ describe('the compliance checks', () => {
     // The templates carry acknowledged findings, so an empty report could not pass for an equal one.
     expect(stock.length).toBeGreaterThan(5);
     expect(findings(new ControlTowerGuardValidator())).toEqual(stock);
+
+    // Started by the check before it, as the app registers it: the same findings, and the other check's report as is.
+    const guard = new ControlTowerGuardValidator();
+    const before = { name: 'before', validate: () => ({ success: false, violations: [] }) };
+    expect(guard.startedBy(before).validate(context)).toEqual({ success: false, violations: [] });
+    expect(findings(guard)).toEqual(stock);
   });
 
   test('fail synthesis on a resource that breaks the rules', () => {
