@@ -32,7 +32,7 @@ export const SPEC: ToolSpec<'requests' | 'cold-starts' | 'write-docs'> = {
     'Benchmarks the predict Lambda offline: bundle size, cold initialization against the bare SageMaker runtime ' +
     'client, and time per request through the handler against InvokeEndpoint alone. Prints numbers, asserts nothing.',
   options: {
-    requests: { type: 'string', valueName: '<n>', description: 'requests per measurement (default 300)' },
+    requests: { type: 'string', valueName: '<n>', description: 'requests through each of the two (default 2000)' },
     'cold-starts': {
       type: 'string',
       valueName: '<n>',
@@ -40,7 +40,7 @@ export const SPEC: ToolSpec<'requests' | 'cold-starts' | 'write-docs'> = {
     },
     'write-docs': { type: 'boolean', description: 'also write the table into docs/serving.md between its markers' },
   },
-  examples: ['npm run bench', 'npm run bench -- --requests 1000 --cold-starts 11 --write-docs'],
+  examples: ['npm run bench', 'npm run bench -- --requests 5000 --cold-starts 11 --write-docs'],
   stageless: true,
 };
 
@@ -48,7 +48,7 @@ const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floo
 const ms = (value: number) => `${value.toFixed(2)} ms`;
 
 export const main = toolMain(SPEC, async ({ values }) => {
-  const requests = integerOption(values.requests, 'requests', { min: 1, max: 100_000, default: 300 });
+  const requests = integerOption(values.requests, 'requests', { min: 1, max: 100_000, default: 2000 });
   const coldStarts = integerOption(values['cold-starts'], 'cold-starts', { min: 1, max: 100, default: 7 });
   const dir = mkdtempSync(join(tmpdir(), 'bench-predict-'));
   // The bundles and probes live here only for the run.
@@ -132,14 +132,13 @@ export const main = toolMain(SPEC, async ({ values }) => {
     const encoded = checkRecord(TRANSACTION_SCHEMA, EXAMPLE_TRANSACTION_FEATURES);
     if (!encoded.ok) throw new Error(`The example record no longer matches the schema: ${encoded.problems.join('; ')}`);
     const csv = new TextEncoder().encode(encoded.row.join(','));
-    // The two are timed in alternating rounds, and each round gives a ratio: the median of those ratios is robust to
-    // a neighbour's load on a shared machine, which a single long loop of each is not.
-    const ROUNDS = 7;
-    const perRound = Math.max(1, Math.ceil(requests / ROUNDS));
-    const timeLoop = async (call: () => Promise<unknown>) => {
+    // The two alternate request by request, each pair in turned order, and each figure is the median of its
+    // requests: a neighbour's load on a shared machine then slows both alike, and a garbage collection or a burst
+    // moves a few samples, not the median. (Rounds of many requests each varied by ±20% here.)
+    const timeOnce = async (call: () => Promise<unknown>) => {
       const start = performance.now();
-      for (let i = 0; i < perRound; i++) await call();
-      return (performance.now() - start) / perRound;
+      await call();
+      return performance.now() - start;
     };
     const viaHandlerOnce = async () => {
       const response = await handler(event as APIGatewayProxyEvent);
@@ -148,16 +147,20 @@ export const main = toolMain(SPEC, async ({ values }) => {
     const viaSdkOnce = () =>
       client.send(new InvokeEndpointCommand({ EndpointName: 'bench-endpoint', ContentType: 'text/csv', Body: csv }));
     for (let i = 0; i < 20; i++) await Promise.all([viaHandlerOnce(), viaSdkOnce()]); // warm up connections and JIT
-    const rounds: { handler: number; sdk: number }[] = [];
-    for (let round = 0; round < ROUNDS; round++) {
-      const first = round % 2 === 0;
-      const a = await timeLoop(first ? viaHandlerOnce : viaSdkOnce);
-      const b = await timeLoop(first ? viaSdkOnce : viaHandlerOnce);
-      rounds.push(first ? { handler: a, sdk: b } : { handler: b, sdk: a });
+    const handlerTimes: number[] = [];
+    const sdkTimes: number[] = [];
+    for (let i = 0; i < requests; i++) {
+      if (i % 2 === 0) {
+        handlerTimes.push(await timeOnce(viaHandlerOnce));
+        sdkTimes.push(await timeOnce(viaSdkOnce));
+      } else {
+        sdkTimes.push(await timeOnce(viaSdkOnce));
+        handlerTimes.push(await timeOnce(viaHandlerOnce));
+      }
     }
-    const viaHandler = median(rounds.map((r) => r.handler));
-    const viaSdk = median(rounds.map((r) => r.sdk));
-    const perRequestRatio = median(rounds.map((r) => r.handler / r.sdk));
+    const viaHandler = median(handlerTimes);
+    const viaSdk = median(sdkTimes);
+    const perRequestRatio = viaHandler / viaSdk;
     server.close();
 
     const rows: [string, string][] = [
@@ -165,9 +168,9 @@ export const main = toolMain(SPEC, async ({ values }) => {
       [`Cold init, bundle (median of ${coldStarts})`, ms(bundleInit)],
       [`Cold init, bare SageMaker runtime client (median of ${coldStarts})`, ms(sdkInit)],
       [`Cold init ratio (bundle / bare client, median of ${coldStarts} alternated pairs)`, `${coldRatio.toFixed(2)}x`],
-      [`Per request through the handler (median of ${ROUNDS} rounds of ${perRound})`, ms(viaHandler)],
-      [`Per request, SDK InvokeEndpoint alone (median of ${ROUNDS} rounds of ${perRound})`, ms(viaSdk)],
-      [`Per-request ratio (handler / SDK, median of ${ROUNDS} alternated rounds)`, `${perRequestRatio.toFixed(2)}x`],
+      [`Per request through the handler (median of ${requests})`, ms(viaHandler)],
+      [`Per request, SDK InvokeEndpoint alone (median of ${requests})`, ms(viaSdk)],
+      [`Per-request ratio (handler / SDK, ${requests} alternated pairs)`, `${perRequestRatio.toFixed(2)}x`],
     ];
     const caption = `Node ${process.versions.node}, ${new Date().toISOString().slice(0, 10)}`;
     const table = markdownTable(['Measure', 'Value'], rows);

@@ -33,6 +33,9 @@ export interface Outcome {
   readonly errorType?: string;
 }
 
+const UTF8_ENCODER = new TextEncoder();
+const UTF8_DECODER = new TextDecoder();
+
 const respond = (statusCode: number, body: unknown): ApiResponse => ({
   statusCode,
   headers: { 'content-type': 'application/json', 'cache-control': 'no-store' },
@@ -149,10 +152,10 @@ export async function predict(
         EndpointName: settings.endpointName,
         ContentType: 'text/csv',
         Accept: 'text/csv',
-        Body: new TextEncoder().encode(rows.map((row) => row.join(',')).join('\n')),
+        Body: UTF8_ENCODER.encode(rows.map((row) => row.join(',')).join('\n')),
       }),
     );
-    answer = new TextDecoder().decode(result.Body);
+    answer = UTF8_DECODER.decode(result.Body);
   } catch (err) {
     const mapped = mapInvokeError(err, settings.endpointName);
     return done(mapped, records.length, (err as { name?: string }).name ?? 'Unknown');
