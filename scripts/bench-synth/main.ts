@@ -2,7 +2,8 @@
  * `npm run bench:synth`: where a full `cdk synth` spends its time. Each variant is synthesized through the CDK CLI
  * as `cdk synth --quiet` does (the app started by tsx), alternating the variants round by round, and the median of
  * the rounds is printed with what each part added to the one before, and the full synth's ratio to a one-bucket app:
- * with the Lambda bundles cached, as every synth after the first, and with the cache emptied, as after `npm ci`.
+ * with the Lambda bundles and the guard rules' reports cached, as every synth after the first of unchanged
+ * templates, and with the caches emptied, as after `npm ci`.
  *
  * The variants are bin/synth-variant.ts with parts switched on through BENCH_SYNTH_PARTS; this tool itself loads
  * nothing of the CDK.
@@ -19,7 +20,7 @@ export const SPEC: ToolSpec<'rounds' | 'write-docs'> = {
   summary:
     "Measures where a full cdk synth spends its time: the app alone, bundling, CDK's CloudFormation validation, " +
     'cdk-nag and the Control Tower guard rules, each added in turn, against a one-bucket app; and the full synth ' +
-    'with the Lambda bundles cached and not. Prints numbers, asserts nothing.',
+    'with its caches (Lambda bundles, guard reports) warm and empty. Prints numbers, asserts nothing.',
   options: {
     rounds: { type: 'string', valueName: '<n>', description: 'alternated rounds per variant (default 5)' },
     'write-docs': { type: 'boolean', description: 'also write the table into docs/checks.md between its markers' },
@@ -29,7 +30,8 @@ export const SPEC: ToolSpec<'rounds' | 'write-docs'> = {
 };
 
 const ROOT = join(__dirname, '..', '..');
-const BUNDLE_CACHE = join(ROOT, 'node_modules', '.cache', 'lambda-bundles');
+/** What a synth keeps between runs: the Lambda bundles and the guard rules' report per template. */
+const SYNTH_CACHES = ['lambda-bundles', 'cfn-guard'].map((name) => join(ROOT, 'node_modules', '.cache', name));
 
 /** The synth table in docs/checks.md; test/readme.test.ts checks it has a row per variant. */
 export const SYNTH_TABLE = new GeneratedTable('docs/checks.md', 'synth-times', 'npm run bench:synth -- --write-docs');
@@ -38,8 +40,8 @@ interface Variant {
   readonly label: string;
   /** The parts bin/synth-variant.ts switches on, or undefined for the project's own app (cdk.json's `app`). */
   readonly parts?: string;
-  /** Empty the Lambda bundle cache before each run. */
-  readonly coldBundles?: boolean;
+  /** Empty the synth's caches before each run, as after `npm ci`. */
+  readonly coldCaches?: boolean;
 }
 
 export const VARIANTS: readonly Variant[] = [
@@ -50,7 +52,7 @@ export const VARIANTS: readonly Variant[] = [
   { label: '+ cdk-nag', parts: 'bundling,validation,nag' },
   { label: '+ guard rules (= cdk synth)', parts: 'bundling,validation,nag,guard' },
   { label: 'cdk synth (bin/app.ts)' },
-  { label: 'cdk synth, bundle cache empty', coldBundles: true },
+  { label: 'cdk synth, caches empty', coldCaches: true },
 ];
 /** The variants whose time is shown as what they add to the one before. */
 const ADDED = new Set([2, 3, 4, 5]);
@@ -69,7 +71,7 @@ function synth(variant: Variant, dir: string): Run {
   const args = ['cdk', 'synth', '--quiet', '--output', out];
   if (variant.parts !== undefined) args.push('--app', `npx tsx ${join('bin', 'synth-variant.ts')}`);
   const env = { ...process.env, TMPDIR: dir, BENCH_SYNTH_PARTS: variant.parts ?? '' };
-  if (variant.coldBundles === true) rmSync(BUNDLE_CACHE, { recursive: true, force: true });
+  if (variant.coldCaches === true) for (const cache of SYNTH_CACHES) rmSync(cache, { recursive: true, force: true });
   const start = performance.now();
   const result = spawnSync('npx', args, { cwd: ROOT, encoding: 'utf8', env });
   const seconds = (performance.now() - start) / 1000;
@@ -92,7 +94,7 @@ export const main = toolMain(SPEC, async ({ values }) => {
       for (const index of order) {
         const run = synth(VARIANTS[index], dir);
         samples[index].push(run.seconds);
-        if (VARIANTS[index].parts === undefined && VARIANTS[index].coldBundles !== true) printed = run.lines;
+        if (VARIANTS[index].parts === undefined && VARIANTS[index].coldCaches !== true) printed = run.lines;
       }
     }
   } finally {
@@ -106,7 +108,7 @@ export const main = toolMain(SPEC, async ({ values }) => {
     ADDED.has(index) ? `+${(medians[index] - medians[index - 1]).toFixed(1)} s` : '',
   ]);
   rows.push(['ratio: cdk synth / one-bucket app', ratio(6), '']);
-  rows.push(['ratio: cdk synth with an empty bundle cache / one-bucket app', ratio(7), '']);
+  rows.push(['ratio: cdk synth with empty caches / one-bucket app', ratio(7), '']);
   const bundlingLines = printed.filter((line) => /bundling/i.test(line)).length;
   rows.push(['lines printed by cdk synth --quiet (bundling lines)', `${printed.length} (${bundlingLines})`, '']);
 

@@ -9,7 +9,7 @@ describe('npm run bench:synth', () => {
     expect(labels).toEqual([
       ...VARIANTS.map((variant) => variant.label),
       'ratio: cdk synth / one-bucket app',
-      'ratio: cdk synth with an empty bundle cache / one-bucket app',
+      'ratio: cdk synth with empty caches / one-bucket app',
       'lines printed by cdk synth --quiet (bundling lines)',
     ]);
   });
