@@ -23,6 +23,17 @@ import { schemaToJson } from '../lib/schema/schema-json';
 import { integerOption, runTool, toolMain, type ToolSpec } from './lib/cli';
 import { GeneratedTable, markdownTable } from './lib/generated-table';
 
+/** The measures, in the order of the table's rows; test/scripts/bench-predict.test.ts checks the docs have each. */
+export const PREDICT_MEASURES = [
+  'Bundle size',
+  'Cold init, bundle',
+  'Cold init, bare SageMaker runtime client',
+  'Cold init ratio',
+  'Per request through the handler',
+  'Per request, SDK InvokeEndpoint alone',
+  'Per-request ratio',
+] as const;
+
 /** The benchmark table in docs/serving.md; test/scripts/bench-predict.test.ts checks it has every row. */
 export const PREDICT_TABLE = new GeneratedTable('docs/serving.md', 'predict-bench', 'npm run bench -- --write-docs');
 
@@ -163,14 +174,21 @@ export const main = toolMain(SPEC, async ({ values }) => {
     const perRequestRatio = viaHandler / viaSdk;
     server.close();
 
+    const [size, bundleCold, sdkCold, coldRatioLabel, handlerWarm, sdkWarm, warmRatioLabel] = PREDICT_MEASURES;
     const rows: [string, string][] = [
-      ['Bundle size (minified, without source map)', `${(statSync(bundle).size / 1024).toFixed(1)} KiB`],
-      [`Cold init, bundle (median of ${coldStarts})`, ms(bundleInit)],
-      [`Cold init, bare SageMaker runtime client (median of ${coldStarts})`, ms(sdkInit)],
-      [`Cold init ratio (bundle / bare client, median of ${coldStarts} alternated pairs)`, `${coldRatio.toFixed(2)}x`],
-      [`Per request through the handler (median of ${requests})`, ms(viaHandler)],
-      [`Per request, SDK InvokeEndpoint alone (median of ${requests})`, ms(viaSdk)],
-      [`Per-request ratio (handler / SDK, ${requests} alternated pairs)`, `${perRequestRatio.toFixed(2)}x`],
+      [`${size} (minified, without source map)`, `${(statSync(bundle).size / 1024).toFixed(1)} KiB`],
+      [`${bundleCold} (median of ${coldStarts})`, ms(bundleInit)],
+      [`${sdkCold} (median of ${coldStarts})`, ms(sdkInit)],
+      [
+        `${coldRatioLabel} (bundle / bare client, median of ${coldStarts} alternated pairs)`,
+        `${coldRatio.toFixed(2)}x`,
+      ],
+      [`${handlerWarm} (median of ${requests})`, ms(viaHandler)],
+      [`${sdkWarm} (median of ${requests})`, ms(viaSdk)],
+      [
+        `${warmRatioLabel} (handler / SDK, ratio of the medians of ${requests} alternated pairs)`,
+        `${perRequestRatio.toFixed(2)}x`,
+      ],
     ];
     const caption = `Node ${process.versions.node}, ${new Date().toISOString().slice(0, 10)}`;
     const table = markdownTable(['Measure', 'Value'], rows);

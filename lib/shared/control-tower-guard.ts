@@ -1,61 +1,70 @@
 import { CfnGuardValidator } from '@cdklabs/cdk-validator-cfnguard';
 import type { IPolicyValidationContext, IPolicyValidationPlugin, PolicyValidationPluginReport } from 'aws-cdk-lib';
 import { createHash } from 'node:crypto';
-import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { availableParallelism } from 'node:os';
-import { dirname, join } from 'node:path';
-import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from 'node:worker_threads';
+import { readdirSync, readFileSync } from 'node:fs';
+import { dirname, join, relative } from 'node:path';
 import { GuardResultCache } from './guard-result-cache';
+import { collectGuardJobs, startGuardJobs, stopGuardJobs, type GuardJob, type RunningGuardJobs } from './guard-workers';
 
-/** The Control Tower proactive controls as cfn-guard rules, one file per control, as the plugin ships them. */
 const PLUGIN_PACKAGE = '@cdklabs/cdk-validator-cfnguard';
-const RULES_DIRECTORY = join(
+/** The Control Tower proactive controls as cfn-guard rules, one file per control, as the plugin ships them. */
+export const CONTROL_TOWER_RULES = join(
   dirname(require.resolve(`${PLUGIN_PACKAGE}/package.json`)),
   'rules',
   'control-tower',
   'cfn-guard',
 );
-const RESOURCE_TYPE = /AWS::[A-Za-z0-9]+::[A-Za-z0-9]+/g;
-/** How long a worker's templates may take before the synth gives up on them. */
-const TEMPLATE_TIMEOUT_MS = 5 * 60_000;
-
-interface GuardJob {
-  readonly template: string;
-  readonly rules: readonly string[];
-}
-
-interface StartedWork {
-  readonly key: string;
-  /** The reports the cache had for unchanged templates. */
-  readonly cached: readonly PolicyValidationPluginReport[];
-  readonly running: readonly RunningWorker[];
-}
+/** A resource type as a rule file names it. */
+export const RESOURCE_TYPE = /AWS::[A-Za-z0-9]+::[A-Za-z0-9]+/g;
+/** Part of every cache key: change it when what decides a report changes in this file. */
+const CACHE_FORMAT = 'control-tower-guard/1';
+const DEFAULT_CACHE_DIRECTORY = join(__dirname, '..', '..', 'node_modules', '.cache', 'cfn-guard');
 
 export interface ControlTowerGuardValidatorProps {
   /**
-   * Where each template's report is kept, by the template's content and the rules (guard-result-cache.ts).
+   * Where each template's report is kept (guard-result-cache.ts).
    * @default node_modules/.cache/cfn-guard
    */
   readonly cacheDirectory?: string;
+  /**
+   * The rule files, one control each. Only for tests: the plugin's name and rule ids stay those of the Control
+   * Tower rules. @default the Control Tower rules the plugin ships
+   */
+  readonly rulesDirectory?: string;
 }
 
-const DEFAULT_CACHE_DIRECTORY = join(__dirname, '..', '..', 'node_modules', '.cache', 'cfn-guard');
+interface RuleFile {
+  /** The resource types the file names; a rule selects its resources by these. */
+  readonly types: ReadonlySet<string>;
+  /** Its path under the rules folder and its content, hashed: a cache key of the selection. */
+  readonly hash: string;
+}
+
+/** What `start` began: a report for each template, from the cache or from running jobs. */
+interface StartedWork {
+  readonly key: string;
+  readonly cached: ReadonlyMap<string, PolicyValidationPluginReport>;
+  /** The cache key of each template that is being checked. */
+  readonly keys: ReadonlyMap<string, string>;
+  readonly running: RunningGuardJobs;
+}
 
 /**
  * The Control Tower rules of `@cdklabs/cdk-validator-cfnguard`, evaluated by the same plugin and the same cfn-guard
- * binary, but each template against only the rules that can apply to it, and the templates side by side.
+ * binary, but each template against only the rules that can apply to it, the templates in a worker thread per
+ * core (guard-workers.ts), and each unchanged template only once.
  *
  * Every Control Tower rule selects the resources it checks by type (`Resources.*[ Type == 'AWS::S3::Bucket' ]`) and
  * passes when there is none, so a rule that names no type of a template cannot find anything in it. CDK's own
  * CloudFormation validation picks its rules the same way (`loadBuiltinRegoRules(resourceTypes)` in aws-cdk-lib's
- * `CloudFormationValidatePlugin`). The stock plugin runs all 237 rules on every template in one process; here a
- * template is checked against the few dozen that name one of its types, the templates in a worker thread per core
- * (CDK calls `validate` synchronously), and, through {@link ControlTowerGuardValidator.startedBy}, while the checks
- * registered before it run. `test/app/compliance.test.ts` proves the report equal to the stock plugin's on the
- * sandbox templates.
+ * `CloudFormationValidatePlugin`). `test/shared/control-tower-rules.test.ts` checks every bundled rule is written
+ * so, and `test/app/compliance.test.ts` proves the report equal to the stock plugin's, which runs all 237 rules on
+ * every template, on the sandbox templates.
  *
- * A template whose content is unchanged since it was last checked against the same rules gets its report from a
- * {@link GuardResultCache}, as `eslint --cache` skips unchanged files.
+ * A template's report is kept in a {@link GuardResultCache} by its content and the rule files chosen for it (their
+ * paths and contents, the plugin's version): an unchanged template gets the report it got before, as
+ * `eslint --cache` skips unchanged files. Through {@link ControlTowerGuardValidator.startedBy} the rules run while the
+ * checks registered before this one run.
  *
  * The name is the stock plugin's, so acknowledgements (`cdk-validator-cfnguard::<rule>`) and reports are unchanged.
  */
@@ -63,33 +72,40 @@ export class ControlTowerGuardValidator implements IPolicyValidationPlugin {
   readonly name: string;
   readonly version?: string;
   readonly ruleIds?: string[];
-  private readonly cacheDirectory: string;
-  private rules?: { readonly types: ReadonlyMap<string, ReadonlySet<string>>; readonly cache: GuardResultCache };
-  /** The work `startedBy` began, for the templates it was given. */
-  private started?: StartedWork;
+  private readonly cache: GuardResultCache;
+  private readonly rulesDirectory: string;
+  private ruleFiles?: ReadonlyMap<string, RuleFile>;
+  /** The work `startedBy` began, or why it could not, for the templates it was given. */
+  private started?: StartedWork | { readonly key: string; readonly error: unknown };
 
   constructor(props: ControlTowerGuardValidatorProps = {}) {
     const stock = new CfnGuardValidator();
     this.name = stock.name;
     this.version = stock.version;
     this.ruleIds = stock.ruleIds;
-    this.cacheDirectory = props.cacheDirectory ?? DEFAULT_CACHE_DIRECTORY;
+    this.cache = new GuardResultCache(props.cacheDirectory ?? DEFAULT_CACHE_DIRECTORY);
+    this.rulesDirectory = props.rulesDirectory ?? CONTROL_TOWER_RULES;
   }
 
   validate(context: IPolicyValidationContext): PolicyValidationPluginReport {
     const key = context.templatePaths.join('\n');
-    const work = this.started?.key === key ? this.started : this.start(context.templatePaths);
+    const started = this.started;
     this.started = undefined;
-    const checked = collect(work.running);
-    for (const { template, report } of checked) this.ruleSet().cache.put(template, report);
-    const violations = [...work.cached, ...checked.map(({ report }) => report)].flatMap((report) => report.violations);
+    if (started !== undefined && started.key !== key && 'running' in started) stopGuardJobs(started.running);
+    if (started?.key === key && 'error' in started) throw started.error;
+    const work = started?.key === key && 'running' in started ? started : this.start(context.templatePaths);
+    const checked = collectGuardJobs(work.running);
+    for (const [template, report] of checked) this.cache.put(template, work.keys.get(template) ?? '', report);
+    // In the order CDK gave the templates, whichever way each report came.
+    const reports = context.templatePaths.map((template) => work.cached.get(template) ?? checked.get(template));
+    const violations = reports.flatMap((report) => report?.violations ?? []);
     return { success: violations.length === 0, violations };
   }
 
   /**
    * `plugin` as CDK sees it (same name, rules and report), except that its `validate` first starts this plugin's
    * rules on the same templates, so they run on another core beside `plugin` and every check after it, and this
-   * plugin's own `validate` only collects them.
+   * plugin's own `validate` only collects them. Should starting fail, this plugin's `validate` reports why.
    */
   startedBy(plugin: IPolicyValidationPlugin): IPolicyValidationPlugin {
     return {
@@ -97,26 +113,35 @@ export class ControlTowerGuardValidator implements IPolicyValidationPlugin {
       version: plugin.version,
       ruleIds: plugin.ruleIds,
       validate: (context) => {
-        this.started = this.start(context.templatePaths);
+        const key = context.templatePaths.join('\n');
+        try {
+          this.started = this.start(context.templatePaths);
+        } catch (error) {
+          this.started = { key, error };
+        }
         return plugin.validate(context);
       },
     };
   }
 
-  private start(templatePaths: readonly string[]): StartedWork {
-    const { cache } = this.ruleSet();
-    const cached: PolicyValidationPluginReport[] = [];
+  /** Takes the reports of unchanged templates from the cache and starts the rules on the others. */
+  protected start(templatePaths: readonly string[]): StartedWork {
+    const cached = new Map<string, PolicyValidationPluginReport>();
+    const keys = new Map<string, string>();
     const jobs: GuardJob[] = [];
     for (const template of templatePaths) {
-      const report = cache.get(template);
-      if (report !== undefined) cached.push(report);
-      else jobs.push({ template, rules: this.rulesFor(template) });
+      const rules = this.rulesFor(template);
+      if (rules.length === 0) continue;
+      const key = this.selectionKey(rules);
+      const report = this.cache.get(template, key);
+      if (report !== undefined) cached.set(template, report);
+      else {
+        keys.set(template, key);
+        jobs.push({ template, rules });
+      }
     }
-    const running = shareOut(
-      jobs.filter((job) => job.rules.length > 0),
-      availableParallelism(),
-    ).map(startWorker);
-    return { key: templatePaths.join('\n'), cached, running };
+    const running = startGuardJobs(require.resolve(PLUGIN_PACKAGE), jobs);
+    return { key: templatePaths.join('\n'), cached, keys, running };
   }
 
   /** The rule files that name at least one resource type of the template, or none (none of the bundled rules). */
@@ -125,123 +150,33 @@ export class ControlTowerGuardValidator implements IPolicyValidationPlugin {
       Resources?: { [id: string]: { Type: string } };
     };
     const types = new Set(Object.values(template.Resources ?? {}).map((resource) => resource.Type));
-    return [...this.ruleSet().types]
-      .filter(([, ruleTypes]) => ruleTypes.size === 0 || [...ruleTypes].some((type) => types.has(type)))
+    return [...this.rules()]
+      .filter(([, rule]) => rule.types.size === 0 || [...rule.types].some((type) => types.has(type)))
       .map(([file]) => file);
   }
 
-  /** The rule files with the types they name, and the cache keyed by them and the plugin's version, read once. */
-  private ruleSet(): NonNullable<ControlTowerGuardValidator['rules']> {
-    if (this.rules === undefined) {
-      const types = readRuleTypes(RULES_DIRECTORY);
-      const fingerprint = createHash('sha256').update(`${PLUGIN_PACKAGE}@${this.version}\n`);
-      for (const file of [...types.keys()].sort()) fingerprint.update(file).update(readFileSync(file));
-      this.rules = { types, cache: new GuardResultCache(this.cacheDirectory, fingerprint.digest('hex')) };
-    }
-    return this.rules;
+  /** What decides a report besides the template: this code's format, the plugin, and the chosen rule files. */
+  private selectionKey(rules: readonly string[]): string {
+    const hash = createHash('sha256').update(`${CACHE_FORMAT}\n${PLUGIN_PACKAGE}@${this.version}\n`);
+    for (const file of rules) hash.update(this.rules().get(file)?.hash ?? file);
+    return hash.digest('hex');
   }
-}
 
-/** Every rule file under `directory`, with the resource types it names. */
-function readRuleTypes(directory: string): Map<string, Set<string>> {
-  const rules = new Map<string, Set<string>>();
-  for (const entry of readdirSync(directory, { withFileTypes: true, recursive: true })) {
-    if (!entry.isFile() || !entry.name.endsWith('.guard')) continue;
-    const file = join(entry.parentPath, entry.name);
-    const types = new Set(readFileSync(file, 'utf8').match(RESOURCE_TYPE) ?? []);
-    rules.set(file, types);
-  }
-  return rules;
-}
-
-interface RunningWorker {
-  readonly jobs: readonly GuardJob[];
-  readonly port: MessagePort;
-  readonly done: Int32Array;
-  readonly worker: Worker;
-}
-
-/**
- * The jobs in at most `workers` groups of about equal work, the largest templates first: one worker thread costs
- * about 60 ms of CPU to start, so there is one per core, not one per template.
- */
-function shareOut(jobs: readonly GuardJob[], workers: number): GuardJob[][] {
-  const groups = Array.from({ length: Math.min(workers, jobs.length) }, () => ({ jobs: [] as GuardJob[], work: 0 }));
-  const work = (job: GuardJob) => statSync(job.template).size * job.rules.length;
-  for (const job of [...jobs].sort((a, b) => work(b) - work(a))) {
-    const lightest = groups.reduce((min, group) => (group.work < min.work ? group : min));
-    lightest.jobs.push(job);
-    lightest.work += work(job);
-  }
-  return groups.map((group) => group.jobs);
-}
-
-/** Starts the stock plugin on each job in turn in a worker thread, which posts the reports on a port when done. */
-function startWorker(jobs: readonly GuardJob[]): RunningWorker {
-  const { port1, port2 } = new MessageChannel();
-  const done = new Int32Array(new SharedArrayBuffer(4));
-  const worker = new Worker(WORKER_SOURCE, {
-    eval: true,
-    // Plain Node: the worker loads only the plugin, not the TypeScript loader the app may run under.
-    execArgv: [],
-    workerData: { pluginPath: require.resolve(PLUGIN_PACKAGE), jobs, port: port2, done },
-    transferList: [port2],
-  });
-  // A synth that fails before collecting does not wait for the rules to finish.
-  worker.unref();
-  return { jobs, port: port1, done, worker };
-}
-
-/**
- * The reports of the running workers, waited for without an event loop (CDK calls `validate` synchronously): a
- * worker wakes the caller through shared memory once its reports are on the port.
- */
-function collect(running: readonly RunningWorker[]): { template: string; report: PolicyValidationPluginReport }[] {
-  try {
-    return running.flatMap(({ jobs, port, done }) => {
-      const templates = jobs.map((job) => job.template).join(', ');
-      if (Atomics.wait(done, 0, 0, TEMPLATE_TIMEOUT_MS) === 'timed-out') {
-        throw new Error(`cfn-guard did not finish ${templates} in ${TEMPLATE_TIMEOUT_MS / 60_000} minutes`);
+  /** Every rule file with the resource types it names and its hash, read once. */
+  private rules(): ReadonlyMap<string, RuleFile> {
+    if (this.ruleFiles === undefined) {
+      const files = new Map<string, RuleFile>();
+      for (const entry of readdirSync(this.rulesDirectory, { withFileTypes: true, recursive: true })) {
+        if (!entry.isFile() || !entry.name.endsWith('.guard')) continue;
+        const file = join(entry.parentPath, entry.name);
+        const content = readFileSync(file, 'utf8');
+        const hash = createHash('sha256')
+          .update(`${relative(this.rulesDirectory, file)}\n${content}`)
+          .digest('hex');
+        files.set(file, { types: new Set(content.match(RESOURCE_TYPE) ?? []), hash });
       }
-      const message = receiveMessageOnPort(port)?.message as WorkerResult | undefined;
-      if (message === undefined || 'error' in message) {
-        throw new Error(`cfn-guard failed on ${message?.template ?? templates}: ${message?.error ?? 'no report'}`);
-      }
-      return message.reports.map(({ template, success, violations }) => ({
-        template,
-        report: { success, violations },
-      }));
-    });
-  } finally {
-    for (const { port, worker } of running) {
-      port.close();
-      void worker.terminate();
+      this.ruleFiles = new Map([...files].sort(([a], [b]) => a.localeCompare(b)));
     }
+    return this.ruleFiles;
   }
 }
-
-type WorkerResult =
-  { reports: ({ template: string } & PolicyValidationPluginReport)[] } | { error: string; template?: string };
-
-/** The worker: the stock plugin on each template with its rules; it always reports, then wakes the caller. */
-const WORKER_SOURCE = `
-const { workerData } = require('node:worker_threads');
-const { jobs, port, done, pluginPath } = workerData;
-let result;
-let template;
-try {
-  const { CfnGuardValidator } = require(pluginPath);
-  const reports = jobs.map((job) => {
-    template = job.template;
-    const plugin = new CfnGuardValidator({ controlTowerRulesEnabled: false, rules: job.rules });
-    const { success, violations } = plugin.validate({ templatePaths: [job.template] });
-    return { template: job.template, success, violations };
-  });
-  result = { reports };
-} catch (error) {
-  result = { error: error instanceof Error ? error.message : String(error), template };
-}
-port.postMessage(result);
-Atomics.store(done, 0, 1);
-Atomics.notify(done, 0);
-`;

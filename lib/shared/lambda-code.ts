@@ -2,8 +2,18 @@ import { Stack } from 'aws-cdk-lib';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import type { IConstruct } from 'constructs';
 import { buildSync, version as esbuildVersion, type BuildResult, type Message } from 'esbuild';
-import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createHash, randomUUID } from 'node:crypto';
+import {
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
 import { basename, dirname, join, relative } from 'node:path';
 import { lambdaBuildOptions } from '../contract/lambda-bundle';
 
@@ -22,7 +32,8 @@ const STALE_AFTER_MS = 10 * 60_000;
  * "Bundling asset" block for each one even under `cdk synth --quiet`.
  *
  * A stack that CDK is told not to bundle (`cdk synth --exclusively`, `cdk ls`, the tests, which set
- * `aws:cdk:bundling-stacks`) gets the entry's source folder as its asset instead, as CDK's own bundling skips.
+ * `aws:cdk:bundling-stacks`) gets the entry's source folder, unbuilt, as its asset instead: its template is
+ * complete, and nothing is built. (CDK's own skipped bundling does not even copy the source.)
  */
 export function bundledCode(scope: IConstruct, entryFile: string): lambda.Code {
   if (!Stack.of(scope).bundlingRequired) return lambda.Code.fromAsset(dirname(entryFile));
@@ -67,8 +78,7 @@ export class BundleCache {
     if (cached !== undefined) return cached;
 
     mkdirSync(this.directory, { recursive: true });
-    const building = join(this.directory, `${entry}@${process.pid}-building`);
-    rmSync(building, { recursive: true, force: true });
+    const building = join(this.directory, `${entry}@${randomUUID()}${IN_PROGRESS}`);
     const failed = (reason: string, cause?: unknown) => {
       rmSync(building, { recursive: true, force: true });
       return new Error(`Bundling the Lambda entry ${relative(this.root, entryFile)} failed: ${reason}`, { cause });
@@ -95,8 +105,13 @@ export class BundleCache {
         .join(),
     );
     const folder = join(this.directory, `${entry}@${output.slice(0, 16)}`);
-    if (existsSync(folder)) rmSync(building, { recursive: true, force: true });
-    else renameSync(building, folder);
+    try {
+      renameSync(building, folder);
+    } catch (error) {
+      // Another synth built the same output first; the two are the same bytes.
+      if (!existsSync(join(folder, 'index.js'))) throw error;
+      rmSync(building, { recursive: true, force: true });
+    }
     writeAtomically(recordFile, JSON.stringify({ inputs, folder: basename(folder) } satisfies BundleRecord));
     this.removeStaleBuilds(entry, [basename(folder), basename(recordFile)]);
     return folder;
@@ -110,19 +125,25 @@ export class BundleCache {
     const current =
       existsSync(join(folder, 'index.js')) &&
       Object.entries(record.inputs).every(([file, hash]) => sha256(readIfExists(join(this.root, file))) === hash);
-    return current ? folder : undefined;
+    if (!current) return undefined;
+    // Marked as used, so a synth that removes stale builds spares it (removeStaleBuilds).
+    const now = new Date();
+    for (const path of [folder, recordFile]) utimesSync(path, now, now);
+    return folder;
   }
 
   /**
-   * Removes the entry's other builds and records once they are a few minutes old: a synth copies the build it
-   * chose within a second of choosing it, so none is still reading them by then.
+   * Removes the entry's other builds and records once they have gone unused for a few minutes: a synth copies the
+   * build it chose within a second of choosing it, so none is still reading them by then. Another synth may be
+   * writing or removing some of them meanwhile.
    */
   private removeStaleBuilds(entry: string, keep: readonly string[]): void {
     const cutoff = Date.now() - STALE_AFTER_MS;
     for (const file of readdirSync(this.directory)) {
       if (!file.startsWith(`${entry}@`) || keep.includes(file)) continue;
       const path = join(this.directory, file);
-      if (statSync(path).mtimeMs < cutoff) rmSync(path, { recursive: true, force: true });
+      const stat = statSync(path, { throwIfNoEntry: false });
+      if (stat !== undefined && stat.mtimeMs < cutoff) rmSync(path, { recursive: true, force: true });
     }
   }
 }
@@ -134,8 +155,11 @@ function where(message: Message): string {
   return message.location === null ? '' : `${message.location.file}:${message.location.line}: `;
 }
 
+/** The suffix of a build or record being written. */
+const IN_PROGRESS = '-writing';
+
 function writeAtomically(file: string, content: string): void {
-  const temporary = `${file}.${process.pid}-writing`;
+  const temporary = `${file}.${randomUUID()}${IN_PROGRESS}`;
   writeFileSync(temporary, content);
   renameSync(temporary, file);
 }

@@ -30,6 +30,15 @@ function synthWithChecks(app: App): ValidationReport {
 // bundling (test/lambda/bundles.test.ts runs the bundles).
 const newApp = () => testApp({ validation: true });
 
+/** The guard plugin, counting how often it starts its rules. */
+class CountingGuard extends ControlTowerGuardValidator {
+  starts = 0;
+  protected override start(templatePaths: readonly string[]) {
+    this.starts++;
+    return super.start(templatePaths);
+  }
+}
+
 const checked = new Map<string, { app: App; report: ValidationReport }>();
 /** The stage's app with every check registered, synthesized once per file. */
 function checkedApp(stage: string): { app: App; report: ValidationReport } {
@@ -100,11 +109,13 @@ describe('the compliance checks', () => {
     expect(findings(new ControlTowerGuardValidator({ cacheDirectory }))).toEqual(stock);
     expect(findings(new ControlTowerGuardValidator({ cacheDirectory }))).toEqual(stock);
 
-    // Started by the check before it, as the app registers it: the same findings, and the other check's report as is.
-    const guard = new ControlTowerGuardValidator({ cacheDirectory: tempDir('guard-cache') });
+    // Started by the check before it, as the app registers it: the other check's report as is, the same findings,
+    // and the work started early is the work collected (started once, not again).
+    const guard = new CountingGuard({ cacheDirectory: tempDir('guard-cache') });
     const before = { name: 'before', validate: () => ({ success: false, violations: [] }) };
     expect(guard.startedBy(before).validate(context)).toEqual({ success: false, violations: [] });
     expect(findings(guard)).toEqual(stock);
+    expect(guard.starts).toBe(1);
   });
 
   test('fail synthesis on a resource that breaks the rules', () => {

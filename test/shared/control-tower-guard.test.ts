@@ -1,7 +1,7 @@
-import { copyFileSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, copyFileSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { PolicyValidationPluginReport } from 'aws-cdk-lib';
-import { ControlTowerGuardValidator } from '../../lib/shared/control-tower-guard';
+import { CONTROL_TOWER_RULES, ControlTowerGuardValidator } from '../../lib/shared/control-tower-guard';
 import { bareStack } from '../helpers';
 import { tempDir } from '../temp-dirs';
 
@@ -51,6 +51,23 @@ describe('ControlTowerGuardValidator and its result cache', () => {
     const paths = report.violations.flatMap((v) => v.violatingResources.map((resource) => resource.templatePath));
     expect(paths.length).toBeGreaterThan(0);
     expect(new Set(paths)).toEqual(new Set([moved]));
+  });
+
+  test('checks afresh when a rule file it was checked against changes', () => {
+    const rulesDirectory = tempDir('guard-rules');
+    for (const rule of ['s3/ct-s3-pr-10.guard', 's3/ct-s3-pr-1.guard']) {
+      copyFileSync(join(CONTROL_TOWER_RULES, rule), join(rulesDirectory, rule.split('/')[1]));
+    }
+    const cacheDirectory = tempDir('guard-cache');
+    const template = bucketTemplate(tempDir('guard-templates'), 'Bucket');
+    const guard = () => new ControlTowerGuardValidator({ cacheDirectory, rulesDirectory });
+    const first = validate(guard(), [template]);
+    expect(rulesOf(first).length).toBeGreaterThan(0);
+    validate(guard(), [template]);
+    expect(readdirSync(cacheDirectory)).toHaveLength(1);
+    appendFileSync(join(rulesDirectory, 'ct-s3-pr-1.guard'), '\n# a changed rule file\n');
+    expect(rulesOf(validate(guard(), [template]))).toEqual(rulesOf(first));
+    expect(readdirSync(cacheDirectory)).toHaveLength(2);
   });
 
   test('reports success for a template no rule applies to', () => {
