@@ -1,8 +1,10 @@
 /**
  * Reads a finished SageMaker training job (the output of DescribeTrainingJob) into what the pipeline's quality gate
- * and report need: the validation metric and the spot saving. Step Functions' JSONPath cannot divide, and a
+ * and report need: the gate's metric, every evaluation metric, the training AUC, and the spot saving. Step Functions' JSONPath cannot divide, and a
  * metric missing from the job must be a decision, not a crash.
  */
+
+import { EVAL_METRICS, type EvalMetrics } from '../../lib/contract/training-run';
 
 export interface TrainingJobDescription {
   readonly TrainingJobName: string;
@@ -18,6 +20,10 @@ export interface TrainingEvaluation {
   readonly metricName: string;
   /** The final value of the metric, or null when the job did not report it (the gate then rejects the model). */
   readonly metricValue: number | null;
+  /** Every evaluation metric's final value on the validation channel. */
+  readonly validationMetrics: EvalMetrics;
+  /** The final AUC on the training channel. */
+  readonly trainAuc: number | null;
   readonly billableSeconds: number;
   readonly trainingSeconds: number;
   /** `1 - billable / training` as a percentage: what managed spot training saved against on-demand. */
@@ -39,8 +45,13 @@ export function evaluateTraining(job: TrainingJobDescription, metricName: string
       `Training job ${String(job.TrainingJobName)} has no model artifacts; was it completed?`,
     );
   }
-  const metric = job.FinalMetricDataList?.find((m) => m.MetricName === metricName);
-  const metricValue = typeof metric?.Value === 'number' && Number.isFinite(metric.Value) ? metric.Value : null;
+  const finalValue = (name: string) => {
+    const metric = job.FinalMetricDataList?.find((m) => m.MetricName === name);
+    return typeof metric?.Value === 'number' && Number.isFinite(metric.Value) ? metric.Value : null;
+  };
+  const validationMetrics = Object.fromEntries(
+    EVAL_METRICS.map((name) => [name, finalValue(`validation:${name}`)]),
+  ) as unknown as EvalMetrics;
   const trainingSeconds = job.TrainingTimeInSeconds ?? 0;
   const billableSeconds = job.BillableTimeInSeconds ?? trainingSeconds;
   const spotSavingPercent =
@@ -49,7 +60,9 @@ export function evaluateTraining(job: TrainingJobDescription, metricName: string
     jobName: job.TrainingJobName,
     modelArtifacts,
     metricName,
-    metricValue,
+    metricValue: finalValue(metricName),
+    validationMetrics,
+    trainAuc: finalValue('train:auc'),
     billableSeconds,
     trainingSeconds,
     spotSavingPercent,

@@ -52,6 +52,11 @@ export function ruleProblems(config: StageConfig, valid: (...paths: string[]) =>
       `training.maxWaitSeconds (${training.maxWaitSeconds} s) must exceed training.maxRuntimeSeconds ` +
         `(${training.maxRuntimeSeconds} s): the wait covers spot capacity plus the training itself. Raise ` +
         `training.maxWaitSeconds to at least ${training.maxRuntimeSeconds + 1}, or lower training.maxRuntimeSeconds`,
+    valid('training.hyperparameters.earlyStoppingRounds', 'training.hyperparameters.numRound') &&
+      training.hyperparameters.earlyStoppingRounds >= training.hyperparameters.numRound &&
+      `training.hyperparameters.earlyStoppingRounds (${training.hyperparameters.earlyStoppingRounds}) must be ` +
+        `below training.hyperparameters.numRound (${training.hyperparameters.numRound}), or training never stops ` +
+        `early; lower it, for example to ${Math.max(1, Math.floor(training.hyperparameters.numRound / 10))}`,
     valid('cost.budgetEmail', 'region') &&
       cost.budgetEmail !== null &&
       (region === null || !BUDGETS_REGIONS.includes(region)) &&

@@ -13,6 +13,20 @@ export const ownerTagValue = (namePrefix: string) => `${namePrefix}-training-pip
 /** The training job's final metric that the quality gate compares with its minimum. */
 export const QUALITY_METRIC = 'validation:auc';
 
+/**
+ * The metrics the built-in XGBoost container computes on both channels each round (`eval_metric`), reported as
+ * `train:<name>` and `validation:<name>`. Besides XGBoost's own `auc`, the container adds its own
+ * (aws/sagemaker-xgboost-container 1.7-1, `metrics/custom_metrics.py`): scikit-learn's accuracy, precision, recall
+ * and `f1_binary` on the fraud class, with the class taken as log-odds above 0, that is a probability above 0.5
+ * whatever the API's decision threshold. Early stopping follows the last metric (`algorithm_mode/train.py`), so AUC,
+ * the gate's metric, goes last.
+ */
+export const EVAL_METRICS = ['accuracy', 'precision', 'recall', 'f1_binary', 'auc'] as const;
+export type EvalMetric = (typeof EVAL_METRICS)[number];
+
+/** A final metric per evaluation metric, or null when the job did not report it. */
+export type EvalMetrics = { readonly [M in EvalMetric]: number | null };
+
 /** The one production variant of the endpoint; the endpoint metrics are published per variant. */
 export const ENDPOINT_VARIANT_NAME = 'primary';
 
@@ -46,6 +60,10 @@ export const REPORT_STATE = TRAINING_STATES.report;
 export interface RunReport {
   readonly trainingJobName: string;
   readonly validationAuc: number;
+  /** Every evaluation metric on the validation channel. */
+  readonly validationMetrics: EvalMetrics;
+  /** AUC on the training channel: far above the validation AUC (or 1.0), the model learnt the training rows. */
+  readonly trainAuc: number | null;
   readonly modelArtifacts: string;
   readonly billableSeconds: number;
   readonly trainingSeconds: number;

@@ -55,6 +55,8 @@ export class ModelQualityGate extends Construct {
         'modelArtifacts.$': '$.Payload.modelArtifacts',
         'metricName.$': '$.Payload.metricName',
         'metricValue.$': '$.Payload.metricValue',
+        'validationMetrics.$': '$.Payload.validationMetrics',
+        'trainAuc.$': '$.Payload.trainAuc',
         'billableSeconds.$': '$.Payload.billableSeconds',
         'trainingSeconds.$': '$.Payload.trainingSeconds',
         'spotSavingPercent.$': '$.Payload.spotSavingPercent',

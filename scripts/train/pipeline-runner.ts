@@ -8,7 +8,7 @@ import {
   type SFNClient,
   StartExecutionCommand,
 } from '@aws-sdk/client-sfn';
-import { FAILURE_HANDLING_STATES, type RunReport } from '../../lib/contract/training-run';
+import { EVAL_METRICS, FAILURE_HANDLING_STATES, type RunReport } from '../../lib/contract/training-run';
 import { ToolError } from '../lib/cli';
 
 export type { RunReport };
@@ -148,9 +148,22 @@ function outcome(final: HistoryEvent, history: readonly HistoryEvent[], seconds:
   };
 }
 
-const REPORT_FIELDS: { readonly [K in keyof RunReport]: 'string' | 'number' } = {
+const isNumberOrNull = (value: unknown) => value === null || typeof value === 'number';
+const FIELD_CHECKS = {
+  string: (value: unknown) => typeof value === 'string',
+  number: (value: unknown) => typeof value === 'number',
+  'number or null': isNumberOrNull,
+  'metric per evaluation metric': (value: unknown) =>
+    typeof value === 'object' &&
+    value !== null &&
+    EVAL_METRICS.every((name) => isNumberOrNull((value as Record<string, unknown>)[name])),
+} as const;
+
+const REPORT_FIELDS: { readonly [K in keyof RunReport]: keyof typeof FIELD_CHECKS } = {
   trainingJobName: 'string',
   validationAuc: 'number',
+  validationMetrics: 'metric per evaluation metric',
+  trainAuc: 'number or null',
   modelArtifacts: 'string',
   billableSeconds: 'number',
   trainingSeconds: 'number',
@@ -162,7 +175,7 @@ const REPORT_FIELDS: { readonly [K in keyof RunReport]: 'string' | 'number' } = 
 /** Reads the `Report` state's output; a field missing or of the wrong type means the runner and pipeline disagree. */
 export function parseReport(output: string | undefined): RunReport {
   const report = JSON.parse(output ?? '{}') as Record<string, unknown>;
-  const wrong = Object.entries(REPORT_FIELDS).filter(([field, type]) => typeof report[field] !== type);
+  const wrong = Object.entries(REPORT_FIELDS).filter(([field, kind]) => !FIELD_CHECKS[kind](report[field]));
   if (wrong.length > 0) {
     throw new ToolError(
       `The run succeeded but its output is not the pipeline's report (${wrong.map(([f, t]) => `${f} is not a ${t}`).join(', ')}); ` +
@@ -170,6 +183,11 @@ export function parseReport(output: string | undefined): RunReport {
     );
   }
   return report as unknown as RunReport;
+}
+
+/** `accuracy 0.9810, precision 0.5000, …`, with `n/a` for a metric the job did not report. */
+export function formatMetrics(metrics: RunReport['validationMetrics']): string {
+  return EVAL_METRICS.map((name) => `${name} ${metrics[name]?.toFixed(4) ?? 'n/a'}`).join(', ');
 }
 
 const elapsedSeconds = (from: Date | undefined, to: Date | undefined) =>
@@ -205,6 +223,8 @@ export function describeOutcome(
     `Run SUCCEEDED in ${duration(result.seconds)}.`,
     `  Training job     ${report.trainingJobName}`,
     `  Validation AUC   ${report.validationAuc.toFixed(4)} (quality gate: at least ${minValidationAuc})`,
+    `  Validation       ${formatMetrics(report.validationMetrics)} (classes at probability 0.5)`,
+    `  Training AUC     ${report.trainAuc?.toFixed(4) ?? 'n/a'} (far above the validation AUC: the model learnt the training rows)`,
     useSpot
       ? `  Spot saving      ${Math.round(report.spotSavingPercent)}% (billed ${report.billableSeconds} s of ` +
         `${report.trainingSeconds} s of training)`

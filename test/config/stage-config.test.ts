@@ -249,6 +249,19 @@ describe('training and serving settings', () => {
     );
   });
 
+  test('rejects early stopping that can never stop training early', () => {
+    const hyperparameters = { numRound: 50, earlyStoppingRounds: 50 };
+    expect(configError('sandbox', { training: { hyperparameters } })).toContain(
+      'training.hyperparameters.earlyStoppingRounds (50) must be below training.hyperparameters.numRound (50), or training never stops early; lower it, for example to 5',
+    );
+  });
+
+  test('rejects a negative regularization penalty, naming the setting', () => {
+    expect(configError('sandbox', { training: { hyperparameters: { lambda: -1 } } })).toContain(
+      'training.hyperparameters.lambda is -1; it is the L2 penalty on leaf weights. Set a number from 0 to 1000',
+    );
+  });
+
   test('ignores the spot wait when spot training is off', () => {
     expect(
       loadStageConfig('sandbox', { training: { useSpot: false, maxRuntimeSeconds: 3600, maxWaitSeconds: 1800 } })

@@ -67,6 +67,8 @@ describe('the state machine definition', () => {
     const fields: Record<keyof RunReport, true> = {
       trainingJobName: true,
       validationAuc: true,
+      validationMetrics: true,
+      trainAuc: true,
       modelArtifacts: true,
       billableSeconds: true,
       trainingSeconds: true,
@@ -130,15 +132,21 @@ describe('the training state', () => {
     expect(String(output.S3OutputPath)).toMatch(/^s3:\/\/TOKEN_.*ModelsBucket.*\/models\/$/);
   });
 
-  test('trains binary:logistic XGBoost on AUC with the configured hyperparameters', () => {
+  test('trains binary:logistic XGBoost, stopping early on AUC, with the configured hyperparameters', () => {
     expect(trainParameters.HyperParameters).toEqual({
       objective: 'binary:logistic',
-      eval_metric: 'auc',
+      eval_metric: 'accuracy,precision,recall,f1_binary,auc',
       num_round: '200',
+      early_stopping_rounds: '20',
       max_depth: '5',
       eta: '0.2',
       subsample: '0.8',
+      colsample_bytree: '1',
       scale_pos_weight: '10',
+      min_child_weight: '1',
+      gamma: '0',
+      lambda: '1',
+      alpha: '0',
     });
   });
 

@@ -97,7 +97,7 @@ describe('the run summary', () => {
       0.75,
       false,
     );
-    expect(lines[3]).toBe('  Spot saving      none: on-demand training (training.useSpot is false), billed 96 s');
+    expect(lines[5]).toBe('  Spot saving      none: on-demand training (training.useSpot is false), billed 96 s');
   });
 
   test('shows the AUC against the gate, the spot saving and the endpoint status', () => {
@@ -105,6 +105,8 @@ describe('the run summary', () => {
       'Run SUCCEEDED in 14m 03s.',
       '  Training job     mlpipe-sandbox-1234',
       '  Validation AUC   0.9313 (quality gate: at least 0.75)',
+      '  Validation       accuracy 0.9805, precision 0.5411, recall 0.7733, f1_binary 0.6367, auc 0.9313 (classes at probability 0.5)',
+      '  Training AUC     0.9874 (far above the validation AUC: the model learnt the training rows)',
       '  Spot saving      71% (billed 96 s of 330 s of training)',
       '  Model            s3://models/models/mlpipe-sandbox-1234/output/model.tar.gz',
       '  Endpoint         mlpipe-sandbox-fraud: InService (config mlpipe-sandbox-1234)',
