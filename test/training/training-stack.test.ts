@@ -137,15 +137,15 @@ describe('the training state', () => {
       objective: 'binary:logistic',
       eval_metric: 'accuracy,precision,recall,f1_binary,auc',
       num_round: '200',
-      early_stopping_rounds: '20',
+      early_stopping_rounds: '30',
       max_depth: '5',
       eta: '0.2',
       subsample: '0.8',
       colsample_bytree: '1',
       scale_pos_weight: '10',
-      min_child_weight: '1',
+      min_child_weight: '5',
       gamma: '0',
-      lambda: '1',
+      lambda: '5',
       alpha: '0',
     });
   });
