@@ -273,6 +273,20 @@ describe('the README and the docs pages', () => {
     expect(records.filter((record) => !linked.has(record))).toEqual([]);
   });
 
+  test("the study map gives every task statement of MLA-C01's four domains at least one concept with its file", () => {
+    const map = readFileSync(join(ROOT, 'docs', 'study-map.md'), 'utf8');
+    // The task statements of the exam guide: three per domain.
+    const tasks = [1, 2, 3, 4].flatMap((domain) => [1, 2, 3].map((task) => `${domain}.${task}`));
+    const rows = map.split('\n').filter((line) => /^\| \d\.\d /.test(line));
+    for (const task of tasks) {
+      const own = rows.filter((row) => row.startsWith(`| ${task} `));
+      expect({ task, concepts: own.length > 0 }).toEqual({ task, concepts: true });
+      // Each concept links to the file that shows it, and names the retired Specialty's domain (1 to 4).
+      for (const row of own) expect(row).toMatch(/\]\(\.\.\/[^)]+\)[\s\S]*\| [1-4] +\|$/);
+    }
+    expect(new Set(rows.map((row) => row.slice(2, 5)))).toEqual(new Set(tasks));
+  });
+
   test("show the producer's real output for the seeds and start times the walkthrough uses", () => {
     const command = '$ npm run ingest -- --dry-run --count 3 --start 2026-11-01T00:00:00Z --out -\n';
     expect(DOCS).toContain(command);
