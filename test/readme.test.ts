@@ -20,7 +20,7 @@ import { helpText, type ToolSpec } from '../scripts/lib/cli';
 import { configRows, documentConfigRows } from '../scripts/readme/config-table';
 import { documentPaths } from '../scripts/lib/documents';
 import { PUT_RECORD_BATCH_LIMITS } from '../scripts/ingest/firehose-sender';
-import { generateRecords } from '../scripts/ingest/transactions';
+import { DRIFT_SCENARIOS, generateRecords } from '../scripts/ingest/transactions';
 import { SPEC as PREDICT } from '../scripts/predict/main';
 import { SPEC as PREFLIGHT } from '../scripts/preflight/main';
 import { SPEC as TRAIN } from '../scripts/train/main';
@@ -285,6 +285,12 @@ describe('the README and the docs pages', () => {
       for (const row of own) expect(row).toMatch(/\]\(\.\.\/[^)]+\)[\s\S]*\| [1-4] +\|$/);
     }
     expect(new Set(rows.map((row) => row.slice(2, 5)))).toEqual(new Set(tasks));
+  });
+
+  test('the ingest page describes every drift scenario of the producer, and no other', () => {
+    const page = readFileSync(join(ROOT, 'docs', 'ingest.md'), 'utf8');
+    const described = [...page.matchAll(/^\| `([a-z-]+)` +\|/gm)].map((m) => m[1]);
+    expect(described).toEqual(Object.keys(DRIFT_SCENARIOS));
   });
 
   test("show the producer's real output for the seeds and start times the walkthrough uses", () => {

@@ -22,7 +22,7 @@ import { parseNdjson, readTextFile } from '../lib/ndjson';
 import { ProgressBar } from './progress';
 import { stackNames } from '../../lib/contract/stacks';
 import { clientConfig, loadToolConfig, readStackOutputs } from '../lib/stage';
-import { generateRecords, isPositive } from './transactions';
+import { DRIFT_SCENARIOS, generateRecords, isDriftScenario, isPositive, type DriftScenario } from './transactions';
 
 export const INGEST_DEFAULTS = {
   count: 10_000,
@@ -36,7 +36,7 @@ export const INGEST_DEFAULTS = {
 export const MAX_ATTEMPTS_PER_RECORD = 5;
 
 export const SPEC: ToolSpec<
-  'count' | 'seed' | 'fraud-rate' | 'rate' | 'start' | 'dry-run' | 'out' | 'stream' | 'failed-out' | 'from'
+  'count' | 'seed' | 'fraud-rate' | 'drift' | 'rate' | 'start' | 'dry-run' | 'out' | 'stream' | 'failed-out' | 'from'
 > = {
   name: 'ingest',
   summary:
@@ -58,6 +58,11 @@ export const SPEC: ToolSpec<
       type: 'string',
       valueName: '<share>',
       description: `share of fraudulent records, up to 0.5 (default ${INGEST_DEFAULTS.fraudRate})`,
+    },
+    drift: {
+      type: 'string',
+      valueName: '<scenario>',
+      description: `shift the generated distributions: ${Object.keys(DRIFT_SCENARIOS).join(', ')} (default: none)`,
     },
     rate: {
       type: 'string',
@@ -99,11 +104,15 @@ export const SPEC: ToolSpec<
       'as a whole (the stream ' +
       'is missing, access is denied, the service stays unavailable), are written to --failed-out, so nothing is ' +
       'lost: send them again with --from.',
+    `Drift scenarios (--drift): ${Object.entries(DRIFT_SCENARIOS)
+      .map(([name, { summary }]) => `${name}, ${summary}`)
+      .join('; ')}. The labels keep their odds; only how transactions look changes.`,
     'Exit codes: 0 all delivered, 1 some records were not delivered (kept in a file), 2 bad usage.',
   ],
   examples: [
     'npm run ingest -- --dry-run --count 5 --out -',
     'npm run ingest -- --count 20000 --seed 7',
+    'npm run ingest -- --drift larger-amounts --seed 8',
     'npm run ingest -- --stage prod --rate 200',
     'npm run ingest -- --from ingest-failed-2026-11-27T10-00-00-000Z.ndjson',
   ],
@@ -138,8 +147,9 @@ export const main = toolMain(SPEC, async ({ values }) => {
     const seed = integerOption(values.seed, 'seed', { min: 0, max: 2 ** 31 - 1, default: INGEST_DEFAULTS.seed });
     const fraudRate = positiveNumberOption(values['fraud-rate'], 'fraud-rate', 0.5) ?? INGEST_DEFAULTS.fraudRate;
     const startTime = parseStart(stringOption(values.start));
+    const drift = driftOption(stringOption(values.drift));
     const records = (function* () {
-      for (const record of generateRecords(count, { seed, fraudRate, startTime, meanGapMs: EVENT_GAP_MS })) {
+      for (const record of generateRecords(count, { seed, fraudRate, startTime, meanGapMs: EVENT_GAP_MS, drift })) {
         tally.records++;
         if (isPositive(record)) tally.positives++;
         yield record;
@@ -147,7 +157,7 @@ export const main = toolMain(SPEC, async ({ values }) => {
     })();
     total = count;
     describe = () =>
-      `seed ${seed}, ${tally.positives} fraudulent, ${((100 * tally.positives) / Math.max(1, tally.records)).toFixed(1)}%`;
+      `seed ${seed}${drift === undefined ? '' : `, drift ${drift}`}, ${tally.positives} fraudulent, ${((100 * tally.positives) / Math.max(1, tally.records)).toFixed(1)}%`;
     if (dryRun) {
       const out = stringOption(values.out) ?? INGEST_DEFAULTS.out;
       const bytes = await writeLines(
@@ -226,7 +236,7 @@ function rejectConflicts(
   from: string | undefined,
   dryRun: boolean,
 ) {
-  const generatorOptions = ['count', 'seed', 'fraud-rate', 'start'].filter((key) => values[key] !== undefined);
+  const generatorOptions = ['count', 'seed', 'fraud-rate', 'drift', 'start'].filter((key) => values[key] !== undefined);
   if (from !== undefined && (generatorOptions.length > 0 || dryRun)) {
     throw new UsageError(
       `--from sends the records of a file as they are; it does not combine with ${[...generatorOptions.map((k) => `--${k}`), ...(dryRun ? ['--dry-run'] : [])].join(', ')}`,
@@ -238,6 +248,13 @@ function rejectConflicts(
   if (!dryRun && values.out !== undefined) {
     throw new UsageError('--out is where --dry-run writes; add --dry-run, or drop --out to send to Firehose');
   }
+}
+
+/** The --drift scenario, or undefined for none; an unknown name is a usage error that lists the scenarios. */
+function driftOption(value: string | undefined): DriftScenario | undefined {
+  if (value === undefined || isDriftScenario(value)) return value;
+  const known = Object.entries(DRIFT_SCENARIOS).map(([name, { summary }]) => `  ${name}: ${summary}`);
+  throw new UsageError(`--drift ${value} is not a drift scenario; use one of:\n${known.join('\n')}`);
 }
 
 /** A new file per failed run, so a second failure never overwrites the records of the first. */

@@ -33,6 +33,8 @@ export interface GeneratorOptions {
   readonly startTime: number;
   /** Milliseconds between consecutive event times, on average. */
   readonly meanGapMs: number;
+  /** A shift of the distributions from {@link DRIFT_SCENARIOS}, or none for the data the model was built on. */
+  readonly drift?: DriftScenario;
 }
 
 /** How one field behaves, given whether the record behaves like fraud and the fields generated before it. */
@@ -98,6 +100,70 @@ const TRANSACTION_BEHAVIOUR: Readonly<Record<string, Behaviour>> = {
 
 const round = (value: number, digits: number) => Math.round(value * 10 ** digits) / 10 ** digits;
 
+/**
+ * Ways the world moves away from the data a model was trained on, for a learner to induce drift and watch the
+ * pipeline react. Each changes how legitimate transactions behave (the bulk of the traffic), not the label's odds:
+ * covariate shift, which a model trained before it meets with features it has seen rarely or never.
+ */
+export const DRIFT_SCENARIOS = {
+  'larger-amounts': {
+    summary: 'legitimate amounts about 3 times larger (a premium card launch, inflation): amount drifts',
+    behaviour: {
+      amount: (random, fraud) =>
+        round(fraud ? random.logNormal(4.6, 1.2) : random.logNormal(3.4 + Math.log(3), 1.0), 2),
+    },
+  },
+  'online-at-night': {
+    summary: 'legitimate customers buy online and at night far more often: channel, card_present and hour_of_day drift',
+    behaviour: {
+      channel: (random, fraud) =>
+        random.weighted(
+          fraud
+            ? { chip: 12, contactless: 8, online: 65, phone: 15 }
+            : { chip: 15, contactless: 20, online: 60, phone: 5 },
+        ),
+      hour_of_day: (random, fraud) =>
+        (fraud && random.bernoulli(0.45)) || (!fraud && random.bernoulli(0.35))
+          ? NIGHT_HOURS[random.integer(0, NIGHT_HOURS.length - 1)]
+          : (Math.round(random.normal(14, 4)) + 24) % 24,
+    },
+  },
+  'merchant-mix': {
+    summary: 'legitimate spending moves from grocery, restaurants and fuel to electronics and online services',
+    behaviour: {
+      merchant_category: (random, fraud) =>
+        random.weighted(
+          fraud
+            ? {
+                grocery: 3,
+                restaurant: 3,
+                fuel: 2,
+                travel: 15,
+                electronics: 30,
+                online_services: 25,
+                gambling: 17,
+                other: 5,
+              }
+            : {
+                grocery: 10,
+                restaurant: 8,
+                fuel: 6,
+                travel: 8,
+                electronics: 22,
+                online_services: 32,
+                gambling: 3,
+                other: 11,
+              },
+        ),
+    },
+  },
+} as const satisfies Readonly<Record<string, { summary: string; behaviour: Readonly<Record<string, Behaviour>> }>>;
+
+export type DriftScenario = keyof typeof DRIFT_SCENARIOS;
+
+/** Whether `name` is one of {@link DRIFT_SCENARIOS}. */
+export const isDriftScenario = (name: string): name is DriftScenario => Object.hasOwn(DRIFT_SCENARIOS, name);
+
 /** Noise for a field the running example has no behaviour for, from its type, range and categories. */
 function noise(field: FieldSpec, random: SeededRandom): FieldValue {
   if (field.categories !== undefined) return field.categories[random.integer(0, field.categories.length - 1)];
@@ -134,6 +200,10 @@ export function* generateRecords(
   const label = labelField(schema);
   const recordId = recordIdField(schema);
   let eventTime = options.startTime;
+  const behaviours: Readonly<Record<string, Behaviour>> =
+    options.drift === undefined
+      ? TRANSACTION_BEHAVIOUR
+      : { ...TRANSACTION_BEHAVIOUR, ...DRIFT_SCENARIOS[options.drift].behaviour };
   for (let index = 0; index < count; index++) {
     const isFraud = random.bernoulli(options.fraudRate);
     const behavesLikeFraud = random.bernoulli(
@@ -146,7 +216,7 @@ export function* generateRecords(
       else if (field === recordId) record[field.name] = random.uuid();
       else if (field.type === 'timestamp') record[field.name] = eventTime;
       else {
-        const behaviour = TRANSACTION_BEHAVIOUR[field.name];
+        const behaviour = behaviours[field.name];
         record[field.name] = conform(
           field,
           behaviour === undefined ? noise(field, random) : behaviour(random, behavesLikeFraud, record),

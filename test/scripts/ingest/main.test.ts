@@ -128,6 +128,12 @@ describe('npm run ingest', () => {
       new UsageError('--from sends the records of a file as they are; it does not combine with --count'),
     );
     await expect(main(['--dry-run', '--stream', 's'])).rejects.toThrow(/--dry-run sends nothing/);
+    await expect(main(['--from', 'x.ndjson', '--drift', 'merchant-mix'])).rejects.toThrow(
+      new UsageError('--from sends the records of a file as they are; it does not combine with --drift'),
+    );
+    await expect(main(['--dry-run', '--drift', 'cheaper', '--out', '-'])).rejects.toThrow(
+      /^--drift cheaper is not a drift scenario; use one of:\n {2}larger-amounts: /,
+    );
     const bad = join(dir, 'bad.ndjson');
     writeFileSync(bad, '{"a":1}\n\n[1,2]\n');
     await expect(main(['--from', bad, '--stream', 's'])).rejects.toThrow(

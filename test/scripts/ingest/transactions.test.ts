@@ -91,3 +91,56 @@ describe('the synthetic transactions', () => {
     expect(() => generate(20, {}, schema)).toThrow(/field 'channel' drew '\w+', which is not in the feature schema/);
   });
 });
+
+describe('the drift scenarios', () => {
+  const count = 10_000;
+  const base = generate(count);
+  const legitimate = (records: readonly GeneratedRecord[]) => records.filter((r) => !r.is_fraud);
+  const share = (records: readonly GeneratedRecord[], test: (r: GeneratedRecord) => boolean) =>
+    records.filter(test).length / records.length;
+  const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
+
+  test('larger-amounts triples the legitimate amounts and changes nothing else of any record', () => {
+    const drifted = generate(count, { drift: 'larger-amounts' });
+    const amounts = (records: readonly GeneratedRecord[]) => legitimate(records).map((r) => Number(r.amount));
+    expect(median(amounts(drifted)) / median(amounts(base))).toBeGreaterThan(2.8);
+    expect(median(amounts(drifted)) / median(amounts(base))).toBeLessThan(3.2);
+    const withoutAmount = (record: GeneratedRecord) => ({ ...record, amount: 'drifted' });
+    expect(drifted.map(withoutAmount)).toEqual(base.map(withoutAmount));
+  });
+
+  test('online-at-night moves legitimate spending online and into the night', () => {
+    const drifted = legitimate(generate(count, { drift: 'online-at-night' }));
+    const online = (r: GeneratedRecord) => r.channel === 'online';
+    const night = (r: GeneratedRecord) => Number(r.hour_of_day) < 6;
+    expect(share(legitimate(base), online)).toBeLessThan(0.25);
+    expect(share(drifted, online)).toBeGreaterThan(0.5);
+    expect(share(drifted, night)).toBeGreaterThan(share(legitimate(base), night) + 0.25);
+    // card_present follows the channel, so it drifts with it.
+    expect(share(drifted, (r) => r.card_present === true)).toBeLessThan(0.45);
+  });
+
+  test('merchant-mix moves legitimate spending from grocery to electronics and online services', () => {
+    const drifted = legitimate(generate(count, { drift: 'merchant-mix' }));
+    const grocery = (r: GeneratedRecord) => r.merchant_category === 'grocery';
+    const digital = (r: GeneratedRecord) => ['electronics', 'online_services'].includes(String(r.merchant_category));
+    expect(share(drifted, grocery)).toBeLessThan(share(legitimate(base), grocery) / 2);
+    expect(share(drifted, digital)).toBeGreaterThan(share(legitimate(base), digital) + 0.25);
+  });
+
+  test.each(['larger-amounts', 'online-at-night', 'merchant-mix'] as const)(
+    "%s keeps the labels' odds and every value inside the feature schema",
+    (drift) => {
+      const drifted = generate(count, { drift });
+      expect(share(drifted, (r) => r.is_fraud === true)).toBeCloseTo(
+        share(base, (r) => r.is_fraud === true),
+        2,
+      );
+      const features = featureFields(TRANSACTION_SCHEMA).map((f) => f.name);
+      for (const record of drifted.slice(0, 2_000)) {
+        const check = checkRecord(TRANSACTION_SCHEMA, Object.fromEntries(features.map((f) => [f, record[f]])));
+        expect(check.ok).toBe(true);
+      }
+    },
+  );
+});
