@@ -1,6 +1,6 @@
 /**
  * Reads a finished SageMaker training job (the output of DescribeTrainingJob) into what the pipeline's quality gate
- * and report need: the gate's metric, every evaluation metric, the training AUC, and the spot saving. Step Functions' JSONPath cannot divide, and a
+ * and report need: the gate's metric, every evaluation metric, and the spot saving. Step Functions' JSONPath cannot divide, and a
  * metric missing from the job must be a decision, not a crash.
  */
 
@@ -20,10 +20,8 @@ export interface TrainingEvaluation {
   readonly metricName: string;
   /** The final value of the metric, or null when the job did not report it (the gate then rejects the model). */
   readonly metricValue: number | null;
-  /** Every evaluation metric's final value on the validation channel. */
+  /** Every evaluation metric's final value on the validation channel (the job's last round). */
   readonly validationMetrics: EvalMetrics;
-  /** The final AUC on the training channel. */
-  readonly trainAuc: number | null;
   readonly billableSeconds: number;
   readonly trainingSeconds: number;
   /** `1 - billable / training` as a percentage: what managed spot training saved against on-demand. */
@@ -62,7 +60,6 @@ export function evaluateTraining(job: TrainingJobDescription, metricName: string
     metricName,
     metricValue: finalValue(metricName),
     validationMetrics,
-    trainAuc: finalValue('train:auc'),
     billableSeconds,
     trainingSeconds,
     spotSavingPercent,

@@ -56,7 +56,7 @@ export function ruleProblems(config: StageConfig, valid: (...paths: string[]) =>
       training.hyperparameters.earlyStoppingRounds >= training.hyperparameters.numRound &&
       `training.hyperparameters.earlyStoppingRounds (${training.hyperparameters.earlyStoppingRounds}) must be ` +
         `below training.hyperparameters.numRound (${training.hyperparameters.numRound}), or training never stops ` +
-        `early; lower it, for example to ${Math.max(1, Math.floor(training.hyperparameters.numRound / 10))}`,
+        `early; lower it, for example to ${Math.min(training.hyperparameters.numRound - 1, Math.max(1, Math.floor(training.hyperparameters.numRound / 10)))}`,
     valid('cost.budgetEmail', 'region') &&
       cost.budgetEmail !== null &&
       (region === null || !BUDGETS_REGIONS.includes(region)) &&

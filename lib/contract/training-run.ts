@@ -22,6 +22,10 @@ export const QUALITY_METRIC = 'validation:auc';
  * the gate's metric, goes last.
  */
 export const EVAL_METRICS = ['accuracy', 'precision', 'recall', 'f1_binary', 'auc'] as const;
+// The container publishes `validation:<name>` only (its metric definitions, algorithm_mode/metrics.py, match each
+// round's log line), so a job's final metrics are those of its last round. With early stopping that is the round
+// `earlyStoppingRounds` after the best one, while the saved model is the best round's: the reported AUC is a lower
+// bound of the deployed model's, and the gate that reads it never passes a worse model.
 export type EvalMetric = (typeof EVAL_METRICS)[number];
 
 /** A final metric per evaluation metric, or null when the job did not report it. */
@@ -60,10 +64,8 @@ export const REPORT_STATE = TRAINING_STATES.report;
 export interface RunReport {
   readonly trainingJobName: string;
   readonly validationAuc: number;
-  /** Every evaluation metric on the validation channel. */
+  /** Every evaluation metric on the validation channel, at the job's last round (see {@link EVAL_METRICS}). */
   readonly validationMetrics: EvalMetrics;
-  /** AUC on the training channel: far above the validation AUC (or 1.0), the model learnt the training rows. */
-  readonly trainAuc: number | null;
   readonly modelArtifacts: string;
   readonly billableSeconds: number;
   readonly trainingSeconds: number;

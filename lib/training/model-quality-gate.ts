@@ -56,7 +56,6 @@ export class ModelQualityGate extends Construct {
         'metricName.$': '$.Payload.metricName',
         'metricValue.$': '$.Payload.metricValue',
         'validationMetrics.$': '$.Payload.validationMetrics',
-        'trainAuc.$': '$.Payload.trainAuc',
         'billableSeconds.$': '$.Payload.billableSeconds',
         'trainingSeconds.$': '$.Payload.trainingSeconds',
         'spotSavingPercent.$': '$.Payload.spotSavingPercent',

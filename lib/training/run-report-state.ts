@@ -21,7 +21,6 @@ export class RunReportState extends sfn.Pass {
         trainingJobName: sfn.JsonPath.stringAt('$.training.jobName'),
         validationAuc: sfn.JsonPath.numberAt('$.training.metricValue'),
         validationMetrics: sfn.JsonPath.objectAt('$.training.validationMetrics'),
-        trainAuc: sfn.JsonPath.objectAt('$.training.trainAuc'),
         modelArtifacts: sfn.JsonPath.stringAt('$.training.modelArtifacts'),
         billableSeconds: sfn.JsonPath.numberAt('$.training.billableSeconds'),
         trainingSeconds: sfn.JsonPath.numberAt('$.training.trainingSeconds'),

@@ -103,7 +103,7 @@ const round = (value: number, digits: number) => Math.round(value * 10 ** digits
 /**
  * Ways the world moves away from the data a model was trained on, for a learner to induce drift and watch the
  * pipeline react. Each changes how legitimate transactions behave (the bulk of the traffic), not the label's odds:
- * covariate shift, which a model trained before it meets with features it has seen rarely or never.
+ * the inputs drift, and with a fixed fraud rate what a value says about fraud changes too.
  */
 export const DRIFT_SCENARIOS = {
   'larger-amounts': {

@@ -163,7 +163,6 @@ const REPORT_FIELDS: { readonly [K in keyof RunReport]: keyof typeof FIELD_CHECK
   trainingJobName: 'string',
   validationAuc: 'number',
   validationMetrics: 'metric per evaluation metric',
-  trainAuc: 'number or null',
   modelArtifacts: 'string',
   billableSeconds: 'number',
   trainingSeconds: 'number',
@@ -223,8 +222,7 @@ export function describeOutcome(
     `Run SUCCEEDED in ${duration(result.seconds)}.`,
     `  Training job     ${report.trainingJobName}`,
     `  Validation AUC   ${report.validationAuc.toFixed(4)} (quality gate: at least ${minValidationAuc})`,
-    `  Validation       ${formatMetrics(report.validationMetrics)} (classes at probability 0.5)`,
-    `  Training AUC     ${report.trainAuc?.toFixed(4) ?? 'n/a'} (far above the validation AUC: the model learnt the training rows)`,
+    `  Last round       ${formatMetrics(report.validationMetrics)} (classes at probability 0.5)`,
     useSpot
       ? `  Spot saving      ${Math.round(report.spotSavingPercent)}% (billed ${report.billableSeconds} s of ` +
         `${report.trainingSeconds} s of training)`

@@ -256,6 +256,12 @@ describe('training and serving settings', () => {
     );
   });
 
+  test('rejects a single boosting round, after which early stopping has nothing to stop', () => {
+    expect(configError('sandbox', { training: { hyperparameters: { numRound: 1 } } })).toContain(
+      'training.hyperparameters.numRound is 1; early stopping needs at least one round after the first. Set a whole number from 2 to 10000',
+    );
+  });
+
   test('rejects a negative regularization penalty, naming the setting', () => {
     expect(configError('sandbox', { training: { hyperparameters: { lambda: -1 } } })).toContain(
       'training.hyperparameters.lambda is -1; it is the L2 penalty on leaf weights. Set a number from 0 to 1000',

@@ -2,14 +2,13 @@ import { IncompleteTrainingJobError, evaluateTraining } from '../../lambda/evalu
 import { COMPLETED_JOB as job } from './completed-job';
 
 describe('evaluateTraining', () => {
-  test("reads the gate's metric, every validation metric, the training AUC and the spot saving", () => {
+  test("reads the gate's metric, every validation metric and the spot saving", () => {
     expect(evaluateTraining(job, 'validation:auc')).toEqual({
       jobName: 'mlpipe-sandbox-1',
       modelArtifacts: 's3://models/models/mlpipe-sandbox-1/output/model.tar.gz',
       metricName: 'validation:auc',
       metricValue: 0.912,
       validationMetrics: { accuracy: 0.981, precision: 0.541, recall: 0.773, f1_binary: 0.637, auc: 0.912 },
-      trainAuc: 0.99,
       billableSeconds: 300,
       trainingSeconds: 1000,
       spotSavingPercent: 70,
@@ -20,7 +19,6 @@ describe('evaluateTraining', () => {
     const partial = { ...job, FinalMetricDataList: [{ MetricName: 'validation:auc', Value: 0.9 }] };
     expect(evaluateTraining(partial, 'validation:auc')).toMatchObject({
       validationMetrics: { accuracy: null, precision: null, recall: null, f1_binary: null, auc: 0.9 },
-      trainAuc: null,
     });
   });
 

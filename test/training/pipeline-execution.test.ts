@@ -54,7 +54,6 @@ function serviceMocks(
       TrainingJobStatus: 'Completed',
       ModelArtifacts: { S3ModelArtifacts: `s3://models/models/${String(input.TrainingJobName)}/output/model.tar.gz` },
       FinalMetricDataList: [
-        { MetricName: 'train:auc', Value: 0.97 },
         { MetricName: 'validation:accuracy', Value: 0.98 },
         { MetricName: 'validation:precision', Value: 0.55 },
         { MetricName: 'validation:recall', Value: 0.78 },
@@ -191,7 +190,6 @@ describe('a local execution of the training pipeline', () => {
       trainingJobName: runId,
       validationAuc: 0.93,
       validationMetrics: { accuracy: 0.98, precision: 0.55, recall: 0.78, f1_binary: 0.65, auc: 0.93 },
-      trainAuc: 0.97,
       modelArtifacts: `s3://models/models/${runId}/output/model.tar.gz`,
       billableSeconds: 240,
       trainingSeconds: 800,

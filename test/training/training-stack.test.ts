@@ -68,7 +68,6 @@ describe('the state machine definition', () => {
       trainingJobName: true,
       validationAuc: true,
       validationMetrics: true,
-      trainAuc: true,
       modelArtifacts: true,
       billableSeconds: true,
       trainingSeconds: true,

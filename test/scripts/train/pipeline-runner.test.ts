@@ -1,6 +1,6 @@
 import { GetExecutionHistoryCommand, type HistoryEvent, SFNClient } from '@aws-sdk/client-sfn';
 import { ToolError } from '../../../scripts/lib/cli';
-import { describeOutcome, followExecution } from '../../../scripts/train/pipeline-runner';
+import { describeOutcome, followExecution, parseReport } from '../../../scripts/train/pipeline-runner';
 import { EXECUTION, FAILED_RUN, REJECTED_RUN, REPORT, serveHistory, sfn, SUCCESSFUL_RUN } from './runs';
 
 /** Follows a run whose whole history is already there, writing nothing. */
@@ -97,7 +97,7 @@ describe('the run summary', () => {
       0.75,
       false,
     );
-    expect(lines[5]).toBe('  Spot saving      none: on-demand training (training.useSpot is false), billed 96 s');
+    expect(lines[4]).toBe('  Spot saving      none: on-demand training (training.useSpot is false), billed 96 s');
   });
 
   test('shows the AUC against the gate, the spot saving and the endpoint status', () => {
@@ -105,11 +105,28 @@ describe('the run summary', () => {
       'Run SUCCEEDED in 14m 03s.',
       '  Training job     mlpipe-sandbox-1234',
       '  Validation AUC   0.9313 (quality gate: at least 0.75)',
-      '  Validation       accuracy 0.9805, precision 0.5411, recall 0.7733, f1_binary 0.6367, auc 0.9313 (classes at probability 0.5)',
-      '  Training AUC     0.9874 (far above the validation AUC: the model learnt the training rows)',
+      '  Last round       accuracy 0.9805, precision 0.5411, recall 0.7733, f1_binary 0.6367, auc 0.9313 (classes at probability 0.5)',
       '  Spot saving      71% (billed 96 s of 330 s of training)',
       '  Model            s3://models/models/mlpipe-sandbox-1234/output/model.tar.gz',
       '  Endpoint         mlpipe-sandbox-fraud: InService (config mlpipe-sandbox-1234)',
     ]);
+  });
+});
+
+describe("reading the pipeline's report", () => {
+  test('accepts a metric the job did not report as null, and shows it as n/a', () => {
+    const metrics = { ...REPORT.validationMetrics, precision: null, f1_binary: null };
+    const report = parseReport(JSON.stringify({ ...REPORT, validationMetrics: metrics }));
+    expect(report.validationMetrics).toEqual(metrics);
+    const lines = describeOutcome({ status: 'SUCCEEDED', report, seconds: 60 }, 'InService', 0.75);
+    expect(lines[3]).toContain('precision n/a, recall 0.7733, f1_binary n/a');
+  });
+
+  test('rejects an output whose metrics are not one number or null per evaluation metric', () => {
+    const withoutAuc = Object.fromEntries(Object.entries(REPORT.validationMetrics).filter(([name]) => name !== 'auc'));
+    expect(() => parseReport(JSON.stringify({ ...REPORT, validationMetrics: withoutAuc }))).toThrow(
+      /validationMetrics is not a metric per evaluation metric/,
+    );
+    expect(() => parseReport(JSON.stringify({ ...REPORT, validationMetrics: null }))).toThrow(ToolError);
   });
 });

@@ -17,7 +17,6 @@ export const REPORT: RunReport = {
   trainingJobName: 'mlpipe-sandbox-1234',
   validationAuc: 0.93125,
   validationMetrics: { accuracy: 0.9805, precision: 0.5411, recall: 0.7733, f1_binary: 0.6367, auc: 0.93125 },
-  trainAuc: 0.9874,
   modelArtifacts: 's3://models/models/mlpipe-sandbox-1234/output/model.tar.gz',
   billableSeconds: 96,
   trainingSeconds: 330,
