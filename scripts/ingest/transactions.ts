@@ -50,6 +50,19 @@ const FRAUD_LIKE_BEHAVIOUR = { ofFraud: 0.85, ofLegitimate: 0.02 } as const;
 const CUSTOMERS = 5_000;
 const NIGHT_HOURS = [0, 1, 2, 3, 4, 5];
 
+/** Where fraud happens, by merchant category and by channel: the same in every drift scenario. */
+const FRAUD_MERCHANTS = {
+  grocery: 3,
+  restaurant: 3,
+  fuel: 2,
+  travel: 15,
+  electronics: 30,
+  online_services: 25,
+  gambling: 17,
+  other: 5,
+} as const;
+const FRAUD_CHANNELS = { chip: 12, contactless: 8, online: 65, phone: 15 } as const;
+
 /** The running example's behaviours, by field name: the signal the model learns. */
 const TRANSACTION_BEHAVIOUR: Readonly<Record<string, Behaviour>> = {
   customer_id: (random) => `C${String(random.integer(1, CUSTOMERS)).padStart(5, '0')}`,
@@ -58,16 +71,7 @@ const TRANSACTION_BEHAVIOUR: Readonly<Record<string, Behaviour>> = {
   merchant_category: (random, fraud) =>
     random.weighted(
       fraud
-        ? {
-            grocery: 3,
-            restaurant: 3,
-            fuel: 2,
-            travel: 15,
-            electronics: 30,
-            online_services: 25,
-            gambling: 17,
-            other: 5,
-          }
+        ? FRAUD_MERCHANTS
         : {
             grocery: 28,
             restaurant: 20,
@@ -80,9 +84,7 @@ const TRANSACTION_BEHAVIOUR: Readonly<Record<string, Behaviour>> = {
           },
     ),
   channel: (random, fraud) =>
-    random.weighted(
-      fraud ? { chip: 12, contactless: 8, online: 65, phone: 15 } : { chip: 35, contactless: 42, online: 20, phone: 3 },
-    ),
+    random.weighted(fraud ? FRAUD_CHANNELS : { chip: 35, contactless: 42, online: 20, phone: 3 }),
   // Follows the channel (a card at a terminal is present, online and by phone it is not), with a little noise.
   card_present: (random, _fraud, earlier) =>
     random.bernoulli(earlier.channel === 'chip' || earlier.channel === 'contactless' ? 0.98 : 0.02),
@@ -117,11 +119,7 @@ export const DRIFT_SCENARIOS = {
     summary: 'legitimate customers buy online and at night far more often: channel, card_present and hour_of_day drift',
     behaviour: {
       channel: (random, fraud) =>
-        random.weighted(
-          fraud
-            ? { chip: 12, contactless: 8, online: 65, phone: 15 }
-            : { chip: 15, contactless: 20, online: 60, phone: 5 },
-        ),
+        random.weighted(fraud ? FRAUD_CHANNELS : { chip: 15, contactless: 20, online: 60, phone: 5 }),
       hour_of_day: (random, fraud) =>
         (fraud && random.bernoulli(0.45)) || (!fraud && random.bernoulli(0.35))
           ? NIGHT_HOURS[random.integer(0, NIGHT_HOURS.length - 1)]
@@ -134,16 +132,7 @@ export const DRIFT_SCENARIOS = {
       merchant_category: (random, fraud) =>
         random.weighted(
           fraud
-            ? {
-                grocery: 3,
-                restaurant: 3,
-                fuel: 2,
-                travel: 15,
-                electronics: 30,
-                online_services: 25,
-                gambling: 17,
-                other: 5,
-              }
+            ? FRAUD_MERCHANTS
             : {
                 grocery: 10,
                 restaurant: 8,
