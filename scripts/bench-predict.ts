@@ -66,14 +66,13 @@ export const main = toolMain(SPEC, async ({ values }) => {
   try {
     const bundle = join(dir, 'index.js');
     // As the app bundles it, so the figures are the deployed function's; for the Node that runs the benchmark.
-    buildSync({
-      ...lambdaBuildOptions(
+    buildSync(
+      lambdaBuildOptions(
         join(__dirname, '..', 'lambda', 'predict', 'index.ts'),
         bundle,
         `node${process.versions.node.split('.')[0]}`,
       ),
-      logLevel: 'silent',
-    });
+    );
 
     const server = createServer((request, response) => {
       let body = '';

@@ -4,28 +4,18 @@
  */
 import type { BuildOptions } from 'esbuild';
 
-export const LAMBDA_BUNDLE = {
-  /** The Lambda runtime's Node (nodejs24.x). */
-  target: 'node24',
-  minify: true,
-  sourceMap: true,
-  /**
-   * The AWS SDK's ES modules before its CommonJS build: esbuild can then leave out every command and schema a
-   * function never uses. For the predict function, @aws-sdk/client-sagemaker (one DescribeEndpoint call) goes from
-   * 413 to 15 KiB and the bundle from 1003 to 472 KiB.
-   */
-  mainFields: ['module', 'main'],
-} as const;
+/** The Lambda runtime's Node (nodejs24.x). */
+export const LAMBDA_TARGET = 'node24';
 
 /**
- * esbuild's options for one function: its `index.ts` into one CommonJS file with its source map, every dependency
- * inside (the SDK too, so the function runs the client versions the tests ran, not the runtime's), and only
- * warnings and errors printed.
+ * esbuild's options for one function: its `index.ts` into one minified CommonJS file with its source map, and every
+ * dependency inside (the SDK too, so the function runs the client versions the tests ran, not the runtime's).
+ * esbuild prints nothing: a caller reports warnings and errors itself (the app fails the synth on either).
  */
 export function lambdaBuildOptions(
   entryFile: string,
   outfile: string,
-  target: string = LAMBDA_BUNDLE.target,
+  target: string = LAMBDA_TARGET,
 ): BuildOptions & { entryPoints: string[]; outfile: string } {
   return {
     entryPoints: [entryFile],
@@ -34,9 +24,11 @@ export function lambdaBuildOptions(
     platform: 'node',
     format: 'cjs',
     target,
-    minify: LAMBDA_BUNDLE.minify,
-    sourcemap: LAMBDA_BUNDLE.sourceMap,
-    mainFields: [...LAMBDA_BUNDLE.mainFields],
-    logLevel: 'warning',
+    minify: true,
+    sourcemap: true,
+    // The AWS SDK's ES modules before its CommonJS build: esbuild can then leave out every command and schema a
+    // function never uses (@aws-sdk/client-sagemaker, for one DescribeEndpoint call, from 413 to 15 KiB).
+    mainFields: ['module', 'main'],
+    logLevel: 'silent',
   };
 }

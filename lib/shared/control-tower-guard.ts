@@ -3,6 +3,7 @@ import type { IPolicyValidationContext, IPolicyValidationPlugin, PolicyValidatio
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
+import { SYNTH_CACHES } from '../contract/synth-caches';
 import { GuardResultCache } from './guard-result-cache';
 import { collectGuardJobs, startGuardJobs, stopGuardJobs, type GuardJob, type RunningGuardJobs } from './guard-workers';
 
@@ -18,7 +19,7 @@ export const CONTROL_TOWER_RULES = join(
 export const RESOURCE_TYPE = /AWS::[A-Za-z0-9]+::[A-Za-z0-9]+/g;
 /** Part of every cache key: change it when what decides a report changes in this file. */
 const CACHE_FORMAT = 'control-tower-guard/1';
-const DEFAULT_CACHE_DIRECTORY = join(__dirname, '..', '..', 'node_modules', '.cache', 'cfn-guard');
+const DEFAULT_CACHE_DIRECTORY = join(__dirname, '..', '..', SYNTH_CACHES.guardReports);
 
 export interface ControlTowerGuardValidatorProps {
   /**

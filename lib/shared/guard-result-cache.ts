@@ -1,7 +1,7 @@
 import type { PolicyValidationPluginReport } from 'aws-cdk-lib';
-import { createHash, randomUUID } from 'node:crypto';
-import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { markUsed, removeUnused, sha256, writeFileAtomically } from './cache-files';
 
 /** How long an entry may go unused before a write removes it. */
 const UNUSED_FOR_MS = 7 * 24 * 60 * 60_000;
@@ -27,38 +27,20 @@ export class GuardResultCache {
       return undefined;
     }
     // Marked as used, so the week counts from the last use.
-    const now = new Date();
-    utimesSync(file, now, now);
+    markUsed(file);
     return withTemplatePath(JSON.parse(content) as PolicyValidationPluginReport, templatePath);
   }
 
   put(templatePath: string, key: string, report: PolicyValidationPluginReport): void {
     mkdirSync(this.directory, { recursive: true });
-    const file = this.entry(templatePath, key);
-    const temporary = `${file}.${randomUUID()}${WRITING}`;
-    writeFileSync(temporary, JSON.stringify(withTemplatePath(report, '')));
-    renameSync(temporary, file);
-    this.removeUnused();
-  }
-
-  /** Removes entries unused for a week; another synth may be writing or removing some of them meanwhile. */
-  private removeUnused(): void {
-    const cutoff = Date.now() - UNUSED_FOR_MS;
-    for (const name of readdirSync(this.directory)) {
-      const path = join(this.directory, name);
-      const stat = statSync(path, { throwIfNoEntry: false });
-      if (stat !== undefined && stat.mtimeMs < cutoff) rmSync(path, { force: true });
-    }
+    writeFileAtomically(this.entry(templatePath, key), JSON.stringify(withTemplatePath(report, '')));
+    removeUnused(this.directory, UNUSED_FOR_MS);
   }
 
   private entry(templatePath: string, key: string): string {
-    const hash = createHash('sha256').update(key).update('\n').update(readFileSync(templatePath)).digest('hex');
-    return join(this.directory, `${hash}.json`);
+    return join(this.directory, `${sha256(`${key}\n${readFileSync(templatePath, 'utf8')}`)}.json`);
   }
 }
-
-/** The suffix of an entry being written. */
-const WRITING = '-writing';
 
 function withTemplatePath(report: PolicyValidationPluginReport, templatePath: string): PolicyValidationPluginReport {
   return {

@@ -2,20 +2,11 @@ import { Stack } from 'aws-cdk-lib';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import type { IConstruct } from 'constructs';
 import { buildSync, version as esbuildVersion, type BuildResult, type Message } from 'esbuild';
-import { createHash, randomUUID } from 'node:crypto';
-import {
-  existsSync,
-  mkdirSync,
-  readdirSync,
-  readFileSync,
-  renameSync,
-  rmSync,
-  statSync,
-  utimesSync,
-  writeFileSync,
-} from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { basename, dirname, join, relative } from 'node:path';
 import { lambdaBuildOptions } from '../contract/lambda-bundle';
+import { SYNTH_CACHES } from '../contract/synth-caches';
+import { markUsed, removeUnused, sha256, temporaryPath, writeFileAtomically } from './cache-files';
 
 const PROJECT_ROOT = join(__dirname, '..', '..');
 /** What decides a bundle besides its own inputs: the installed packages, the compiler settings. */
@@ -78,7 +69,7 @@ export class BundleCache {
     if (cached !== undefined) return cached;
 
     mkdirSync(this.directory, { recursive: true });
-    const building = join(this.directory, `${entry}@${randomUUID()}${IN_PROGRESS}`);
+    const building = temporaryPath(join(this.directory, `${entry}@build`));
     const failed = (reason: string, cause?: unknown) => {
       rmSync(building, { recursive: true, force: true });
       return new Error(`Bundling the Lambda entry ${relative(this.root, entryFile)} failed: ${reason}`, { cause });
@@ -87,7 +78,7 @@ export class BundleCache {
     try {
       // Silent, so a failure is reported once, here.
       const outfile = join(building, 'index.js');
-      result = buildSync({ ...options, absWorkingDir: this.root, outfile, metafile: true, logLevel: 'silent' });
+      result = buildSync({ ...options, absWorkingDir: this.root, outfile, metafile: true });
     } catch (error) {
       throw failed((error as Error).message, error);
     }
@@ -112,7 +103,7 @@ export class BundleCache {
       if (!existsSync(join(folder, 'index.js'))) throw error;
       rmSync(building, { recursive: true, force: true });
     }
-    writeAtomically(recordFile, JSON.stringify({ inputs, folder: basename(folder) } satisfies BundleRecord));
+    writeFileAtomically(recordFile, JSON.stringify({ inputs, folder: basename(folder) } satisfies BundleRecord));
     this.removeStaleBuilds(entry, [basename(folder), basename(recordFile)]);
     return folder;
   }
@@ -127,8 +118,7 @@ export class BundleCache {
       Object.entries(record.inputs).every(([file, hash]) => sha256(readIfExists(join(this.root, file))) === hash);
     if (!current) return undefined;
     // Marked as used, so a synth that removes stale builds spares it (removeStaleBuilds).
-    const now = new Date();
-    for (const path of [folder, recordFile]) utimesSync(path, now, now);
+    markUsed(folder, recordFile);
     return folder;
   }
 
@@ -138,36 +128,17 @@ export class BundleCache {
    * writing or removing some of them meanwhile.
    */
   private removeStaleBuilds(entry: string, keep: readonly string[]): void {
-    const cutoff = Date.now() - STALE_AFTER_MS;
-    for (const file of readdirSync(this.directory)) {
-      if (!file.startsWith(`${entry}@`) || keep.includes(file)) continue;
-      const path = join(this.directory, file);
-      const stat = statSync(path, { throwIfNoEntry: false });
-      if (stat !== undefined && stat.mtimeMs < cutoff) rmSync(path, { recursive: true, force: true });
-    }
+    removeUnused(this.directory, STALE_AFTER_MS, (name) => name.startsWith(`${entry}@`) && !keep.includes(name));
   }
 }
 
-const PROJECT_CACHE = new BundleCache(join(PROJECT_ROOT, 'node_modules', '.cache', 'lambda-bundles'));
+const PROJECT_CACHE = new BundleCache(join(PROJECT_ROOT, SYNTH_CACHES.lambdaBundles));
 
 /** `file:line: ` of an esbuild message, when it has a location. */
 function where(message: Message): string {
   return message.location === null ? '' : `${message.location.file}:${message.location.line}: `;
 }
 
-/** The suffix of a build or record being written. */
-const IN_PROGRESS = '-writing';
-
-function writeAtomically(file: string, content: string): void {
-  const temporary = `${file}.${randomUUID()}${IN_PROGRESS}`;
-  writeFileSync(temporary, content);
-  renameSync(temporary, file);
-}
-
 function readIfExists(file: string): Buffer | string {
   return existsSync(file) ? readFileSync(file) : '';
-}
-
-function sha256(content: Buffer | string): string {
-  return createHash('sha256').update(content).digest('hex');
 }

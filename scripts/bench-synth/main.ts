@@ -12,6 +12,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { SYNTH_CACHES } from '../../lib/contract/synth-caches';
 import { GeneratedTable, markdownTable } from '../lib/generated-table';
 import { integerOption, runTool, ToolError, toolMain, type ToolSpec } from '../lib/cli';
 
@@ -30,8 +31,6 @@ export const SPEC: ToolSpec<'rounds' | 'write-docs'> = {
 };
 
 const ROOT = join(__dirname, '..', '..');
-/** What a synth keeps between runs: the Lambda bundles and the guard rules' report per template. */
-const SYNTH_CACHES = ['lambda-bundles', 'cfn-guard'].map((name) => join(ROOT, 'node_modules', '.cache', name));
 
 /** The synth table in docs/checks.md; test/readme.test.ts checks it has a row per variant. */
 export const SYNTH_TABLE = new GeneratedTable('docs/checks.md', 'synth-times', 'npm run bench:synth -- --write-docs');
@@ -71,7 +70,9 @@ function synth(variant: Variant, dir: string): Run {
   const args = ['cdk', 'synth', '--quiet', '--output', out];
   if (variant.parts !== undefined) args.push('--app', `npx tsx ${join('bin', 'synth-variant.ts')}`);
   const env = { ...process.env, TMPDIR: dir, BENCH_SYNTH_PARTS: variant.parts ?? '' };
-  if (variant.coldCaches === true) for (const cache of SYNTH_CACHES) rmSync(cache, { recursive: true, force: true });
+  if (variant.coldCaches === true) {
+    for (const cache of Object.values(SYNTH_CACHES)) rmSync(join(ROOT, cache), { recursive: true, force: true });
+  }
   const start = performance.now();
   const result = spawnSync('npx', args, { cwd: ROOT, encoding: 'utf8', env });
   const seconds = (performance.now() - start) / 1000;
