@@ -65,10 +65,12 @@ export function buildPipeline(app: App, config: StageConfig, schema: FeatureSche
   const serving = new ServingStack(app, 'Serving', {
     ...common,
     stackName: names.serving,
-    description: 'ML pipeline: REST API and Lambda in front of the SageMaker endpoint',
+    description: 'ML pipeline: REST API and Lambda in front of the SageMaker endpoint, and the inference log stream',
     config,
     schema,
     encryptionKey: key.key,
+    rawBucket: storage.raw,
+    predictionsTable: catalog.predictionsTable,
   });
 
   const monitoring = new MonitoringStack(app, 'Monitoring', {
@@ -81,6 +83,11 @@ export function buildPipeline(app: App, config: StageConfig, schema: FeatureSche
     stateMachine: training.pipeline.stateMachine,
     predictFunction: serving.inference.predictFunction,
     predictServerErrors: serving.inference.metricServerErrors(),
+    inferenceLog: {
+      stream: serving.inferenceLog.deliveryStream,
+      sentRows: serving.inference.metricInferenceLog('sent'),
+      failedRows: serving.inference.metricInferenceLog('failed'),
+    },
     alarmTopic: training.notifications,
   });
 

@@ -3,9 +3,12 @@
  *  1. bundle size, built with esbuild as the app builds it (lib/contract/lambda-bundle.ts);
  *  2. cold initialization of the bundle vs importing the bare SageMaker runtime client, in fresh Node processes,
  *     alternated;
- *  3. time per request through the handler vs calling InvokeEndpoint directly, against one local server.
+ *  3. time per request through the handler, which calls InvokeEndpoint and then sends the inference log with
+ *     PutRecordBatch, vs the SDK's InvokeEndpoint alone and vs the same two SDK calls bare, against one local server
+ *     that answers as SageMaker and Firehose do.
  * Usage: npm run bench [-- --requests 300 --cold-starts 7 --write-docs]
  */
+import { FirehoseClient, PutRecordBatchCommand } from '@aws-sdk/client-firehose';
 import { InvokeEndpointCommand, SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { execFileSync } from 'node:child_process';
@@ -31,7 +34,10 @@ export const PREDICT_MEASURES = [
   'Cold init ratio',
   'Per request through the handler',
   'Per request, SDK InvokeEndpoint alone',
+  'Per request, SDK InvokeEndpoint then PutRecordBatch',
   'Per-request ratio',
+  'Per-request ratio to the two calls',
+  'Inference log overhead',
 ] as const;
 
 /** The benchmark table in docs/serving.md; test/scripts/bench-predict.test.ts checks it has every row. */
@@ -43,7 +49,7 @@ export const SPEC: ToolSpec<'requests' | 'cold-starts' | 'write-docs'> = {
     'Benchmarks the predict Lambda offline: bundle size, cold initialization against the bare SageMaker runtime ' +
     'client, and time per request through the handler against InvokeEndpoint alone. Prints numbers, asserts nothing.',
   options: {
-    requests: { type: 'string', valueName: '<n>', description: 'requests through each of the two (default 2000)' },
+    requests: { type: 'string', valueName: '<n>', description: 'requests through each of the three (default 2000)' },
     'cold-starts': {
       type: 'string',
       valueName: '<n>',
@@ -74,12 +80,23 @@ export const main = toolMain(SPEC, async ({ values }) => {
       ),
     );
 
+    // SageMaker's runtime (CSV), DescribeEndpoint and Firehose's PutRecordBatch (JSON 1.1), each answered at once.
     const server = createServer((request, response) => {
       let body = '';
       request.on('data', (chunk: Buffer) => (body += chunk.toString()));
       request.on('end', () => {
-        const rows = body.split('\n').length;
-        response.writeHead(200, { 'content-type': 'text/csv' }).end(Array(rows).fill('0.42').join('\n'));
+        const target = String(request.headers['x-amz-target'] ?? '');
+        const json = (payload: unknown) =>
+          response.writeHead(200, { 'content-type': 'application/x-amz-json-1.1' }).end(JSON.stringify(payload));
+        if (target === 'Firehose_20150804.PutRecordBatch') {
+          const { Records } = JSON.parse(body) as { Records: unknown[] };
+          json({ FailedPutCount: 0, RequestResponses: Records.map((_, i) => ({ RecordId: `r${i}` })) });
+        } else if (target === 'SageMaker.DescribeEndpoint') {
+          json({ EndpointName: 'bench-endpoint', EndpointStatus: 'InService', EndpointConfigName: 'bench-run' });
+        } else {
+          const rows = body.split('\n').length;
+          response.writeHead(200, { 'content-type': 'text/csv' }).end(Array(rows).fill('0.42').join('\n'));
+        }
       });
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -91,6 +108,9 @@ export const main = toolMain(SPEC, async ({ values }) => {
       AWS_SECRET_ACCESS_KEY: 'bench',
       AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME: url,
       AWS_ENDPOINT_URL_SAGEMAKER: url,
+      AWS_ENDPOINT_URL_FIREHOSE: url,
+      INFERENCE_LOG_STREAM: 'bench-predictions',
+      INFERENCE_LOG_TIMEOUT_MS: '1000',
       ENDPOINT_NAME: 'bench-endpoint',
       FEATURE_SCHEMA: schemaToJson(TRANSACTION_SCHEMA),
       DECISION_THRESHOLD: '0.5',
@@ -137,11 +157,27 @@ export const main = toolMain(SPEC, async ({ values }) => {
       resource: '/predict',
       body: JSON.stringify(EXAMPLE_TRANSACTION_FEATURES),
       isBase64Encoded: false,
+      requestContext: { requestId: '9f1c2d3e-0000-4000-8000-000000000001' },
     };
     const client = new SageMakerRuntimeClient({});
+    const firehose = new FirehoseClient({});
     const encoded = checkRecord(TRANSACTION_SCHEMA, EXAMPLE_TRANSACTION_FEATURES);
     if (!encoded.ok) throw new Error(`The example record no longer matches the schema: ${encoded.problems.join('; ')}`);
     const csv = new TextEncoder().encode(encoded.row.join(','));
+    // A log row of the example's size: the features and the request's metadata, as the handler sends it.
+    const logRow = new TextEncoder().encode(
+      `${JSON.stringify({
+        request_id: '9f1c2d3e-0000-4000-8000-000000000001',
+        record_index: 0,
+        transaction_id: null,
+        predicted_at: Date.now(),
+        model_name: 'bench-run',
+        ...EXAMPLE_TRANSACTION_FEATURES,
+        score: 0.42,
+        decision: false,
+        decision_threshold: 0.5,
+      })}\n`,
+    );
     // The two alternate request by request, each pair in turned order, and each figure is the median of its
     // requests: a neighbour's load on a shared machine then slows both alike, and a garbage collection or a burst
     // moves a few samples, not the median. (Rounds of many requests each varied by ±20% here.)
@@ -156,24 +192,42 @@ export const main = toolMain(SPEC, async ({ values }) => {
     };
     const viaSdkOnce = () =>
       client.send(new InvokeEndpointCommand({ EndpointName: 'bench-endpoint', ContentType: 'text/csv', Body: csv }));
-    for (let i = 0; i < 20; i++) await Promise.all([viaHandlerOnce(), viaSdkOnce()]); // warm up connections and JIT
-    const handlerTimes: number[] = [];
-    const sdkTimes: number[] = [];
+    const viaBothOnce = async () => {
+      await viaSdkOnce();
+      await firehose.send(
+        new PutRecordBatchCommand({ DeliveryStreamName: 'bench-predictions', Records: [{ Data: logRow }] }),
+      );
+    };
+    const variants = [viaHandlerOnce, viaSdkOnce, viaBothOnce];
+    for (let i = 0; i < 20; i++) await Promise.all(variants.map((run) => run())); // warm up connections and JIT
+    const times: number[][] = variants.map(() => []);
     for (let i = 0; i < requests; i++) {
-      if (i % 2 === 0) {
-        handlerTimes.push(await timeOnce(viaHandlerOnce));
-        sdkTimes.push(await timeOnce(viaSdkOnce));
-      } else {
-        sdkTimes.push(await timeOnce(viaSdkOnce));
-        handlerTimes.push(await timeOnce(viaHandlerOnce));
+      // Each round runs the three in a turned order, so none always follows the same neighbour.
+      for (let k = 0; k < variants.length; k++) {
+        const v = (i + k) % variants.length;
+        times[v].push(await timeOnce(variants[v]));
       }
     }
-    const viaHandler = median(handlerTimes);
-    const viaSdk = median(sdkTimes);
+    const [viaHandler, viaSdk, viaBoth] = times.map(median);
     const perRequestRatio = viaHandler / viaSdk;
+    const twoCallsRatio = viaHandler / viaBoth;
+    // The handler without its log call would take its time less what PutRecordBatch adds to a bare InvokeEndpoint.
+    const logCost = viaBoth - viaSdk;
+    const logOverhead = viaHandler / (viaHandler - logCost);
     server.close();
 
-    const [size, bundleCold, sdkCold, coldRatioLabel, handlerWarm, sdkWarm, warmRatioLabel] = PREDICT_MEASURES;
+    const [
+      size,
+      bundleCold,
+      sdkCold,
+      coldRatioLabel,
+      handlerWarm,
+      sdkWarm,
+      bothWarm,
+      warmRatioLabel,
+      twoCallsLabel,
+      logOverheadLabel,
+    ] = PREDICT_MEASURES;
     const rows: [string, string][] = [
       [`${size} (minified, without source map)`, `${(statSync(bundle).size / 1024).toFixed(1)} KiB`],
       [`${bundleCold} (median of ${coldStarts})`, ms(bundleInit)],
@@ -182,11 +236,17 @@ export const main = toolMain(SPEC, async ({ values }) => {
         `${coldRatioLabel} (bundle / bare client, median of ${coldStarts} alternated pairs)`,
         `${coldRatio.toFixed(2)}x`,
       ],
-      [`${handlerWarm} (median of ${requests})`, ms(viaHandler)],
+      [`${handlerWarm} (median of ${requests}; the model call and the inference log)`, ms(viaHandler)],
       [`${sdkWarm} (median of ${requests})`, ms(viaSdk)],
+      [`${bothWarm} (median of ${requests}; the handler's two calls, bare)`, ms(viaBoth)],
       [
-        `${warmRatioLabel} (handler / SDK, ratio of the medians of ${requests} alternated pairs)`,
+        `${warmRatioLabel} (handler / InvokeEndpoint alone, medians of ${requests} alternated rounds)`,
         `${perRequestRatio.toFixed(2)}x`,
+      ],
+      [`${twoCallsLabel} (handler / the two SDK calls: the handler's own work)`, `${twoCallsRatio.toFixed(2)}x`],
+      [
+        `${logOverheadLabel} (handler / handler less the PutRecordBatch's added time, both local)`,
+        `${logOverhead.toFixed(2)}x`,
       ],
     ];
     const caption = `Node ${process.versions.node}, ${new Date().toISOString().slice(0, 10)}`;

@@ -19,7 +19,7 @@ import { EVENT_GAP_MS, INGEST_DEFAULTS, MAX_ATTEMPTS_PER_RECORD, SPEC as INGEST 
 import { helpText, type ToolSpec } from '../scripts/lib/cli';
 import { configRows, documentConfigRows } from '../scripts/readme/config-table';
 import { documentPaths } from '../scripts/lib/documents';
-import { PUT_RECORD_BATCH_LIMITS } from '../scripts/ingest/firehose-sender';
+import { PUT_RECORD_BATCH_LIMITS } from '../lib/contract/service-limits';
 import { DRIFT_SCENARIOS, generateRecords } from '../scripts/ingest/transactions';
 import { SPEC as PREDICT } from '../scripts/predict/main';
 import { SPEC as PREFLIGHT } from '../scripts/preflight/main';
@@ -261,7 +261,7 @@ describe('the README and the docs pages', () => {
   test.each(STAGES)('the %s page names every file of its stage folder', (stage) => {
     const page = textOf(`docs/${stage}.md`);
     const files = readdirSync(join(ROOT, 'lib', stage)).map((file) => `lib/${stage}/${file}`);
-    expect(files.length).toBeGreaterThan(1);
+    expect(files.length).toBeGreaterThan(0);
     expect(files.filter((file) => !page.includes(`\`${file}\``))).toEqual([]);
   });
 

@@ -1,11 +1,20 @@
 // Wiring only: read the environment once, build clients and Powertools once; the logic is in predict.ts.
 import { Logger } from '@aws-lambda-powertools/logger';
 import { MetricUnit, Metrics } from '@aws-lambda-powertools/metrics';
+import { FirehoseClient } from '@aws-sdk/client-firehose';
 import { SageMakerClient } from '@aws-sdk/client-sagemaker';
 import { SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
+import { randomUUID } from 'node:crypto';
 import { schemaFromJson } from '../../lib/schema/schema-json';
-import { SERVER_ERRORS_METRIC } from '../../lib/contract/inference-api';
+import { inferenceLogRows } from '../../lib/schema/inference-log';
+import {
+  INFERENCE_LOG_FAILED_METRIC,
+  INFERENCE_LOG_SENT_METRIC,
+  SERVER_ERRORS_METRIC,
+} from '../../lib/contract/inference-api';
+import { sendInferenceLog } from './inference-log';
+import { ModelIdentity } from './model-identity';
 import { health, predict, type ApiResponse } from './predict';
 
 function requireEnv(name: string): string {
@@ -21,6 +30,8 @@ const settings = {
   threshold: Number(requireEnv('DECISION_THRESHOLD')),
   maxBatchSize: Number(requireEnv('MAX_BATCH_SIZE')),
   maxBodyBytes: Number(requireEnv('MAX_BODY_BYTES')),
+  inferenceLogStream: requireEnv('INFERENCE_LOG_STREAM'),
+  inferenceLogTimeoutMs: Number(requireEnv('INFERENCE_LOG_TIMEOUT_MS')),
 };
 // Powertools read their service name (a stage's own, e.g. mlpipe-sandbox-predict) and the metrics namespace from
 // POWERTOOLS_SERVICE_NAME and POWERTOOLS_METRICS_NAMESPACE, which the construct sets.
@@ -38,6 +49,18 @@ const runtime = new SageMakerRuntimeClient({
   requestHandler: { requestTimeout, connectionTimeout: 2_000, throwOnRequestTimeout: true },
 });
 const sagemaker = new SageMakerClient({ maxAttempts: 2 });
+// The log's budget bounds each attempt and, through an abort signal, the call as a whole.
+const firehose = new FirehoseClient({
+  maxAttempts: 2,
+  requestHandler: {
+    requestTimeout: settings.inferenceLogTimeoutMs,
+    connectionTimeout: settings.inferenceLogTimeoutMs,
+    throwOnRequestTimeout: true,
+  },
+});
+const identity = new ModelIdentity(sagemaker, settings.endpointName);
+/** How long a new environment's first request waits for the model's name before logging it as null. */
+const MODEL_NAME_WAIT_MS = 250;
 
 const notFound: ApiResponse = {
   statusCode: 404,
@@ -54,10 +77,25 @@ export const handler = async (event: APIGatewayProxyEvent, context?: Context): P
     // A proxy event without a body key (a test console, a hand-made event) is a request without a body.
     const raw = event.body ?? null;
     const body = event.isBase64Encoded && raw !== null ? Buffer.from(raw, 'base64').toString('utf8') : raw;
-    const { response, outcome } = await predict(runtime, settings, body);
-    // The outcome carries counts and an error type, never the request's values.
+    identity.refresh();
+    const { response, outcome, scored } = await predict(runtime, settings, body);
+    // The outcome carries counts and an error type, never the request's values: those go to the inference log only.
     logger.info('predict', { ...outcome });
     metrics.addMetric('Records', MetricUnit.Count, outcome.records);
+    if (scored !== undefined) {
+      const logContext = {
+        // API Gateway's id, which the client sees as x-amzn-RequestId; a hand-made event has none.
+        requestId: event.requestContext?.requestId ?? context?.awsRequestId ?? randomUUID(),
+        predictedAt: Date.now(),
+        modelName: await identity.current(MODEL_NAME_WAIT_MS),
+        threshold: settings.threshold,
+      };
+      const rows = inferenceLogRows(settings.schema, logContext, scored);
+      const log = await sendInferenceLog(firehose, settings.inferenceLogStream, rows, settings.inferenceLogTimeoutMs);
+      metrics.addMetric(INFERENCE_LOG_SENT_METRIC, MetricUnit.Count, log.sent);
+      metrics.addMetric(INFERENCE_LOG_FAILED_METRIC, MetricUnit.Count, log.failed);
+      if (log.failed > 0) logger.warn('inference log records not sent', { ...log });
+    }
     if (outcome.errorType !== undefined) metrics.addMetric(`Rejected${outcome.statusCode}`, MetricUnit.Count, 1);
     // Lambda's Errors metric sees only a function that throws; the 5xx this handler answers itself are counted here.
     if (response.statusCode >= 500) metrics.addMetric(SERVER_ERRORS_METRIC, MetricUnit.Count, 1);

@@ -7,6 +7,7 @@ import { InvokeEndpointCommand, type SageMakerRuntimeClient } from '@aws-sdk/cli
 import { DescribeEndpointCommand, type SageMakerClient } from '@aws-sdk/client-sagemaker';
 import type { Prediction } from '../../lib/contract/inference-api';
 import type { FeatureSchema } from '../../lib/schema/feature-schema';
+import type { ScoredRecord } from '../../lib/schema/inference-log';
 import { checkRecord } from '../../lib/schema/record-validation';
 
 export interface PredictSettings {
@@ -101,7 +102,7 @@ export async function predict(
   runtime: SageMakerRuntimeClient,
   settings: PredictSettings,
   rawBody: string | null,
-): Promise<{ response: ApiResponse; outcome: Outcome }> {
+): Promise<{ response: ApiResponse; outcome: Outcome; scored?: readonly ScoredRecord[] }> {
   const done = (response: ApiResponse, records: number, errorType?: string) => ({
     response,
     outcome: { statusCode: response.statusCode, records, ...(errorType === undefined ? {} : { errorType }) },
@@ -131,11 +132,14 @@ export async function predict(
     );
   }
   const rows: number[][] = [];
+  const recordIds: (string | undefined)[] = [];
   const problems: string[] = [];
   records.forEach((record, index) => {
     const check = checkRecord(settings.schema, record);
-    if (check.ok) rows.push(check.row);
-    else problems.push(...check.problems.map((p) => (records.length > 1 ? `record ${index}: ${p}` : p)));
+    if (check.ok) {
+      rows.push(check.row);
+      recordIds.push(check.recordId);
+    } else problems.push(...check.problems.map((p) => (records.length > 1 ? `record ${index}: ${p}` : p)));
   });
   if (problems.length > 0) {
     return done(
@@ -168,7 +172,13 @@ export async function predict(
     fraudProbability: p,
     isFraud: p >= settings.threshold,
   }));
-  return done(respond(200, { predictions, threshold: settings.threshold }), records.length);
+  // Every record passed checkRecord, so each is an object of exactly the schema's fields.
+  const scored = probabilities.map((score, i) => ({
+    record: records[i] as Record<string, unknown>,
+    recordId: recordIds[i],
+    score,
+  }));
+  return { ...done(respond(200, { predictions, threshold: settings.threshold }), records.length), scored };
 }
 
 /** GET /health: whether the endpoint exists and is InService. */

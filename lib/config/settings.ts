@@ -3,7 +3,7 @@
  * base default, which is the sandbox's (cheap and disposable). Prod overrides only what differs (STAGE_DIFFS).
  */
 import { z } from 'zod';
-import { PARQUET_BUFFER_MIB } from '../contract/service-limits';
+import { PARQUET_BUFFER_MIB, PUT_RECORD_BATCH_LIMITS } from '../contract/service-limits';
 
 export const STAGE_NAMES = ['sandbox', 'prod'] as const;
 export type StageName = (typeof STAGE_NAMES)[number];
@@ -34,6 +34,16 @@ const text = (pattern: RegExp, why: string, example: string) =>
 const orNull = <T extends z.ZodType>(schema: T) => schema.nullable().default(null);
 const email = (why: string) => orNull(text(/^[^@\s]+@[^@\s]+\.[^@\s]+$/, why, 'ml-team@example.com'));
 const mlType = (why: string, base: string) => text(/^ml\.[a-z0-9-]+\.[a-z0-9]+$/, why, base).default(base);
+
+/** A Firehose stream's buffer when it converts records to Parquet: the ingest stream's and the inference log's. */
+const parquetBuffer = () => ({
+  bufferSizeMiB: int(
+    PARQUET_BUFFER_MIB.min,
+    PARQUET_BUFFER_MIB.max,
+    'Firehose needs a 64 to 128 MiB buffer when it converts records to Parquet',
+  ).default(64),
+  bufferIntervalSeconds: int(0, 900, 'Firehose buffers for at most 900 seconds').default(60),
+});
 
 /** A group of settings. A key it does not know is an error, so a typo cannot silently leave a default in force. */
 const group = <S extends z.core.$ZodLooseShape>(shape: S) => {
@@ -76,14 +86,7 @@ export const STAGE_CONFIG = group({
     accessLogsExpireAfterDays: days().default(30),
     noncurrentVersionsExpireAfterDays: days().default(7),
   }),
-  ingest: group({
-    bufferSizeMiB: int(
-      PARQUET_BUFFER_MIB.min,
-      PARQUET_BUFFER_MIB.max,
-      'Firehose needs a 64 to 128 MiB buffer when it converts records to Parquet',
-    ).default(64),
-    bufferIntervalSeconds: int(0, 900, 'Firehose buffers for at most 900 seconds').default(60),
-  }),
+  ingest: group(parquetBuffer()),
   crawler: group({
     /** Each crawl bills at least 10 minutes of a DPU, so the sandbox crawls once a day; null: on demand only. */
     schedule: text(
@@ -168,7 +171,21 @@ export const STAGE_CONFIG = group({
     quotaPerDay: int(1, 100_000_000, 'it is the daily request quota per API key').default(10_000),
     lambdaMemoryMiB: int(128, 10_240, 'Lambda offers 128 to 10240 MiB').default(512),
     decisionThreshold: above(0, 1, 'it is the fraud probability that flags a record').default(0.5),
-    maxBatchSize: int(1, 1_000, 'it bounds the records in one request').default(100),
+    maxBatchSize: int(
+      1,
+      PUT_RECORD_BATCH_LIMITS.records,
+      'it bounds the records in one request, whose log rows go to Firehose in one PutRecordBatch call',
+    ).default(100),
+  }),
+  /** The predict function's log of every scored record (lib/schema/inference-log.ts), delivered as Parquet. */
+  inferenceLog: group({
+    // The interval is also the longest a prediction waits in the stream before the monitor can see it.
+    ...parquetBuffer(),
+    /**
+     * How long an answer may wait for its log rows to be sent; the rows are counted as failed after that. With two
+     * 10 s model attempts it stays inside the function's 25 s timeout.
+     */
+    sendTimeoutMs: int(100, 3_000, 'it is how long an answer waits for its inference log to be sent').default(1_000),
   }),
   cost: group({
     /** For the whole account, so a sandbox account should hold only this pipeline. */
@@ -198,6 +215,7 @@ export const STAGE_DIFFS: { readonly [S in StageName]: Omit<z.input<typeof STAGE
       noncurrentVersionsExpireAfterDays: 90,
     },
     ingest: { bufferIntervalSeconds: 300 },
+    inferenceLog: { bufferIntervalSeconds: 300 },
     crawler: { schedule: 'cron(15 * * * ? *)' },
     athena: { bytesScannedCutoffMiB: 10240 },
     qualityGate: { minValidationAuc: 0.85 },
@@ -222,4 +240,5 @@ export type QualityGateConfig = StageConfig['qualityGate'];
 export type ServingConfig = StageConfig['serving'];
 export type PipelineConfig = StageConfig['pipeline'];
 export type ApiConfig = StageConfig['api'];
+export type InferenceLogConfig = StageConfig['inferenceLog'];
 export type CostConfig = StageConfig['cost'];

@@ -27,3 +27,12 @@ export const predictServiceName = (namePrefix: string) => `${namePrefix}-predict
 
 /** Counted once for every 5xx the function answers itself, which Lambda's Errors metric never sees. */
 export const SERVER_ERRORS_METRIC = 'ServerErrors';
+
+/** Inference-log rows Firehose accepted, per request the function scored. */
+export const INFERENCE_LOG_SENT_METRIC = 'InferenceLogRecords';
+
+/**
+ * Inference-log rows that were not sent (the stream failed, throttled, or did not answer within the budget); an
+ * alarm watches it, since those rows are missing from the drift and quality measures.
+ */
+export const INFERENCE_LOG_FAILED_METRIC = 'InferenceLogFailedRecords';

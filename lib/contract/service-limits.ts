@@ -6,6 +6,13 @@
 /** Firehose accepts 64 to 128 MiB of buffer when it converts record formats (Firehose developer guide). */
 export const PARQUET_BUFFER_MIB = { min: 64, max: 128 } as const;
 
+/** The service's limits for one Firehose PutRecordBatch call (Firehose API reference, PutRecordBatch). */
+export const PUT_RECORD_BATCH_LIMITS = {
+  records: 500,
+  bytes: 4 * 1024 * 1024,
+  recordBytes: 1_000 * 1024,
+} as const;
+
 /**
  * SageMaker instance families with local NVMe instance store. Their storage is encrypted by a hardware module on the
  * instance, and SageMaker rejects a customer KMS key for it: "You can't request a VolumeKmsKeyId when using an

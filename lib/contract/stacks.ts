@@ -24,6 +24,8 @@ export const STACK_OUTPUTS = {
   endpointName: 'EndpointName',
   /** Training: the topic that announces failed and rejected runs; subscribe an address to it. */
   notificationTopicArn: 'NotificationTopicArn',
+  /** Serving: the Firehose stream of the inference log, which the predict function writes. */
+  inferenceLogStreamName: 'InferenceLogStreamName',
   /** Serving: the API's base URL, ending in the stage and a slash. */
   apiUrl: 'ApiUrl',
   /** Serving: the id of the API key; its value is read with apigateway:GetApiKey. */

@@ -6,7 +6,8 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import { dataRemoval } from '../config/data-removal';
 import type { StageConfig } from '../config/stage-config';
-import { ParquetDeliveryStream } from './parquet-delivery-stream';
+import { ParquetDeliveryStream } from '../shared/parquet-delivery-stream';
+import { RAW_ERRORS_PREFIX, RAW_EVENTS_PREFIX } from '../schema/lake-layout';
 import { STACK_OUTPUTS } from '../contract/stacks';
 
 export interface IngestStackProps extends StackProps {
@@ -25,7 +26,10 @@ export class IngestStack extends Stack {
     const { config } = props;
     this.delivery = new ParquetDeliveryStream(this, 'Delivery', {
       deliveryStreamName: `${config.namePrefix}-events`,
+      purpose: 'producer events',
       rawBucket: props.rawBucket,
+      dataPrefix: RAW_EVENTS_PREFIX,
+      errorPrefix: RAW_ERRORS_PREFIX,
       table: props.table,
       encryptionKey: props.encryptionKey,
       bufferSize: Size.mebibytes(config.ingest.bufferSizeMiB),

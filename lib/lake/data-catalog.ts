@@ -6,7 +6,8 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import { FeatureSchema, FieldType } from '../schema/feature-schema';
-import { RAW_EVENTS_PREFIX, RAW_PARTITION_KEYS } from '../schema/lake-layout';
+import { PREDICTIONS_TABLE, inferenceLogColumns, type LogColumn } from '../schema/inference-log';
+import { PREDICTIONS_PREFIX, RAW_EVENTS_PREFIX, RAW_PARTITION_KEYS } from '../schema/lake-layout';
 import { objectArnFindingId } from '../shared/nag-findings';
 import { EncryptedLogGroup } from '../shared/encrypted-log-group';
 
@@ -31,14 +32,15 @@ const GLUE_TYPES: { readonly [T in FieldType]: glue.Type } = {
   timestamp: glue.Schema.TIMESTAMP,
 };
 
-/** The Glue columns of a schema, in schema order; Firehose writes Parquet with exactly these. */
-export function glueColumns(schema: FeatureSchema): glue.Column[] {
-  return schema.fields.map((f) => ({ name: f.name, type: GLUE_TYPES[f.type], comment: f.description }));
+/** The Glue columns of a table, in order; Firehose writes Parquet with exactly these. */
+export function glueColumns(columns: readonly LogColumn[]): glue.Column[] {
+  return columns.map((f) => ({ name: f.name, type: GLUE_TYPES[f.type], comment: f.description }));
 }
 
 /**
- * The Glue Data Catalog side of the lake: a database, the raw events table defined from the feature schema, and a
- * crawler that registers new hourly partitions.
+ * The Glue Data Catalog side of the lake: a database, the raw events table defined from the feature schema, the
+ * inference log's `predictions` table derived from it (lib/schema/inference-log.ts), and a crawler that registers
+ * the new hourly partitions of both.
  *
  * The table is defined in code, not discovered: the crawler targets the existing catalog table, new partitions
  * inherit the table's columns (`InheritFromTable`), and schema changes are only logged, so a malformed file can never
@@ -47,6 +49,8 @@ export function glueColumns(schema: FeatureSchema): glue.Column[] {
 export class DataCatalog extends Construct {
   readonly database: glue.IDatabase;
   readonly table: glue.ITable;
+  /** The inference log: every record the API scored, in the raw bucket under its own prefix. */
+  readonly predictionsTable: glue.ITable;
   readonly crawler: glue.CfnCrawler;
   readonly crawlerRole: iam.IRole;
   readonly crawlerLogGroup: logs.ILogGroup;
@@ -65,22 +69,40 @@ export class DataCatalog extends Construct {
       description: 'ML pipeline data lake: raw events landed by Firehose',
     });
 
-    this.table = new glue.S3Table(this, 'RawEvents', {
+    // Both tables are Parquet in the raw bucket with the hourly partitions Firehose writes.
+    const hourlyTable = (tableName: string, description: string, columns: readonly LogColumn[], prefix: string) => ({
       database: this.database,
-      tableName: props.schema.tableName,
-      description: props.schema.description,
-      columns: glueColumns(props.schema),
+      tableName,
+      description,
+      columns: glueColumns(columns),
       partitionKeys: RAW_PARTITION_KEYS.map((k) => ({ name: k.name, type: glue.Schema.STRING })),
       dataFormat: glue.DataFormat.PARQUET,
       storage: glue.S3TableStorage.fromBucket(props.rawBucket),
-      s3Prefix: RAW_EVENTS_PREFIX,
+      s3Prefix: prefix,
       enablePartitionFiltering: true,
     });
+    const { schema } = props;
+    this.table = new glue.S3Table(
+      this,
+      'RawEvents',
+      hourlyTable(schema.tableName, schema.description, schema.fields, RAW_EVENTS_PREFIX),
+    );
+    this.predictionsTable = new glue.S3Table(
+      this,
+      'Predictions',
+      hourlyTable(
+        PREDICTIONS_TABLE,
+        `Inference log: every record the API scored, with its score, decision and model (features of ${schema.tableName})`,
+        inferenceLogColumns(schema),
+        PREDICTIONS_PREFIX,
+      ),
+    );
+    const tables = [this.table, this.predictionsTable];
     // Catalog entries are metadata with fixed names, re-created from code on the next deploy (the crawler registers
     // the partitions again): they go with the stack even where the data stays, since a kept one would block that
     // deploy with "already exists".
+    for (const table of tables) table.applyRemovalPolicy(RemovalPolicy.DESTROY);
     this.database.applyRemovalPolicy(RemovalPolicy.DESTROY);
-    this.table.applyRemovalPolicy(RemovalPolicy.DESTROY);
 
     const securityConfigurationName = `${props.namePrefix}-crawler`;
     const securityConfiguration = new glue.SecurityConfiguration(this, 'CrawlerSecurity', {
@@ -95,7 +117,8 @@ export class DataCatalog extends Construct {
     this.crawlerRole = new iam.Role(this, 'CrawlerRole', {
       roleName,
       assumedBy: new iam.ServicePrincipal('glue.amazonaws.com'),
-      description: 'Registers partitions of the raw events table; reads the raw zone, writes nothing to S3',
+      description:
+        'Registers partitions of the events and predictions tables; reads the raw zone, writes nothing to S3',
     });
     this.crawlerLogGroup = new EncryptedLogGroup(this, 'CrawlerLogs', {
       logGroupName: `/aws-glue/crawlers-role/${roleName}-${securityConfigurationName}`,
@@ -103,25 +126,25 @@ export class DataCatalog extends Construct {
       retention: props.logRetention,
     });
 
-    const rawObjects = `${RAW_EVENTS_PREFIX}*`;
-    props.rawBucket.grantRead(this.crawlerRole, rawObjects);
-    const readOnlyGrant = `bucket.grantRead's read-only actions, limited to the raw events prefix (${rawObjects}) that the crawler scans for new partitions.`;
+    const crawled = [RAW_EVENTS_PREFIX, PREDICTIONS_PREFIX].map((prefix) => `${prefix}*`);
+    for (const objects of crawled) props.rawBucket.grantRead(this.crawlerRole, objects);
+    const readOnlyGrant = `bucket.grantRead's read-only actions, limited to the prefixes of the two tables (${crawled.join(', ')}) that the crawler scans for new partitions.`;
     Validations.of(this.crawlerRole).acknowledge(
       { id: 'AwsSolutions-IAM5[Action::s3:GetBucket*]', reason: readOnlyGrant },
       { id: 'AwsSolutions-IAM5[Action::s3:GetObject*]', reason: readOnlyGrant },
       { id: 'AwsSolutions-IAM5[Action::s3:List*]', reason: readOnlyGrant },
-      {
-        id: objectArnFindingId(this.crawlerRole, props.rawBucket, rawObjects),
-        reason: 'The crawler reads every object under the raw events prefix, whose partition folders appear hourly.',
-      },
+      ...crawled.map((objects) => ({
+        id: objectArnFindingId(this.crawlerRole, props.rawBucket, objects),
+        reason: `The crawler reads every object under ${objects.slice(0, -1)}, whose partition folders appear hourly.`,
+      })),
     );
     const catalogArn = stack.formatArn({ service: 'glue', resource: 'catalog' });
     const databaseArn = stack.formatArn({ service: 'glue', resource: 'database', resourceName: props.databaseName });
     this.crawlerRole.addToPrincipalPolicy(
       new iam.PolicyStatement({
-        sid: 'ReadTheTargetTable',
+        sid: 'ReadTheTargetTables',
         actions: ['glue:GetDatabase', 'glue:GetTable'],
-        resources: [catalogArn, databaseArn, this.table.tableArn],
+        resources: [catalogArn, databaseArn, ...tables.map((t) => t.tableArn)],
       }),
     );
     this.crawlerRole.addToPrincipalPolicy(
@@ -138,7 +161,7 @@ export class DataCatalog extends Construct {
           // The crawler records its run in the table's parameters; its columns stay as defined (UpdateBehavior LOG).
           'glue:UpdateTable',
         ],
-        resources: [catalogArn, databaseArn, this.table.tableArn],
+        resources: [catalogArn, databaseArn, ...tables.map((t) => t.tableArn)],
       }),
     );
     this.crawlerRole.addToPrincipalPolicy(
@@ -170,10 +193,12 @@ export class DataCatalog extends Construct {
 
     this.crawler = new glue.CfnCrawler(this, 'Crawler', {
       name: `${props.namePrefix}-raw-partitions`,
-      description: `Adds new hourly partitions of ${props.databaseName}.${props.schema.tableName}`,
+      description: `Adds new hourly partitions of ${props.databaseName}.${props.schema.tableName} and ${PREDICTIONS_TABLE}`,
       role: this.crawlerRole.roleArn,
       databaseName: props.databaseName,
-      targets: { catalogTargets: [{ databaseName: props.databaseName, tables: [props.schema.tableName] }] },
+      targets: {
+        catalogTargets: [{ databaseName: props.databaseName, tables: [props.schema.tableName, PREDICTIONS_TABLE] }],
+      },
       schemaChangePolicy: { updateBehavior: 'LOG', deleteBehavior: 'LOG' },
       recrawlPolicy: { recrawlBehavior: 'CRAWL_EVERYTHING' },
       configuration: JSON.stringify({
@@ -186,7 +211,7 @@ export class DataCatalog extends Construct {
       schedule: { scheduleExpression: props.crawlerSchedule ?? '' },
     });
     // A scheduled crawl must find its log group and its role's policy in place.
-    this.crawler.node.addDependency(this.table, this.crawlerLogGroup, this.crawlerRole);
+    this.crawler.node.addDependency(...tables, this.crawlerLogGroup, this.crawlerRole);
   }
 
   /** ARN of the crawler, for granting `glue:StartCrawler` and `glue:GetCrawler`. */

@@ -2,16 +2,22 @@ import { Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
-import { RAW_ERRORS_PREFIX, RAW_EVENTS_PREFIX, TRAINING_EXPORTS_PREFIX } from '../schema/lake-layout';
+import {
+  PREDICTIONS_PREFIX,
+  PREDICTION_ERRORS_PREFIX,
+  RAW_ERRORS_PREFIX,
+  RAW_EVENTS_PREFIX,
+  TRAINING_EXPORTS_PREFIX,
+} from '../schema/lake-layout';
 import { LakeBucket, enableEventBridgeNotifications } from './lake-bucket';
 
 /** How long each kind of object lives in each storage class, counted from when it was written. */
 export interface DataLakeLifecycle {
-  /** Raw events move to S3 Standard-IA (S3 allows 30 days at the earliest). @default Duration.days(30) */
+  /** Raw events and predictions move to S3 Standard-IA (30 days at the earliest). @default Duration.days(30) */
   readonly rawInfrequentAccessAfter?: Duration;
-  /** Raw events move to Glacier Instant Retrieval, 30 days after Standard-IA at the earliest. @default Duration.days(90) */
+  /** Raw events and predictions move to Glacier Instant Retrieval, 30 days after Standard-IA at the earliest. @default Duration.days(90) */
   readonly rawGlacierInstantRetrievalAfter?: Duration;
-  /** Records Firehose could not convert (under `errors/`) are deleted. @default Duration.days(14) */
+  /** Records Firehose could not convert (under `errors/` and `prediction-errors/`) are deleted. @default Duration.days(14) */
   readonly rawErrorsExpireAfter?: Duration;
   /** Training exports are deleted. @default Duration.days(14) */
   readonly curatedExpireAfter?: Duration;
@@ -111,10 +117,12 @@ export class DataLakeStorage extends Construct {
       ...common,
       versioning: { enabled: true, noncurrentVersionExpiration },
       lifecycleRules: [
-        {
-          id: 'TierAgingRawEvents',
-          prefix: RAW_EVENTS_PREFIX,
-          // Glacier Instant Retrieval keeps old partitions queryable by Athena at a lower storage price.
+        // Glacier Instant Retrieval keeps old partitions queryable by Athena at a lower storage price.
+        ...[
+          { id: 'TierAgingRawEvents', prefix: RAW_EVENTS_PREFIX },
+          { id: 'TierAgingPredictions', prefix: PREDICTIONS_PREFIX },
+        ].map((rule) => ({
+          ...rule,
           transitions: [
             {
               storageClass: s3.StorageClass.INFREQUENT_ACCESS,
@@ -125,11 +133,12 @@ export class DataLakeStorage extends Construct {
               transitionAfter: lifecycle.rawGlacierInstantRetrievalAfter,
             },
           ],
-        },
+        })),
+        // Conversion and delivery failures are kept long enough to inspect and resend, then deleted.
+        { id: 'ExpireDeliveryErrors', prefix: RAW_ERRORS_PREFIX, expiration: lifecycle.rawErrorsExpireAfter },
         {
-          // Conversion and delivery failures are kept long enough to inspect and resend, then deleted.
-          id: 'ExpireDeliveryErrors',
-          prefix: RAW_ERRORS_PREFIX,
+          id: 'ExpireInferenceLogErrors',
+          prefix: PREDICTION_ERRORS_PREFIX,
           expiration: lifecycle.rawErrorsExpireAfter,
         },
       ],

@@ -8,7 +8,7 @@ import { Construct } from 'constructs';
 import type { StageConfig } from '../config/stage-config';
 import type { NotificationTopic } from '../shared/notification-topic';
 import { CostGuards } from './cost-guards';
-import { PipelineMonitoring, alarmName } from './pipeline-monitoring';
+import { PipelineMonitoring, alarmName, type PipelineMonitoringProps } from './pipeline-monitoring';
 import { API_STAGE_NAME, apiName } from '../contract/inference-api';
 
 export interface MonitoringStackProps extends StackProps {
@@ -18,6 +18,8 @@ export interface MonitoringStackProps extends StackProps {
   readonly stateMachine: sfn.IStateMachine;
   readonly predictFunction: lambda.IFunction;
   readonly predictServerErrors: cloudwatch.Metric;
+  /** The inference log's stream and the predict function's counts of the rows it sent and failed to send. */
+  readonly inferenceLog: PipelineMonitoringProps['inferenceLog'];
   /** Where alarms notify; this stack lets its alarms publish there. */
   readonly alarmTopic: NotificationTopic;
 }
@@ -42,6 +44,7 @@ export class MonitoringStack extends Stack {
       apiStage: API_STAGE_NAME,
       predictFunction: props.predictFunction,
       predictServerErrors: props.predictServerErrors,
+      inferenceLog: props.inferenceLog,
       alarmTopic: props.alarmTopic,
     });
     this.costGuards = new CostGuards(this, 'CostGuards', {

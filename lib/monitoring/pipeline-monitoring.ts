@@ -21,6 +21,12 @@ export interface PipelineMonitoringProps {
   readonly predictFunction: lambda.IFunction;
   /** The 5xx the predict function answers itself (InferenceApi.metricServerErrors). */
   readonly predictServerErrors: cloudwatch.Metric;
+  /** The inference log: its stream, and the rows the predict function sent and failed to send. */
+  readonly inferenceLog: {
+    readonly stream: firehose.IDeliveryStream;
+    readonly sentRows: cloudwatch.Metric;
+    readonly failedRows: cloudwatch.Metric;
+  };
   /** Where alarms are sent: the pipeline's notification topic. */
   readonly alarmTopic: sns.ITopic;
 }
@@ -51,8 +57,8 @@ export const ALARM_THRESHOLDS = {
 
 /**
  * Observability for the whole pipeline: alarms on the serving path (API 5XX rate and p99 latency, the function's
- * errors and throttles, the endpoint's invocation errors and model latency), sent to the notification topic, and
- * one dashboard that follows a record from ingest to prediction.
+ * errors and throttles, the endpoint's invocation errors and model latency, inference-log rows lost or not
+ * converted), sent to the notification topic, and one dashboard that follows a record from ingest to prediction.
  */
 export class PipelineMonitoring extends Construct {
   readonly dashboard: cloudwatch.Dashboard;
@@ -95,6 +101,7 @@ export class PipelineMonitoring extends Construct {
       threshold,
       description,
     });
+    const log = props.inferenceLog;
     this.alarms.push(
       new PipelineAlarm(
         this,
@@ -143,6 +150,23 @@ export class PipelineMonitoring extends Construct {
         'ModelLatency',
         alarmProps(modelLatencyMs, ALARM_THRESHOLDS.modelP99LatencyMs, 'Model p99 latency is 2 s or more'),
       ),
+      // Rows missing from the lake skew drift and quality, so one period with a lost row is enough.
+      new PipelineAlarm(this, 'InferenceLogFailures', {
+        ...alarmProps(
+          log.failedRows.with({ period, statistic: 'Sum' }),
+          1,
+          'Scored records were not written to the inference log (stream failing, throttled or slower than the budget); the predictions were answered; see the predict logs',
+        ),
+        datapointsToAlarm: 1,
+      }),
+      new PipelineAlarm(this, 'InferenceLogConversionErrors', {
+        ...alarmProps(
+          log.stream.metric('FailedConversion.Records', { period, statistic: 'Sum' }),
+          1,
+          'Firehose could not convert inference-log rows to Parquet; they are under prediction-errors/ in the raw bucket',
+        ),
+        datapointsToAlarm: 1,
+      }),
     );
 
     this.dashboard = new cloudwatch.Dashboard(this, 'Dashboard', {
@@ -189,6 +213,17 @@ export class PipelineMonitoring extends Construct {
       ),
       new cloudwatch.AlarmStatusWidget({ title: 'Alarms', alarms: this.alarms, width: 8, height: 6 }),
     );
+    this.dashboard.addWidgets(
+      graph(
+        'Inference log: rows sent, failed and delivered',
+        [
+          log.sentRows.with({ period, statistic: 'Sum' }),
+          log.failedRows.with({ period, statistic: 'Sum' }),
+          log.stream.metric('DeliveryToS3.Records', { period, statistic: 'Sum' }),
+        ],
+        [log.stream.metric('DeliveryToS3.DataFreshness', { period, statistic: 'Maximum' })],
+      ),
+    );
   }
 }
 
@@ -198,11 +233,13 @@ interface PipelineAlarmProps {
   readonly metric: cloudwatch.IMetric;
   readonly threshold: number;
   readonly description: string;
+  /** Periods of the last three that must reach the threshold. @default 2 */
+  readonly datapointsToAlarm?: number;
 }
 
 /**
- * An alarm that fires when two of the last three periods reach the threshold, treats missing data as fine (an idle
- * sandbox is healthy), and notifies the topic both when it fires and when it recovers.
+ * An alarm that fires when two (or `datapointsToAlarm`) of the last three periods reach the threshold, treats
+ * missing data as fine (an idle sandbox is healthy), and notifies the topic both when it fires and when it recovers.
  */
 class PipelineAlarm extends cloudwatch.Alarm {
   constructor(scope: Construct, id: string, props: PipelineAlarmProps) {
@@ -212,7 +249,7 @@ class PipelineAlarm extends cloudwatch.Alarm {
       metric: props.metric,
       threshold: props.threshold,
       evaluationPeriods: 3,
-      datapointsToAlarm: 2,
+      datapointsToAlarm: props.datapointsToAlarm ?? 2,
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
     });

@@ -10,6 +10,16 @@ export const RAW_EVENTS_PREFIX = 'events/';
 export const RAW_ERRORS_PREFIX = 'errors/';
 
 /**
+ * Prefix of the inference log under the raw bucket: every record the API scored, with its score and decision
+ * (lib/schema/inference-log.ts); the `predictions` table's location. It sits beside the events so the monitor can
+ * join predictions to the labels that arrive later, partition by partition.
+ */
+export const PREDICTIONS_PREFIX = 'predictions/';
+
+/** Prefix for inference-log records Firehose could not convert or deliver; its own, so each stream writes only its own. */
+export const PREDICTION_ERRORS_PREFIX = 'prediction-errors/';
+
+/**
  * Hive-style partition keys, coarsest first. Firehose fills them from the record's arrival time in UTC, which is why
  * they are strings: Hive-style values such as `month=07` keep their leading zero.
  */
@@ -20,18 +30,18 @@ export const RAW_PARTITION_KEYS = [
   { name: 'hour', firehoseTimestampPattern: 'HH' },
 ] as const;
 
-/** The Firehose S3 prefix that writes `events/year=2026/month=11/day=24/hour=21/`. */
-export function firehoseDataPrefix(): string {
+/** The Firehose S3 prefix that writes e.g. `events/year=2026/month=11/day=24/hour=21/` under `dataPrefix`. */
+export function firehoseDataPrefix(dataPrefix: string): string {
   const partitions = RAW_PARTITION_KEYS.map((k) => `${k.name}=!{timestamp:${k.firehoseTimestampPattern}}`).join('/');
-  return `${RAW_EVENTS_PREFIX}${partitions}/`;
+  return `${dataPrefix}${partitions}/`;
 }
 
 /**
- * The Firehose error prefix: failures grouped by error type (conversion vs delivery) and day, so a learner can see
- * at a glance why records were rejected.
+ * The Firehose error prefix under `errorPrefix`: failures grouped by error type (conversion vs delivery) and day,
+ * so a learner can see at a glance why records were rejected.
  */
-export function firehoseErrorPrefix(): string {
-  return `${RAW_ERRORS_PREFIX}!{firehose:error-output-type}/year=!{timestamp:yyyy}/month=!{timestamp:MM}/day=!{timestamp:dd}/`;
+export function firehoseErrorPrefix(errorPrefix: string): string {
+  return `${errorPrefix}!{firehose:error-output-type}/year=!{timestamp:yyyy}/month=!{timestamp:MM}/day=!{timestamp:dd}/`;
 }
 
 /** Prefix under the curated bucket where training exports are unloaded. */

@@ -2,6 +2,7 @@ import { Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import * as apigateway from 'aws-cdk-lib/aws-apigateway';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import * as firehose from 'aws-cdk-lib/aws-kinesisfirehose';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
@@ -11,8 +12,11 @@ import { PipelineFunction } from '../shared/pipeline-function';
 import type { FeatureSchema } from '../schema/feature-schema';
 import { recordJsonSchema } from '../schema/record-validation';
 import { schemaToJson } from '../schema/schema-json';
+import { PUT_RECORD_BATCH_LIMITS } from '../contract/service-limits';
 import {
   API_STAGE_NAME,
+  INFERENCE_LOG_FAILED_METRIC,
+  INFERENCE_LOG_SENT_METRIC,
   MAX_BODY_BYTES,
   PREDICT_METRICS_NAMESPACE,
   SERVER_ERRORS_METRIC,
@@ -44,6 +48,10 @@ export interface InferenceApiProps {
   readonly decisionThreshold?: number;
   /** Most records in one request. @default 100 */
   readonly maxBatchSize?: number;
+  /** The Firehose stream the function sends every scored record to (the inference log). */
+  readonly inferenceLog: firehose.IDeliveryStream;
+  /** How long an answer waits for its log rows to be sent, 100 ms to 3 s. @default Duration.seconds(1) */
+  readonly inferenceLogTimeout?: Duration;
   /** The key of the function's and the API's log groups. */
   readonly encryptionKey: kms.IKey;
   readonly logRetention: logs.RetentionDays;
@@ -75,14 +83,29 @@ export class InferenceApi extends Construct {
       quotaPerDay: props.quotaPerDay ?? 10_000,
       decisionThreshold: props.decisionThreshold ?? 0.5,
       maxBatchSize: props.maxBatchSize ?? 100,
+      inferenceLogTimeoutMs: (props.inferenceLogTimeout ?? Duration.seconds(1)).toMilliseconds(),
     };
     if (!(config.decisionThreshold > 0 && config.decisionThreshold <= 1)) {
       throw new Error(
         `InferenceApi: decisionThreshold is ${config.decisionThreshold}; it is a fraud probability, pass a number above 0 up to 1`,
       );
     }
-    if (!Number.isInteger(config.maxBatchSize) || config.maxBatchSize < 1) {
-      throw new Error(`InferenceApi: maxBatchSize is ${config.maxBatchSize}; pass a whole number of at least 1`);
+    if (
+      !Number.isInteger(config.maxBatchSize) ||
+      config.maxBatchSize < 1 ||
+      config.maxBatchSize > PUT_RECORD_BATCH_LIMITS.records
+    ) {
+      throw new Error(
+        `InferenceApi: maxBatchSize is ${config.maxBatchSize}; pass a whole number from 1 to ` +
+          `${PUT_RECORD_BATCH_LIMITS.records}, the records one PutRecordBatch call takes (one call logs a request)`,
+      );
+    }
+    const timeoutMs = config.inferenceLogTimeoutMs;
+    if (!Number.isInteger(timeoutMs) || timeoutMs < 100 || timeoutMs > 3_000) {
+      throw new Error(
+        `InferenceApi: inferenceLogTimeout is ${timeoutMs} ms; pass 100 ms to 3 s, which keeps two 10 s model ` +
+          "attempts and the log inside the function's 25 s timeout",
+      );
     }
     const logRemovalPolicy = props.logRemovalPolicy ?? RemovalPolicy.RETAIN;
 
@@ -92,12 +115,14 @@ export class InferenceApi extends Construct {
       DECISION_THRESHOLD: String(config.decisionThreshold),
       MAX_BATCH_SIZE: String(config.maxBatchSize),
       MAX_BODY_BYTES: String(MAX_BODY_BYTES),
+      INFERENCE_LOG_STREAM: props.inferenceLog.deliveryStreamName,
+      INFERENCE_LOG_TIMEOUT_MS: String(timeoutMs),
       POWERTOOLS_SERVICE_NAME: predictServiceName(props.namePrefix),
       POWERTOOLS_METRICS_NAMESPACE: PREDICT_METRICS_NAMESPACE,
     };
     const handler = new PipelineFunction(this, 'PredictFunction', {
       entry: 'predict',
-      description: 'Validates prediction requests and calls the SageMaker endpoint',
+      description: 'Validates prediction requests, calls the SageMaker endpoint and logs each scored record',
       environment,
       // Under API Gateway's 29 s integration limit, with room for one retried 10 s invocation.
       timeout: Duration.seconds(25),
@@ -118,6 +143,8 @@ export class InferenceApi extends Construct {
         resources: [endpointArn],
       }),
     );
+    // PutRecord and PutRecordBatch on this one stream; Firehose encrypts with the lake key under its own role.
+    props.inferenceLog.grantPutRecords(handler.role);
     Validations.of(handler.role).acknowledge({
       id: 'AwsSolutions-IAM5[Resource::*]',
       reason: 'X-Ray tracing (xray:PutTraceSegments, PutTelemetryRecords) has no resource-level permissions.',
@@ -292,9 +319,18 @@ export class InferenceApi extends Construct {
    * Errors metric does not count because the function returns them instead of throwing.
    */
   metricServerErrors(props: cloudwatch.MetricOptions = {}): cloudwatch.Metric {
+    return this.functionMetric(SERVER_ERRORS_METRIC, props);
+  }
+
+  /** Inference-log rows the function sent (`sent`) or could not send (`failed`: missing from the lake). */
+  metricInferenceLog(rows: 'sent' | 'failed', props: cloudwatch.MetricOptions = {}): cloudwatch.Metric {
+    return this.functionMetric(rows === 'sent' ? INFERENCE_LOG_SENT_METRIC : INFERENCE_LOG_FAILED_METRIC, props);
+  }
+
+  private functionMetric(metricName: string, props: cloudwatch.MetricOptions): cloudwatch.Metric {
     return new cloudwatch.Metric({
       namespace: PREDICT_METRICS_NAMESPACE,
-      metricName: SERVER_ERRORS_METRIC,
+      metricName,
       dimensionsMap: { service: this.serviceName },
       statistic: 'Sum',
       ...props,

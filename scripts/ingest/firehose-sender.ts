@@ -8,13 +8,7 @@
  */
 import { type FirehoseClient, PutRecordBatchCommand } from '@aws-sdk/client-firehose';
 import { ToolError } from '../lib/cli';
-
-/** The service's limits for one PutRecordBatch call. */
-export const PUT_RECORD_BATCH_LIMITS = {
-  records: 500,
-  bytes: 4 * 1024 * 1024,
-  recordBytes: 1_000 * 1024,
-} as const;
+import { PUT_RECORD_BATCH_LIMITS } from '../../lib/contract/service-limits';
 
 export interface SendOptions {
   readonly streamName: string;

@@ -17,7 +17,8 @@ import {
   type ToolSpec,
   UsageError,
 } from '../lib/cli';
-import { encodeRecord, PUT_RECORD_BATCH_LIMITS, sendRecords } from './firehose-sender';
+import { encodeRecord, sendRecords } from './firehose-sender';
+import { PUT_RECORD_BATCH_LIMITS } from '../../lib/contract/service-limits';
 import { parseNdjson, readTextFile } from '../lib/ndjson';
 import { ProgressBar } from './progress';
 import { stackNames } from '../../lib/contract/stacks';

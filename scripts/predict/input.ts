@@ -1,15 +1,19 @@
 /**
- * The input of `npm run predict`: records from the command line or a file, split into the features the API gets and
- * what the client keeps back (record id, event time, label) to show beside each prediction.
+ * The input of `npm run predict`: records from the command line or a file, split into what the API gets (the
+ * features, and the record id, which the inference log keeps to join the label that arrives later) and what the
+ * client keeps back (other ids, event time, label) to show beside each prediction.
  */
-import { type FeatureSchema, labelField } from '../../lib/schema/feature-schema';
+import { type FeatureSchema, labelField, recordIdField } from '../../lib/schema/feature-schema';
 import { ToolError, UsageError } from '../lib/cli';
 import { parseNdjson, readTextFile } from '../lib/ndjson';
 import { errorMessage, isObject, typeName } from './json';
 
-/** One record to score: the features the API gets, and what the client keeps back to show beside the answer. */
+/** One record to score: what the API gets, and what the client keeps back to show beside the answer. */
 export interface InputRecord {
-  /** Every field of the input except the schema's id, event-time and label fields (unknown keys stay, so the API names a typo). */
+  /**
+   * Every field of the input except the schema's other id, event-time and label fields: the features and the record
+   * id (unknown keys stay, so the API names a typo).
+   */
   readonly features: Readonly<Record<string, unknown>>;
   /** The actual label when the input carries it: true for fraud. */
   readonly label?: boolean;
@@ -34,7 +38,11 @@ export function toInputRecord(
     throw fail(`${source} is ${typeName(value)}, not a record: pass a JSON object of named features`);
   }
   // Derived from the schema rather than listed, so a new id or timestamp column is stripped without a code change.
-  const withheld = new Set(schema.fields.filter((field) => field.role !== 'feature').map((field) => field.name));
+  // The record id goes with the features: the API accepts it, and the inference log keeps it to join labels.
+  const recordId = recordIdField(schema).name;
+  const withheld = new Set(
+    schema.fields.filter((field) => field.role !== 'feature' && field.name !== recordId).map((field) => field.name),
+  );
   const features = Object.fromEntries(Object.entries(value).filter(([name]) => !withheld.has(name)));
   const label = labelField(schema);
   const actual = value[label.name];
@@ -113,7 +121,7 @@ export function recordsFromFile(schema: FeatureSchema, path: string): InputRecor
   return records;
 }
 
-/** The records of the run's input source, with ids, event times and labels set aside. */
+/** The records of the run's input source, with other ids, event times and labels set aside. */
 export function readRecords(schema: FeatureSchema, source: InputSource): InputRecord[] {
   switch (source.kind) {
     case 'file':

@@ -49,6 +49,12 @@ function accessMatrix(app: DeployedApp, namePrefix: string, endpointName: string
   const viaS3 = { 'kms:ViaService': `s3.${REGION}.amazonaws.com`, 'kms:CallerAccount': ACCOUNT };
 
   const firehose = role('Ingest/Delivery/DeliveryRole');
+  const logFirehose = role('Serving/InferenceLog/DeliveryRole');
+  const deliveryStream = (path: string) => app.at(path).attribute('Arn');
+  const eventsStream = deliveryStream('Ingest/Delivery/Stream');
+  const predictionsStream = deliveryStream('Serving/InferenceLog/Stream');
+  const predictionsTable = glue(`table/${database}/${app.at('DataLake/Catalog/Predictions/Table').ref}`);
+  const predictionFile = `${bucket('Raw')}/predictions/year=2026/month=12/day=01/hour=12/predictions-1.parquet`;
   const crawlerRole = role('DataLake/Catalog/CrawlerRole');
   const pipeline = role('Training/Pipeline/StateMachine/Role');
   const sagemakerRole = role('Training/Pipeline/SageMakerRole');
@@ -159,6 +165,74 @@ function accessMatrix(app: DeployedApp, namePrefix: string, endpointName: string
       expect: 'denied',
     },
 
+    // Inference log: the serving stack's own Firehose stream lands every scored record under predictions/.
+    {
+      name: 'Firehose assumes the inference-log delivery role for this account',
+      caller: { service: 'firehose.amazonaws.com' },
+      action: 'sts:AssumeRole',
+      resource: arn('Serving/InferenceLog/DeliveryRole'),
+      context: { 'sts:ExternalId': ACCOUNT },
+      expect: 'allowed',
+    },
+    {
+      name: 'The inference-log stream writes a Parquet file under predictions/ over TLS',
+      caller: logFirehose,
+      action: 's3:PutObject',
+      resource: predictionFile,
+      expect: 'allowed',
+    },
+    {
+      name: 'The inference-log stream writes a failed row under prediction-errors/',
+      caller: logFirehose,
+      action: 's3:PutObject',
+      resource: `${bucket('Raw')}/prediction-errors/format-conversion-failed/year=2026/month=12/day=01/part-1`,
+      expect: 'allowed',
+    },
+    {
+      name: 'The inference-log stream reads the predictions table for the Parquet schema',
+      caller: logFirehose,
+      action: 'glue:GetTableVersions',
+      resource: predictionsTable,
+      expect: 'allowed',
+    },
+    {
+      name: 'The inference-log stream encrypts with the lake key through S3',
+      caller: logFirehose,
+      action: 'kms:GenerateDataKey',
+      resource: key,
+      context: viaS3,
+      expect: 'allowed',
+    },
+    {
+      name: 'The inference-log stream cannot write raw events',
+      caller: logFirehose,
+      action: 's3:PutObject',
+      resource: `${bucket('Raw')}/events/year=2026/month=12/day=01/hour=12/events-1.parquet`,
+      expect: 'denied',
+    },
+    {
+      name: 'The inference-log stream cannot delete predictions',
+      caller: logFirehose,
+      action: 's3:DeleteObject',
+      resource: predictionFile,
+      expect: 'denied',
+    },
+    {
+      name: 'The events stream cannot write the inference log',
+      caller: firehose,
+      action: 's3:PutObject',
+      resource: predictionFile,
+      expect: 'denied',
+    },
+    {
+      name: 'The inference-log stream cannot write without TLS',
+      caller: logFirehose,
+      action: 's3:PutObject',
+      resource: predictionFile,
+      context: { 'aws:SecureTransport': 'false' },
+      expect: 'denied',
+    },
+
     // Catalog: the crawler registers partitions.
     {
       name: 'Glue assumes the crawler role',
@@ -195,6 +269,27 @@ function accessMatrix(app: DeployedApp, namePrefix: string, endpointName: string
       action: 'glue:BatchCreatePartition',
       resource: table,
       expect: 'allowed',
+    },
+    {
+      name: 'The crawler reads an inference-log Parquet file',
+      caller: crawlerRole,
+      action: 's3:GetObject',
+      resource: predictionFile,
+      expect: 'allowed',
+    },
+    {
+      name: 'The crawler registers new partitions of the predictions table',
+      caller: crawlerRole,
+      action: 'glue:BatchCreatePartition',
+      resource: predictionsTable,
+      expect: 'allowed',
+    },
+    {
+      name: 'The crawler cannot read failed inference-log rows',
+      caller: crawlerRole,
+      action: 's3:GetObject',
+      resource: `${bucket('Raw')}/prediction-errors/format-conversion-failed/year=2026/month=12/day=01/part-1`,
+      expect: 'denied',
     },
     {
       name: 'The crawler writes to its log group',
@@ -636,6 +731,34 @@ function accessMatrix(app: DeployedApp, namePrefix: string, endpointName: string
       action: 'logs:PutLogEvents',
       resource: `${arn('Serving/Inference/PredictFunction/Logs').replace(/:\*$/, '')}:log-stream:2026/12/01/abc`,
       expect: 'allowed',
+    },
+    {
+      name: 'The predict function puts a batch of scored records to the inference-log stream',
+      caller: predict,
+      action: 'firehose:PutRecordBatch',
+      resource: predictionsStream,
+      expect: 'allowed',
+    },
+    {
+      name: 'The predict function cannot put records to the events stream',
+      caller: predict,
+      action: 'firehose:PutRecordBatch',
+      resource: eventsStream,
+      expect: 'denied',
+    },
+    {
+      name: 'The predict function cannot reconfigure or delete the inference-log stream',
+      caller: predict,
+      action: 'firehose:DeleteDeliveryStream',
+      resource: predictionsStream,
+      expect: 'denied',
+    },
+    {
+      name: 'The predict function cannot write the inference log to S3 directly',
+      caller: predict,
+      action: 's3:PutObject',
+      resource: predictionFile,
+      expect: 'denied',
     },
     ...['Raw', 'Curated', 'Models', 'Checkpoints', 'AthenaResults'].map((zone): Call => ({
       name: `The predict function cannot read the ${zone} bucket`,

@@ -1,5 +1,5 @@
 import { Match } from 'aws-cdk-lib/assertions';
-import { ParquetDeliveryStream } from '../../lib/ingest/parquet-delivery-stream';
+import { ParquetDeliveryStream } from '../../lib/shared/parquet-delivery-stream';
 import { normalizedTemplate, synthPipeline, testApp } from '../helpers';
 import { Duration, Size, Stack } from 'aws-cdk-lib';
 import * as glue from 'aws-cdk-lib/aws-glue';
@@ -119,7 +119,10 @@ describe('ParquetDeliveryStream validation', () => {
   });
   const props = {
     deliveryStreamName: 'events',
+    purpose: 'test records',
     rawBucket: bucket,
+    dataPrefix: 'events/',
+    errorPrefix: 'errors/',
     table,
     encryptionKey: new kms.Key(stack, 'Key'),
     bufferInterval: Duration.seconds(60),
@@ -130,6 +133,21 @@ describe('ParquetDeliveryStream validation', () => {
     expect(() => new ParquetDeliveryStream(stack, 'Small', { ...props, bufferSize: Size.mebibytes(32) })).toThrow(
       'ParquetDeliveryStream: bufferSize (32 MiB) must be 64 to 128 MiB, the range Firehose allows with Parquet conversion',
     );
+  });
+
+  test.each([
+    [{ dataPrefix: 'events' }, "dataPrefix 'events' must be one folder"],
+    [{ errorPrefix: 'raw/errors/' }, "errorPrefix 'raw/errors/' must be one folder"],
+    [{ errorPrefix: 'events/' }, "dataPrefix and errorPrefix are both 'events/'"],
+  ])('rejects prefixes %j', (prefixes, message) => {
+    expect(
+      () =>
+        new ParquetDeliveryStream(stack, `Prefixes${message.length}`, {
+          ...props,
+          bufferSize: Size.mebibytes(64),
+          ...prefixes,
+        }),
+    ).toThrow(message);
   });
 
   test('rejects a buffering interval above 900 seconds', () => {

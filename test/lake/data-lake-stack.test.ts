@@ -19,7 +19,10 @@ describe('DataLakeStack (sandbox)', () => {
       'StorageModelsBucket3FAC5E13',
       'StorageRawBucketCFA2C318',
     ]);
-    expect(Object.keys(template.findResources('AWS::Glue::Table'))).toEqual(['CatalogRawEventsTableDB4B591A']);
+    expect(Object.keys(template.findResources('AWS::Glue::Table'))).toEqual([
+      'CatalogRawEventsTableDB4B591A',
+      'CatalogPredictionsTable39465758',
+    ]);
   });
 
   test('creates a rotating customer-managed key that only AWS services may receive grants on', () => {
@@ -207,10 +210,10 @@ describe('DataLakeStack (sandbox)', () => {
     });
   });
 
-  test('crawls the catalog table for partitions without ever rewriting its columns', () => {
+  test('crawls the events and predictions tables for partitions without ever rewriting their columns', () => {
     template.hasResourceProperties('AWS::Glue::Crawler', {
       Name: 'mlpipe-sandbox-raw-partitions',
-      Targets: { CatalogTargets: [{ DatabaseName: 'mlpipe_sandbox_lake', Tables: ['transactions'] }] },
+      Targets: { CatalogTargets: [{ DatabaseName: 'mlpipe_sandbox_lake', Tables: ['transactions', 'predictions'] }] },
       SchemaChangePolicy: { UpdateBehavior: 'LOG', DeleteBehavior: 'LOG' },
       Schedule: { ScheduleExpression: 'cron(30 2 * * ? *)' },
       CrawlerSecurityConfiguration: { Ref: Match.stringLikeRegexp('^CatalogCrawlerSecurity') },

@@ -1,4 +1,5 @@
 import { Template } from 'aws-cdk-lib/assertions';
+import * as firehose from 'aws-cdk-lib/aws-kinesisfirehose';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import { execFile } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
@@ -47,7 +48,7 @@ writeFileSync(
 
 interface Invocation {
   readonly result: unknown;
-  /** Every line the function wrote to stdout: its logs and the metrics in CloudWatch embedded metric format. */
+  /** Every line the function wrote (stdout, then stderr): its logs and the metrics in embedded metric format. */
   readonly lines: readonly string[];
 }
 
@@ -100,7 +101,7 @@ function run(
           reject(new Error(`${bundle} failed: ${last ?? error?.message}\n${stderr}`));
           return;
         }
-        resolve({ result: JSON.parse(last.slice('RESULT '.length)), lines });
+        resolve({ result: JSON.parse(last.slice('RESULT '.length)), lines: [...lines, ...stderr.split('\n')] });
       },
     );
   });
@@ -132,6 +133,8 @@ const sagemaker = {
   targets: [] as string[],
 };
 let tagging: { filters: unknown[] } = { filters: [] };
+/** What the Firehose stand-in received, and whether it is down. */
+const firehoseLog = { down: false, calls: [] as { stream: string; rows: Record<string, unknown>[] }[] };
 
 function standIn(request: IncomingMessage, response: ServerResponse, body: string): void {
   const target = String(request.headers['x-amz-target'] ?? '');
@@ -154,6 +157,15 @@ function standIn(request: IncomingMessage, response: ServerResponse, body: strin
       return;
     }
     response.writeHead(200, { 'content-type': 'text/csv' }).end(`${sagemaker.probability}\n`);
+  } else if (target === 'Firehose_20150804.PutRecordBatch') {
+    const { DeliveryStreamName, Records } = JSON.parse(body) as {
+      DeliveryStreamName: string;
+      Records: { Data: string }[];
+    };
+    const rows = Records.map((r) => JSON.parse(Buffer.from(r.Data, 'base64').toString('utf8')));
+    firehoseLog.calls.push({ stream: DeliveryStreamName, rows });
+    if (firehoseLog.down) json(500, { message: 'Service unavailable' }, 'ServiceUnavailableException');
+    else json(200, { FailedPutCount: 0, RequestResponses: Records.map((_, i) => ({ RecordId: `r${i}` })) });
   } else if (target.startsWith('ResourceGroupsTaggingAPI_20170126.GetResources')) {
     tagging.filters.push((JSON.parse(body) as { TagFilters: unknown }).TagFilters);
     json(200, {
@@ -178,6 +190,7 @@ beforeAll(async () => {
   endpoints = {
     AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME: server.url,
     AWS_ENDPOINT_URL_SAGEMAKER: server.url,
+    AWS_ENDPOINT_URL_FIREHOSE: server.url,
     AWS_ENDPOINT_URL_RESOURCE_GROUPS_TAGGING_API: server.url,
   };
 });
@@ -187,6 +200,7 @@ afterAll(async () => {
 beforeEach(() => {
   Object.assign(sagemaker, { probability: '0.5', missing: false, invocations: [], bodies: [], targets: [] });
   tagging = { filters: [] };
+  Object.assign(firehoseLog, { down: false, calls: [] });
 });
 
 test('the app bundles its functions without a line of output, as `cdk synth --quiet` must', () => {
@@ -215,6 +229,59 @@ describe('the predict bundle with its template environment', () => {
       threshold,
     });
     expect(sagemaker.invocations).toEqual([`/endpoints/${config.serving.endpointName}/invocations`]);
+  });
+
+  test("logs the scored record to the template's stream, as a row of exactly the predictions table's columns", async () => {
+    const transactionId = '0d4f6a1b-1111-4222-8333-444455556666';
+    const { result } = await invoke(
+      PREDICT,
+      request({ ...EXAMPLE_TRANSACTION_FEATURES, transaction_id: transactionId }),
+      endpoints,
+    );
+    expect(result).toMatchObject({ statusCode: 200 });
+    // The stream the function's environment names is the one the serving stack creates, and that stream converts
+    // through the predictions table, whose columns the row must match name for name.
+    const [stream] = deployed
+      .ofType('AWS::KinesisFirehose::DeliveryStream')
+      .filter((r) => r.path.startsWith('Serving/'));
+    const conversion = (
+      stream.properties as unknown as {
+        ExtendedS3DestinationConfiguration: {
+          DataFormatConversionConfiguration: { SchemaConfiguration: { TableName: string } };
+        };
+      }
+    ).ExtendedS3DestinationConfiguration.DataFormatConversionConfiguration.SchemaConfiguration;
+    const [table] = deployed
+      .ofType('AWS::Glue::Table')
+      .filter((t) => (t.properties as { TableInput: { Name: string } }).TableInput.Name === conversion.TableName);
+    const columns = (
+      table.properties as unknown as { TableInput: { StorageDescriptor: { Columns: { Name: string }[] } } }
+    ).TableInput.StorageDescriptor.Columns.map((c) => c.Name);
+    expect(conversion.TableName).toBe('predictions');
+    expect(firehoseLog.calls).toHaveLength(1);
+    const [{ stream: streamName, rows }] = firehoseLog.calls;
+    expect(streamName).toBe(stream.ref);
+    expect(rows).toHaveLength(1);
+    expect(Object.keys(rows[0])).toEqual(columns);
+    expect(rows[0]).toMatchObject({ transaction_id: transactionId, score: 0.5, decision: true });
+  });
+
+  test('answers while the log stream is down, and counts the row it could not send', async () => {
+    firehoseLog.down = true;
+    const { result, lines } = await invoke(PREDICT, request(EXAMPLE_TRANSACTION_FEATURES), endpoints);
+    expect(result).toMatchObject({ statusCode: 200 });
+    const metrics = publishedMetrics(lines);
+    expect(metrics).toContainEqual({
+      namespace: 'MlPipeline',
+      name: 'InferenceLogFailedRecords',
+      value: 1,
+      service: `${config.namePrefix}-predict`,
+    });
+    expect(metrics).toContainEqual(expect.objectContaining({ name: 'InferenceLogRecords', value: 0 }));
+    // The warning names the error, never the record.
+    const warning = lines.find((line) => line.includes('inference log records not sent'));
+    expect(warning).toContain('ServiceUnavailableException');
+    expect(warning).not.toContain('travel');
   });
 
   test('answers an event without a body key with 400', async () => {
@@ -256,6 +323,7 @@ describe('the predict bundle with the environment of an app built on another sch
       namePrefix: 'other',
       schema,
       endpointName: config.serving.endpointName,
+      inferenceLog: firehose.DeliveryStream.fromDeliveryStreamName(stack, 'Log', 'other-predictions'),
       encryptionKey: new kms.Key(stack, 'Key'),
       logRetention: 14,
     });

@@ -1,19 +1,70 @@
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { TRANSACTION_SCHEMA } from '../../lib/schema/feature-schema';
+import { inferenceLogColumns } from '../../lib/schema/inference-log';
 import { schemaToJson } from '../../lib/schema/schema-json';
 import { type LocalServer, startLocalServer } from '../local-server';
 
 /**
  * The real handler with the real AWS SDK clients, against a local server on 127.0.0.1 that answers the way SageMaker
  * does on the wire: `POST /endpoints/<name>/invocations` for the runtime (raw CSV in and out, errors named in the
- * `x-amzn-ErrorType` header) and the JSON 1.1 protocol for DescribeEndpoint.
+ * `x-amzn-ErrorType` header) and the JSON 1.1 protocol for DescribeEndpoint; and the way Firehose does for
+ * PutRecordBatch (JSON 1.1, records base64-encoded, per-record results in request order).
  */
 type Scenario = 'ok' | 'model-error' | 'throttled' | 'missing' | 'slow';
 let scenario: Scenario = 'ok';
+type LogScenario = 'ok' | 'partial' | 'down' | 'hangs';
+let logScenario: LogScenario = 'ok';
 const received: { path?: string; contentType?: string; accept?: string; body: string }[] = [];
+const logged: { stream: string; rows: Record<string, unknown>[] }[] = [];
+const LOG_TIMEOUT_MS = 300;
+
+function firehose(response: ServerResponse, body: string): void {
+  const { DeliveryStreamName, Records } = JSON.parse(body) as {
+    DeliveryStreamName: string;
+    Records: { Data: string }[];
+  };
+  const rows = Records.map(
+    (r) => JSON.parse(Buffer.from(r.Data, 'base64').toString('utf8')) as Record<string, unknown>,
+  );
+  logged.push({ stream: DeliveryStreamName, rows });
+  const json = (status: number, payload: unknown, type?: string): void => {
+    response
+      .writeHead(status, {
+        'content-type': 'application/x-amz-json-1.1',
+        ...(type ? { 'x-amzn-errortype': type } : {}),
+      })
+      .end(JSON.stringify(payload));
+  };
+  switch (logScenario) {
+    case 'down':
+      return json(500, { message: 'Service unavailable' }, 'ServiceUnavailableException');
+    case 'hangs':
+      setTimeout(
+        () => json(200, { FailedPutCount: 0, RequestResponses: Records.map(() => ({ RecordId: 'r' })) }),
+        2_000,
+      );
+      return;
+    case 'partial':
+      return json(200, {
+        FailedPutCount: 1,
+        RequestResponses: Records.map((_, i) =>
+          i === 0 ? { ErrorCode: 'ServiceUnavailableException', ErrorMessage: 'Slow down.' } : { RecordId: `r${i}` },
+        ),
+      });
+    default:
+      return json(200, {
+        FailedPutCount: 0,
+        Encrypted: true,
+        RequestResponses: Records.map((_, i) => ({ RecordId: `r${i}` })),
+      });
+  }
+}
 
 function sagemaker(request: IncomingMessage, response: ServerResponse, body: string): void {
+  if (String(request.headers['x-amz-target']).startsWith('Firehose_20150804.PutRecordBatch')) {
+    return firehose(response, body);
+  }
   if (request.url?.startsWith('/endpoints/')) {
     received.push({
       path: request.url,
@@ -44,7 +95,11 @@ function sagemaker(request: IncomingMessage, response: ServerResponse, body: str
     }
   }
   // DescribeEndpoint (awsJson1_1)
-  const describe = { EndpointName: 'mlpipe-sandbox-fraud', EndpointStatus: 'InService' };
+  const describe = {
+    EndpointName: 'mlpipe-sandbox-fraud',
+    EndpointStatus: 'InService',
+    EndpointConfigName: 'mlpipe-sandbox-3f2a9c1e',
+  };
   response.writeHead(200, { 'content-type': 'application/x-amz-json-1.1' }).end(JSON.stringify(describe));
 }
 
@@ -60,6 +115,9 @@ beforeAll(async () => {
     AWS_SECRET_ACCESS_KEY: 'test',
     AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME: url,
     AWS_ENDPOINT_URL_SAGEMAKER: url,
+    AWS_ENDPOINT_URL_FIREHOSE: url,
+    INFERENCE_LOG_STREAM: 'mlpipe-sandbox-predictions',
+    INFERENCE_LOG_TIMEOUT_MS: String(LOG_TIMEOUT_MS),
     ENDPOINT_NAME: 'mlpipe-sandbox-fraud',
     FEATURE_SCHEMA: schemaToJson(TRANSACTION_SCHEMA),
     DECISION_THRESHOLD: '0.5',
@@ -78,7 +136,9 @@ beforeAll(async () => {
 afterAll(() => server.close());
 beforeEach(() => {
   scenario = 'ok';
+  logScenario = 'ok';
   received.length = 0;
+  logged.length = 0;
 });
 
 const record = {
@@ -97,6 +157,7 @@ const call = (method: string, resource: string, body: unknown = null) =>
     resource,
     body: body === null ? null : JSON.stringify(body),
     isBase64Encoded: false,
+    requestContext: { requestId: 'api-request-1' },
   } as APIGatewayProxyEvent);
 
 describe('the predict handler against a local SageMaker endpoint', () => {
@@ -127,6 +188,58 @@ describe('the predict handler against a local SageMaker endpoint', () => {
     const response = await call('POST', '/predict', record);
     expect(response.statusCode).toBe(status);
     expect(JSON.parse(response.body).message).toEqual(expect.any(String));
+  });
+
+  test('logs every scored record to the inference log stream in one call, with the columns of its table', async () => {
+    const id = '6f1c2d3e-0000-4000-8000-000000000001';
+    const response = await call('POST', '/predict', { records: [{ ...record, transaction_id: id }, record] });
+    expect(response.statusCode).toBe(200);
+    expect(logged).toHaveLength(1);
+    const [{ stream, rows }] = logged;
+    expect(stream).toBe('mlpipe-sandbox-predictions');
+    const columns = inferenceLogColumns(TRANSACTION_SCHEMA).map((c) => c.name);
+    for (const row of rows) expect(Object.keys(row)).toEqual(columns);
+    expect(rows[0]).toEqual({
+      request_id: 'api-request-1',
+      record_index: 0,
+      transaction_id: id,
+      predicted_at: expect.any(Number),
+      model_name: 'mlpipe-sandbox-3f2a9c1e',
+      ...record,
+      score: 0.91,
+      decision: true,
+      decision_threshold: 0.5,
+    });
+    expect(rows[1]).toMatchObject({ record_index: 1, transaction_id: null });
+    expect(Math.abs((rows[0].predicted_at as number) - Date.now())).toBeLessThan(10_000);
+  });
+
+  test.each(['down', 'partial'] as const)('still answers when the log stream is %s', async (name) => {
+    logScenario = name;
+    const response = await call('POST', '/predict', { records: [record, record] });
+    expect(response.statusCode).toBe(200);
+    expect(JSON.parse(response.body).predictions).toHaveLength(2);
+  });
+
+  test('answers within the log budget when the stream does not answer', async () => {
+    logScenario = 'hangs';
+    const started = Date.now();
+    const response = await call('POST', '/predict', record);
+    expect(response.statusCode).toBe(200);
+    expect(Date.now() - started).toBeLessThan(LOG_TIMEOUT_MS + 700);
+  });
+
+  test('logs nothing for a request it rejects or could not score', async () => {
+    expect((await call('POST', '/predict', { ...record, amount: -1 })).statusCode).toBe(400);
+    scenario = 'model-error';
+    expect((await call('POST', '/predict', record)).statusCode).toBe(502);
+    expect(logged).toEqual([]);
+  });
+
+  test('rejects a record id that is not a short string, as the request model does', async () => {
+    const response = await call('POST', '/predict', { ...record, transaction_id: 'x'.repeat(129) });
+    expect(response.statusCode).toBe(400);
+    expect(JSON.parse(response.body).details).toEqual(["'transaction_id' must be 1 to 128 characters, got 129"]);
   });
 
   test('reports health from DescribeEndpoint', async () => {

@@ -16,12 +16,32 @@ describe('pipeline monitoring', () => {
         'ApiServerErrors',
         'EndpointErrors',
         'EndpointIdle',
+        'InferenceLogConversionErrors',
+        'InferenceLogFailures',
         'ModelLatency',
         'PredictErrors',
         'PredictServerErrors',
         'PredictThrottles',
       ].map((n) => `mlpipe-sandbox-${n}`),
     );
+  });
+
+  test('alarms on the first period with an inference-log row lost or not converted to Parquet', () => {
+    expect(alarmNamed('InferenceLogFailures')).toMatchObject({
+      Namespace: 'MlPipeline',
+      MetricName: 'InferenceLogFailedRecords',
+      Dimensions: [{ Name: 'service', Value: 'mlpipe-sandbox-predict' }],
+      Statistic: 'Sum',
+      Threshold: 1,
+      DatapointsToAlarm: 1,
+      TreatMissingData: 'notBreaching',
+    });
+    expect(alarmNamed('InferenceLogConversionErrors')).toMatchObject({
+      Namespace: 'AWS/Firehose',
+      MetricName: 'FailedConversion.Records',
+      Dimensions: [{ Name: 'DeliveryStreamName', Value: expect.anything() }],
+      DatapointsToAlarm: 1,
+    });
   });
 
   test("alarms on the 5XX the predict function answers itself, from the stage's own metric", () => {

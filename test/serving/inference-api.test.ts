@@ -1,4 +1,6 @@
-import { Template } from 'aws-cdk-lib/assertions';
+import { Duration } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import * as firehose from 'aws-cdk-lib/aws-kinesisfirehose';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import { TRANSACTION_SCHEMA } from '../../lib/schema/feature-schema';
 import { schemaFromJson } from '../../lib/schema/schema-json';
@@ -11,6 +13,7 @@ const build = (props: Partial<InferenceApiProps> = {}) => {
     namePrefix: 'test',
     schema: TRANSACTION_SCHEMA,
     endpointName: 'test-fraud',
+    inferenceLog: firehose.DeliveryStream.fromDeliveryStreamName(stack, 'Log', 'test-predictions'),
     encryptionKey: new kms.Key(stack, 'Key'),
     logRetention: 14,
     ...props,
@@ -50,9 +53,33 @@ describe('InferenceApi on its own', () => {
     );
   });
 
-  test('rejects a batch limit below one record', () => {
-    expect(() => build({ maxBatchSize: 0 })).toThrow(
-      'InferenceApi: maxBatchSize is 0; pass a whole number of at least 1',
+  test.each([0, 501])('rejects a batch limit of %i, outside what one PutRecordBatch call logs', (value) => {
+    expect(() => build({ maxBatchSize: value })).toThrow(
+      `InferenceApi: maxBatchSize is ${value}; pass a whole number from 1 to 500, the records one PutRecordBatch call takes`,
+    );
+  });
+
+  test('passes the inference log stream and its time budget to the function, and lets it put records there only', () => {
+    const template = build({ inferenceLogTimeout: Duration.millis(400) });
+    expect(variables(template)).toMatchObject({
+      INFERENCE_LOG_STREAM: 'test-predictions',
+      INFERENCE_LOG_TIMEOUT_MS: '400',
+    });
+    template.hasResourceProperties('AWS::IAM::Policy', {
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({
+            Action: ['firehose:PutRecord', 'firehose:PutRecordBatch'],
+            Resource: 'arn:aws:firehose:eu-west-1:123456789012:deliverystream/test-predictions',
+          }),
+        ]),
+      },
+    });
+  });
+
+  test.each([50, 3_001])('rejects an inference log budget of %i ms', (ms) => {
+    expect(() => build({ inferenceLogTimeout: Duration.millis(ms) })).toThrow(
+      `InferenceApi: inferenceLogTimeout is ${ms} ms; pass 100 ms to 3 s`,
     );
   });
 });

@@ -59,7 +59,12 @@ describe('the inference API', () => {
       oneOf: { properties: Record<string, { enum?: string[] }>; required?: string[] }[];
     };
     const single = schema.oneOf[0];
-    expect(Object.keys(single.properties)).toEqual(featureFields(TRANSACTION_SCHEMA).map((f) => f.name));
+    // The features, required, and the optional record id the inference log keeps to join labels later.
+    expect(Object.keys(single.properties)).toEqual([
+      ...featureFields(TRANSACTION_SCHEMA).map((f) => f.name),
+      'transaction_id',
+    ]);
+    expect(single.properties.transaction_id).toEqual({ type: 'string', minLength: 1, maxLength: 128 });
     expect(single.required).toEqual(featureFields(TRANSACTION_SCHEMA).map((f) => f.name));
     expect(single.properties.channel.enum).toEqual(['chip', 'contactless', 'online', 'phone']);
     expect(JSON.stringify(schema.oneOf[1])).toContain('"maxItems":100');

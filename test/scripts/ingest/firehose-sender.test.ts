@@ -1,5 +1,6 @@
 import { FirehoseClient } from '@aws-sdk/client-firehose';
-import { encodeRecord, PUT_RECORD_BATCH_LIMITS, sendRecords, toBatches } from '../../../scripts/ingest/firehose-sender';
+import { encodeRecord, sendRecords, toBatches } from '../../../scripts/ingest/firehose-sender';
+import { PUT_RECORD_BATCH_LIMITS } from '../../../lib/contract/service-limits';
 import { generate } from './generate';
 import { startLocalFirehose, type LocalFirehose } from './local-firehose';
 

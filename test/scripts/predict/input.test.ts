@@ -12,17 +12,16 @@ import { event, useTempFiles } from './records';
 const files = useTempFiles();
 
 describe('reading records', () => {
-  test('a full event keeps only the model features and sets its label aside', () => {
+  test('a full event keeps the model features and the record id, and sets its label aside', () => {
     const [record] = readRecords(TRANSACTION_SCHEMA, {
       kind: 'json',
       text: JSON.stringify(event(1, 80, true)),
       origin: '--record',
     });
     expect(Object.keys(record.features).sort()).toEqual(
-      featureFields(TRANSACTION_SCHEMA)
-        .map((f) => f.name)
-        .sort(),
+      [...featureFields(TRANSACTION_SCHEMA).map((f) => f.name), 'transaction_id'].sort(),
     );
+    expect(record.features).not.toHaveProperty('customer_id');
     expect(record.label).toBe(true);
   });
 

@@ -16,7 +16,7 @@ const api = useFakeApi();
 const files = useTempFiles();
 
 describe('calling the API', () => {
-  test('an NDJSON file of full events is sent as features only, with the API key, and scored in order', async () => {
+  test('an NDJSON file of full events is sent as features and record ids, with the API key, and scored in order', async () => {
     const path = files.write('events.ndjson', ndjson([event(1, 800, true), event(2, 100, false), event(3, 300, true)]));
     const run = await predictRecords(api.target(), recordsFromFile(TRANSACTION_SCHEMA, path), 100);
 
@@ -24,11 +24,17 @@ describe('calling the API', () => {
     expect(api.received).toHaveLength(1);
     expect(api.received[0].headers['x-api-key']).toBe(API_KEY);
     expect(api.received[0].headers['content-type']).toBe('application/json');
-    const features = featureFields(TRANSACTION_SCHEMA)
-      .map((f) => f.name)
-      .sort();
-    for (const sent of sentRecords(api.received[0])) expect(Object.keys(sent).sort()).toEqual(features);
-    expect(api.received[0].body).not.toContain(recordIdField(TRANSACTION_SCHEMA).name);
+    // The record id goes along for the inference log, which joins the label that arrives later on it.
+    const sentFields = [
+      ...featureFields(TRANSACTION_SCHEMA).map((f) => f.name),
+      recordIdField(TRANSACTION_SCHEMA).name,
+    ];
+    const sent = sentRecords(api.received[0]);
+    for (const record of sent) expect(Object.keys(record).sort()).toEqual(sentFields.sort());
+    expect(sent.map((record) => record.transaction_id)).toEqual(
+      [1, 2, 3].map((n) => event(n, 0, false).transaction_id),
+    );
+    expect(api.received[0].body).not.toContain('customer_id');
     expect(api.received[0].body).not.toContain(labelField(TRANSACTION_SCHEMA).name);
     expect(run.scored.map((s) => s.prediction.fraudProbability)).toEqual([0.8, 0.1, 0.3]);
     expect(run.threshold).toBe(0.5);

@@ -6,15 +6,21 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
-import { RAW_ERRORS_PREFIX, RAW_EVENTS_PREFIX, firehoseDataPrefix, firehoseErrorPrefix } from '../schema/lake-layout';
-import { objectArnFindingId } from '../shared/nag-findings';
+import { firehoseDataPrefix, firehoseErrorPrefix } from '../schema/lake-layout';
+import { objectArnFindingId } from './nag-findings';
 import { PARQUET_BUFFER_MIB } from '../contract/service-limits';
-import { EncryptedLogGroup } from '../shared/encrypted-log-group';
+import { EncryptedLogGroup } from './encrypted-log-group';
 
 export interface ParquetDeliveryStreamProps {
   readonly deliveryStreamName: string;
+  /** What the stream delivers, for its role's description. */
+  readonly purpose: string;
   /** Raw zone bucket the Parquet files land in. */
   readonly rawBucket: s3.IBucket;
+  /** Prefix of the table's data under the bucket (lib/schema/lake-layout.ts); the only one it writes, besides errors. */
+  readonly dataPrefix: string;
+  /** Prefix of the records Firehose could not convert or deliver. */
+  readonly errorPrefix: string;
   /** Glue table whose columns define the Parquet schema. */
   readonly table: glue.ITable;
   readonly encryptionKey: kms.IKey;
@@ -28,8 +34,9 @@ export interface ParquetDeliveryStreamProps {
 }
 
 /**
- * Ingest: a Direct PUT Firehose stream that converts JSON records to Snappy-compressed Parquet through the Glue
- * table's schema (record format conversion) and writes them under Hive-style `year=/month=/day=/hour=` prefixes.
+ * A Direct PUT Firehose stream that converts JSON records to Snappy-compressed Parquet through the Glue table's
+ * schema (record format conversion) and writes them under Hive-style `year=/month=/day=/hour=` prefixes of its own
+ * data prefix: the producer's events (ingest) and the predict function's inference log (serving).
  *
  * Records that fail conversion (a field of the wrong type, malformed JSON) go under the error prefix instead of
  * being dropped, and every failure is logged to CloudWatch.
@@ -37,7 +44,7 @@ export interface ParquetDeliveryStreamProps {
 export class ParquetDeliveryStream extends Construct {
   readonly deliveryStream: firehose.IDeliveryStream;
   readonly logGroup: logs.ILogGroup;
-  /** The role Firehose assumes: write to the raw zone's two prefixes, read the table schema, use the key, log. */
+  /** The role Firehose assumes: write to its two prefixes of the raw zone, read the table schema, use the key, log. */
   readonly role: iam.IRole;
 
   constructor(scope: Construct, id: string, props: ParquetDeliveryStreamProps) {
@@ -47,6 +54,21 @@ export class ParquetDeliveryStream extends Construct {
       throw new Error(
         `ParquetDeliveryStream: bufferSize (${bufferMiB} MiB) must be ${PARQUET_BUFFER_MIB.min} to ` +
           `${PARQUET_BUFFER_MIB.max} MiB, the range Firehose allows with Parquet conversion`,
+      );
+    }
+    for (const [name, prefix] of [
+      ['dataPrefix', props.dataPrefix],
+      ['errorPrefix', props.errorPrefix],
+    ] as const) {
+      if (!/^[a-z0-9][a-z0-9-]*\/$/.test(prefix)) {
+        throw new Error(
+          `ParquetDeliveryStream: ${name} '${prefix}' must be one folder of lower-case letters, digits and hyphens ending in /, e.g. 'events/'`,
+        );
+      }
+    }
+    if (props.dataPrefix === props.errorPrefix) {
+      throw new Error(
+        `ParquetDeliveryStream: dataPrefix and errorPrefix are both '${props.dataPrefix}'; failed records must land apart from the table's data, which readers scan`,
       );
     }
     const intervalSeconds = props.bufferInterval.toSeconds();
@@ -81,8 +103,8 @@ export class ParquetDeliveryStream extends Construct {
       encryption: firehose.StreamEncryption.customerManagedKey(props.encryptionKey),
       destination: new firehose.S3Bucket(props.rawBucket, {
         role,
-        dataOutputPrefix: firehoseDataPrefix(),
-        errorOutputPrefix: firehoseErrorPrefix(),
+        dataOutputPrefix: firehoseDataPrefix(props.dataPrefix),
+        errorOutputPrefix: firehoseErrorPrefix(props.errorPrefix),
         bufferingSize: props.bufferSize,
         bufferingInterval: props.bufferInterval,
         encryptionKey: props.encryptionKey,
@@ -117,9 +139,9 @@ export class ParquetDeliveryStream extends Construct {
         // Only this account's delivery streams can assume the role (confused-deputy protection).
         conditions: { StringEquals: { 'sts:ExternalId': stack.account } },
       }),
-      description: 'Firehose: convert records to Parquet and write them to the raw zone',
+      description: `Firehose: convert ${props.purpose} to Parquet and write them to the raw zone`,
     });
-    const objectPatterns = [RAW_EVENTS_PREFIX, RAW_ERRORS_PREFIX].map((prefix) => `${prefix}*`);
+    const objectPatterns = [props.dataPrefix, props.errorPrefix].map((prefix) => `${prefix}*`);
     role.addToPolicy(
       new iam.PolicyStatement({
         sid: 'ListRawBucket',
