@@ -31,7 +31,8 @@ export interface ExportQueryOptions {
 
 const quoteIdentifier = (name: string) => `"${name.replace(/"/g, '""')}"`;
 const quoteLiteral = (value: string) => `'${value.replace(/'/g, "''")}'`;
-const tableRef = (database: string, schema: FeatureSchema) =>
+/** The schema's raw table in `database`, quoted. */
+export const tableRef = (database: string, schema: FeatureSchema) =>
   `${quoteIdentifier(database)}.${quoteIdentifier(schema.tableName)}`;
 
 /**
@@ -95,20 +96,27 @@ export function trainingExportQuery(schema: FeatureSchema, options: ExportQueryO
     // UNLOAD wants the partition column last.
     `${splitExpression(schema, options.validationPercent)} AS ${quoteIdentifier(SPLIT_COLUMN)}`,
   ];
-  const notNull = exported.map((f) => `${quoteIdentifier(f.name)} IS NOT NULL`).join('\n    AND ');
   return [
     `-- Train and validation splits for SageMaker XGBoost (Parquet, label first), from the last ${options.windowDays} day(s) of partitions.`,
     'UNLOAD (',
     '  SELECT',
     columns.map((c) => `    ${c}`).join(',\n'),
     `  FROM ${tableRef(options.database, schema)}`,
-    `  WHERE ${partitionWindowPredicate(options.windowDays)}`,
-    `    AND ${notNull}`,
+    `  WHERE ${exportedRecordsPredicate(schema, options.windowDays)}`,
     ')',
     `TO ${quoteLiteral(options.destination)}`,
     // Snappy rather than UNLOAD's Parquet default (gzip): faster to read back, and both are readable by pyarrow.
     `WITH (format = 'PARQUET', compression = 'SNAPPY', partitioned_by = ARRAY[${quoteLiteral(SPLIT_COLUMN)}])`,
   ].join('\n');
+}
+
+/**
+ * The records a training run learns from: the last `windowDays` days of partitions, without a null in the label or
+ * a feature (a missing label cannot be learned from; the null-count query shows how many are left out).
+ */
+export function exportedRecordsPredicate(schema: FeatureSchema, windowDays: number): string {
+  const notNull = [labelField(schema), ...featureFields(schema)].map((f) => `${quoteIdentifier(f.name)} IS NOT NULL`);
+  return [partitionWindowPredicate(windowDays), ...notNull].join('\n    AND ');
 }
 
 /**

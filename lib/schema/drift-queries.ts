@@ -1,25 +1,34 @@
 /**
- * Feature drift as SQL: the population stability index (PSI) of each feature of a window of records against the
- * baseline of the training window. It runs in Athena (Trino) and, for the tests, in DuckDB, so it uses only SQL
- * both share. Every feature is binned as the model sees it (`encodedExpression`: categories as their position,
- * booleans as 0/1), so a categorical feature's bins are its categories, with one more for values the schema does
- * not know.
+ * Feature drift as SQL: at training time, the baseline of each feature (its bins and the training records' share in
+ * each); later, the population stability index (PSI) of a window of records against that baseline. Both run in
+ * Athena (Trino) and, for the tests, in DuckDB, so they use only SQL both share (window functions, VALUES, CASE).
+ * Every feature is binned as the model sees it (`encodedExpression`: categories as their position, booleans as 0/1),
+ * so a categorical feature's bins are its categories, with one more for values the schema does not know.
+ *
+ * A baseline is rows of (`feature`, `bin`, `lower_edge`, `upper_edge`, `expected`): bin `bin` holds the values from
+ * `lower_edge` (included) to `upper_edge` (excluded), a null edge meaning unbounded, and `expected` is the share of
+ * training records in it. The pipeline writes these rows next to the model; the monitor reads them back.
  */
-import { encodedExpression } from './athena-queries';
-import { featureFields, type FeatureSchema } from './feature-schema';
+import {
+  encodedExpression,
+  exportedRecordsPredicate,
+  splitExpression,
+  tableRef,
+  type ExportQueryOptions,
+} from './athena-queries';
+import { featureFields, type FeatureSchema, type FieldSpec } from './feature-schema';
 
-/**
- * How one feature was spread over the training window: bin `i` holds the values from `edges[i - 1]` (included) to
- * `edges[i]` (excluded), the first bin everything below `edges[0]` and the last everything from the last edge on;
- * `expected[i]` is the share of training records in bin `i`.
- */
-export interface FeatureBaseline {
-  readonly feature: string;
-  /** Ascending, one fewer than `expected`. */
-  readonly edges: readonly number[];
-  /** Shares from 0 to 1 that add up to 1. */
-  readonly expected: readonly number[];
-}
+/** The baseline's columns, in order: the shape `baselineQuery` writes and `psiQuery` reads. */
+export const BASELINE_COLUMNS = [
+  { name: 'feature', type: 'string', description: 'The feature the bin belongs to' },
+  { name: 'bin', type: 'int', description: 'Position of the bin, from 0 (lowest values)' },
+  { name: 'lower_edge', type: 'double', description: 'Smallest value in the bin (included); null: unbounded' },
+  { name: 'upper_edge', type: 'double', description: 'Value where the next bin starts (excluded); null: unbounded' },
+  { name: 'expected', type: 'double', description: "Share of the training split's records in the bin" },
+] as const;
+
+/** How many quantile bins a numeric feature gets: deciles, the usual choice for PSI. Ties merge bins. */
+export const NUMERIC_BINS = 10;
 
 /**
  * The smallest share a bin counts with: PSI divides by the expected share and takes the logarithm of the actual
@@ -30,6 +39,15 @@ export const PSI_SHARE_FLOOR = 0.0001;
 /** The PSI above which a feature has drifted enough to alarm, the usual rule of thumb (below 0.1 is stable). */
 export const PSI_DRIFT_THRESHOLD = 0.2;
 
+/** One feature's baseline written out: `edges` between the bins, ascending, and a share per bin. */
+export interface FeatureBaseline {
+  readonly feature: string;
+  /** Ascending, one fewer than `expected`. */
+  readonly edges: readonly number[];
+  /** Shares from 0 to 1 that add up to 1. */
+  readonly expected: readonly number[];
+}
+
 /**
  * The edges of a categorical feature with `categories` values: a bin per category (positions 0 to n - 1) and, first,
  * a bin for -1, the position of a value the schema does not know.
@@ -38,53 +56,156 @@ export function categoricalEdges(categories: number): number[] {
   return Array.from({ length: categories }, (_, position) => position - 0.5);
 }
 
+/** The fixed edges of a feature that has them (categories, booleans), or undefined for one binned by quantiles. */
+function fixedEdges(field: FieldSpec): number[] | undefined {
+  if (field.categories !== undefined) return categoricalEdges(field.categories.length);
+  if (field.type === 'boolean') return [0.5];
+  return undefined;
+}
+
 /**
- * One row per feature of the baselines, `feature`, `psi` and `records`, over `source`: a table or a parenthesised
- * query of records with the schema's columns, such as a window of the inference log. A feature without a value in
+ * The baseline rows of `source`, a table or parenthesised query of training records with the schema's columns. A
+ * numeric feature's edges are the smallest value of each of its `NUMERIC_BINS` quantile groups after the first
+ * (`ntile`, exact), with ties merged; a categorical or boolean feature has a bin per value the model can see.
+ */
+export function baselineQuery(schema: FeatureSchema, source: string): string {
+  const features = featureFields(schema);
+  const values = features
+    .map((f) => {
+      const column = quoteIdentifier(f.name);
+      return `  SELECT ${quoteLiteral(f.name)} AS feature, CAST(${encodedExpression(f)} AS DOUBLE) AS value FROM ${source} WHERE ${column} IS NOT NULL`;
+    })
+    .join('\n  UNION ALL\n');
+  const fixed = features.flatMap((f) => (fixedEdges(f) ?? []).map((edge) => [f.name, edge] as const));
+  const quantiled = features.filter((f) => fixedEdges(f) === undefined).map((f) => quoteLiteral(f.name));
+  const edgeSources = [
+    ...(quantiled.length === 0
+      ? []
+      : [
+          [
+            '  SELECT feature, MIN(value) AS edge FROM (',
+            `    SELECT feature, value, ntile(${NUMERIC_BINS}) OVER (PARTITION BY feature ORDER BY value) AS tile`,
+            `    FROM v WHERE feature IN (${quantiled.join(', ')})`,
+            '  ) AS tiles WHERE tile > 1 GROUP BY feature, tile',
+          ].join('\n'),
+        ]),
+    ...(fixed.length === 0
+      ? []
+      : [
+          `  SELECT feature, edge FROM (VALUES ${fixed.map(([f, e]) => `(${quoteLiteral(f)}, ${sqlNumber(e)})`).join(', ')}) AS f(feature, edge)`,
+        ]),
+  ];
+  return [
+    `-- Baseline of every feature: ${NUMERIC_BINS} quantile bins for a number, a bin per value otherwise, with the share of records in each.`,
+    'WITH v AS (',
+    values,
+    '), e AS (',
+    `  SELECT DISTINCT feature, edge FROM (\n${edgeSources.join('\n  UNION ALL\n')}\n  ) AS edges`,
+    '), bounds AS (',
+    // Each edge starts a bin; the bin below the first edge has no lower bound.
+    '  SELECT feature, edge AS lower_edge, LEAD(edge) OVER (PARTITION BY feature ORDER BY edge) AS upper_edge,',
+    '         CAST(ROW_NUMBER() OVER (PARTITION BY feature ORDER BY edge) AS INTEGER) AS bin',
+    '  FROM e',
+    '  UNION ALL',
+    '  SELECT feature, CAST(NULL AS DOUBLE), MIN(edge), 0 FROM e GROUP BY feature',
+    '), t AS (',
+    '  SELECT feature, CAST(COUNT(*) AS DOUBLE) AS n FROM v GROUP BY feature',
+    ')',
+    'SELECT b.feature, b.bin, b.lower_edge, b.upper_edge, COUNT(v.value) / MAX(t.n) AS expected',
+    'FROM bounds b',
+    'JOIN t ON t.feature = b.feature',
+    'LEFT JOIN v ON v.feature = b.feature',
+    '  AND (b.lower_edge IS NULL OR v.value >= b.lower_edge) AND (b.upper_edge IS NULL OR v.value < b.upper_edge)',
+    'GROUP BY b.feature, b.bin, b.lower_edge, b.upper_edge',
+  ].join('\n');
+}
+
+/**
+ * The training run's baseline as an UNLOAD into `destination`: the same records as the training channel (the export
+ * window's train split, without nulls), written as Parquet rows of `BASELINE_COLUMNS`.
+ */
+export function baselineUnloadQuery(schema: FeatureSchema, options: ExportQueryOptions): string {
+  if (!options.destination.startsWith('s3://') || !options.destination.endsWith('/')) {
+    throw new Error(`baselineUnloadQuery: destination '${options.destination}' must be an s3:// URI ending in '/'`);
+  }
+  const training = [
+    `(SELECT * FROM ${tableRef(options.database, schema)}`,
+    `  WHERE ${exportedRecordsPredicate(schema, options.windowDays)}`,
+    `    AND ${splitExpression(schema, options.validationPercent)} = 'train')`,
+  ].join('\n');
+  return [
+    `-- The feature baseline of a run's training split (the last ${options.windowDays} day(s) of partitions).`,
+    // The WITH query sits in a subquery, which Trino's grammar allows a WITH in wherever a query goes.
+    'UNLOAD (SELECT * FROM (',
+    baselineQuery(schema, training),
+    ') AS baseline)',
+    `TO ${quoteLiteral(options.destination)}`,
+    "WITH (format = 'PARQUET', compression = 'SNAPPY')",
+  ].join('\n');
+}
+
+/** Baselines written out, as a parenthesised VALUES relation with the columns of `BASELINE_COLUMNS`. */
+export function baselineValues(schema: FeatureSchema, baselines: readonly FeatureBaseline[]): string {
+  const known = new Set(featureFields(schema).map((f) => f.name));
+  const rows = baselines.flatMap((baseline) => {
+    if (!known.has(baseline.feature)) {
+      throw new Error(`baselineValues: '${baseline.feature}' is not a feature of the schema; baselines must follow it`);
+    }
+    checkBaseline(baseline);
+    const { feature, edges, expected } = baseline;
+    const edge = (index: number) =>
+      index < 0 || index >= edges.length ? 'CAST(NULL AS DOUBLE)' : sqlNumber(edges[index]);
+    return expected.map(
+      (share, bin) => `(${quoteLiteral(feature)}, ${bin}, ${edge(bin - 1)}, ${edge(bin)}, ${sqlNumber(share)})`,
+    );
+  });
+  return `(VALUES ${rows.join(', ')}) AS baseline(${BASELINE_COLUMNS.map((c) => c.name).join(', ')})`;
+}
+
+/**
+ * One row per feature of the baseline, `feature`, `psi` and `records`, over `source`: a table or a parenthesised
+ * query of records with the schema's columns, such as a window of the inference log. `baseline` is a relation with
+ * the columns of `BASELINE_COLUMNS` (the run's baseline table, or `baselineValues`). A feature without a value in
  * the window has no row, so an empty window gives no result rather than a PSI of nothing.
  *
  * PSI = Σ over the bins of (actual − expected) × ln(actual / expected), both shares floored at `PSI_SHARE_FLOOR`.
  */
-export function psiQuery(schema: FeatureSchema, baselines: readonly FeatureBaseline[], source: string): string {
-  const fields = new Map(featureFields(schema).map((field) => [field.name, field]));
-  const parts = baselines.map((baseline) => {
-    const field = fields.get(baseline.feature);
-    if (field === undefined) {
-      throw new Error(`psiQuery: '${baseline.feature}' is not a feature of the schema; baselines must follow it`);
-    }
-    checkBaseline(baseline);
-    const value = encodedExpression(field);
-    const column = quoteIdentifier(field.name);
-    const bin = baseline.edges.length === 0 ? '0' : binExpression(value, baseline.edges);
-    const expected = baseline.expected.map((share, index) => `(${index}, ${sqlNumber(share)})`).join(', ');
-    const floor = sqlNumber(PSI_SHARE_FLOOR);
-    return [
-      `SELECT ${quoteLiteral(field.name)} AS feature,`,
-      `       SUM((GREATEST(COALESCE(CAST(c.n AS DOUBLE), 0) / t.n, ${floor}) - GREATEST(b.expected, ${floor}))`,
-      `           * LN(GREATEST(COALESCE(CAST(c.n AS DOUBLE), 0) / t.n, ${floor}) / GREATEST(b.expected, ${floor}))) AS psi,`,
-      `       MAX(t.n) AS records`,
-      `FROM (VALUES ${expected}) AS b(bin, expected)`,
-      `CROSS JOIN (SELECT CAST(COUNT(*) AS DOUBLE) AS n FROM ${source} WHERE ${column} IS NOT NULL) AS t`,
-      `LEFT JOIN (SELECT ${bin} AS bin, COUNT(*) AS n FROM ${source} WHERE ${column} IS NOT NULL`,
-      `           GROUP BY 1) AS c ON c.bin = b.bin`,
-      // An empty window never reaches the division: Trino's GREATEST rejects the NaN of 0 / 0, where DuckDB's
-      // returns null, so the DuckDB tests cannot catch this. The aggregate over no rows is then one row of nulls,
-      // which HAVING drops.
-      `WHERE t.n > 0`,
-      `HAVING MAX(t.n) > 0`,
-    ].join('\n');
-  });
-  return `-- Population stability index per feature against the training baseline.\n${parts.join('\nUNION ALL\n')}`;
-}
-
-function binExpression(value: string, edges: readonly number[]): string {
-  const cases = edges.map((edge, index) => `WHEN ${value} < ${sqlNumber(edge)} THEN ${index}`).join(' ');
-  return `CASE ${cases} ELSE ${edges.length} END`;
+export function psiQuery(schema: FeatureSchema, baseline: string, source: string): string {
+  const values = featureFields(schema)
+    .map((f) => {
+      const column = quoteIdentifier(f.name);
+      return `  SELECT ${quoteLiteral(f.name)} AS feature, CAST(${encodedExpression(f)} AS DOUBLE) AS value FROM ${source} WHERE ${column} IS NOT NULL`;
+    })
+    .join('\n  UNION ALL\n');
+  const floor = sqlNumber(PSI_SHARE_FLOOR);
+  const actual = `GREATEST(COALESCE(CAST(c.n AS DOUBLE), 0) / t.n, ${floor})`;
+  const expected = `GREATEST(b.expected, ${floor})`;
+  return [
+    '-- Population stability index per feature against the training baseline.',
+    'WITH b AS (',
+    `  SELECT feature, bin, lower_edge, upper_edge, expected FROM ${baseline}`,
+    '), v AS (',
+    values,
+    '), t AS (',
+    '  SELECT feature, CAST(COUNT(*) AS DOUBLE) AS n FROM v GROUP BY feature',
+    '), c AS (',
+    '  SELECT b.feature, b.bin, COUNT(*) AS n FROM b JOIN v ON v.feature = b.feature',
+    '    AND (b.lower_edge IS NULL OR v.value >= b.lower_edge) AND (b.upper_edge IS NULL OR v.value < b.upper_edge)',
+    '  GROUP BY b.feature, b.bin',
+    ')',
+    `SELECT b.feature, SUM((${actual} - ${expected}) * LN(${actual} / ${expected})) AS psi, MAX(t.n) AS records`,
+    'FROM b',
+    // A feature the window has no value of has no t row, so the inner join drops it before any division: Trino's
+    // GREATEST rejects the NaN of 0 / 0, where DuckDB's returns null, so the DuckDB tests could not catch that.
+    'JOIN t ON t.feature = b.feature',
+    'LEFT JOIN c ON c.feature = b.feature AND c.bin = b.bin',
+    'GROUP BY b.feature',
+  ].join('\n');
 }
 
 function checkBaseline({ feature, edges, expected }: FeatureBaseline): void {
   const fail = (problem: string): never => {
-    throw new Error(`psiQuery: the baseline of '${feature}' ${problem}`);
+    throw new Error(`baselineValues: the baseline of '${feature}' ${problem}`);
   };
   if (expected.length !== edges.length + 1) fail(`has ${expected.length} shares for ${edges.length + 1} bins`);
   if (edges.some((edge, index) => !Number.isFinite(edge) || (index > 0 && edge <= edges[index - 1]))) {
