@@ -37,6 +37,12 @@ export const ENDPOINT_VARIANT_NAME = 'primary';
 /** The key prefix of model artefacts in the models bucket. */
 export const MODEL_OUTPUT_PREFIX = 'models/';
 
+/**
+ * Where a run's feature baseline lives in the models bucket: next to its model artefact (`models/<run id>/output/`),
+ * so the two are kept, and found, together. The `baselines` table projects one partition per run onto it.
+ */
+export const baselineKeyPrefix = (runId: string) => `${MODEL_OUTPUT_PREFIX}${runId}/baseline/`;
+
 /** The names of the states the runner reads: the state machine gives its states these names. */
 export const TRAINING_STATES = {
   /** Announces an error of any step, then ends the run in `runFailed`. */

@@ -7,6 +7,8 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import { FeatureSchema, FieldType } from '../schema/feature-schema';
 import { PREDICTIONS_TABLE, inferenceLogColumns, type LogColumn } from '../schema/inference-log';
+import { BASELINE_COLUMNS, BASELINE_RUN_COLUMN, BASELINES_TABLE } from '../schema/drift-queries';
+import { MODEL_OUTPUT_PREFIX, baselineKeyPrefix } from '../contract/training-run';
 import { PREDICTIONS_PREFIX, RAW_EVENTS_PREFIX, RAW_PARTITION_KEYS } from '../schema/lake-layout';
 import { objectArnFindingId } from '../shared/nag-findings';
 import { EncryptedLogGroup } from '../shared/encrypted-log-group';
@@ -18,6 +20,8 @@ export interface DataCatalogProps {
   readonly namePrefix: string;
   readonly schema: FeatureSchema;
   readonly rawBucket: s3.IBucket;
+  /** The models bucket, where each training run writes its feature baseline next to its model. */
+  readonly modelsBucket: s3.IBucket;
   readonly encryptionKey: kms.IKey;
   /** Glue cron expression for the crawler, or `null` to crawl only on demand. */
   readonly crawlerSchedule: string | null;
@@ -51,6 +55,8 @@ export class DataCatalog extends Construct {
   readonly table: glue.ITable;
   /** The inference log: every record the API scored, in the raw bucket under its own prefix. */
   readonly predictionsTable: glue.ITable;
+  /** The runs' feature baselines, one projected partition per run, next to each model in the models bucket. */
+  readonly baselinesTable: glue.ITable;
   readonly crawler: glue.CfnCrawler;
   readonly crawlerRole: iam.IRole;
   readonly crawlerLogGroup: logs.ILogGroup;
@@ -97,6 +103,24 @@ export class DataCatalog extends Construct {
         PREDICTIONS_PREFIX,
       ),
     );
+    this.baselinesTable = new glue.S3Table(this, 'Baselines', {
+      database: this.database,
+      tableName: BASELINES_TABLE,
+      description:
+        "Each training run's feature baseline: the bins of every feature and the training split's share in each",
+      columns: glueColumns(BASELINE_COLUMNS),
+      partitionKeys: [{ name: BASELINE_RUN_COLUMN, type: glue.Schema.STRING }],
+      dataFormat: glue.DataFormat.PARQUET,
+      storage: glue.S3TableStorage.fromBucket(props.modelsBucket),
+      s3Prefix: MODEL_OUTPUT_PREFIX,
+      // A query names its run (`WHERE run = '<run id>'`) and Athena reads that run's folder: no crawler, no partitions
+      // to register, whatever the number of runs.
+      partitionProjection: { [BASELINE_RUN_COLUMN]: glue.PartitionProjectionConfiguration.injected() },
+      parameters: {
+        'storage.location.template': props.modelsBucket.s3UrlForObject(baselineKeyPrefix(`\${${BASELINE_RUN_COLUMN}}`)),
+      },
+    });
+    this.baselinesTable.applyRemovalPolicy(RemovalPolicy.DESTROY);
     const tables = [this.table, this.predictionsTable];
     // Catalog entries are metadata with fixed names, re-created from code on the next deploy (the crawler registers
     // the partitions again): they go with the stack even where the data stays, since a kept one would block that

@@ -52,6 +52,7 @@ export class DataLakeStack extends Stack {
       namePrefix: config.namePrefix,
       schema: props.schema,
       rawBucket: this.storage.raw,
+      modelsBucket: this.storage.models,
       encryptionKey: this.key.key,
       crawlerSchedule: config.crawler.schedule,
       logRetention: config.logRetentionDays as logs.RetentionDays,

@@ -18,6 +18,12 @@ import {
 } from './athena-queries';
 import { featureFields, type FeatureSchema, type FieldSpec } from './feature-schema';
 
+/** Name of the Glue table of the runs' baselines. */
+export const BASELINES_TABLE = 'baselines';
+
+/** The table's one partition column: the training run a baseline belongs to, given in every query. */
+export const BASELINE_RUN_COLUMN = 'run';
+
 /** The baseline's columns, in order: the shape `baselineQuery` writes and `psiQuery` reads. */
 export const BASELINE_COLUMNS = [
   { name: 'feature', type: 'string', description: 'The feature the bin belongs to' },

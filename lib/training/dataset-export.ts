@@ -4,6 +4,8 @@ import type * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { exportSplitPrefix, trainingExportQuery, type DatasetSplit } from '../schema/athena-queries';
+import { baselineUnloadQuery } from '../schema/drift-queries';
+import { baselineKeyPrefix } from '../contract/training-run';
 import type { FeatureSchema } from '../schema/feature-schema';
 import { ATHENA_RESULTS_PREFIX, RAW_EVENTS_PREFIX, TRAINING_EXPORTS_PREFIX } from '../schema/lake-layout';
 import { objectArnFindingId } from '../shared/nag-findings';
@@ -24,6 +26,8 @@ export interface DatasetExportProps {
   readonly curatedBucket: s3.IBucket;
   /** The workgroup's result bucket, where Athena writes the query's manifest. */
   readonly athenaResultsBucket: s3.IBucket;
+  /** Where the run's feature baseline lands, next to its model: `models/<run id>/baseline/`. */
+  readonly modelsBucket: s3.IBucket;
   /** Where an error of the export goes: the pipeline's failure path. */
   readonly onFailure: sfn.IChainable;
   /** Percent of records held out for validation, a whole number from 1 to 99. @default 20 */
@@ -35,12 +39,13 @@ export interface DatasetExportProps {
 /**
  * The export step: one Athena UNLOAD that writes both splits of the last `window` of raw partitions as Parquet, label
  * first, under a prefix of this run (`$.run.id`): `split=train/` and `split=validation/`, the two channels of the
- * training job. It is a raw `.sync` task state rather than CDK's `AthenaStartQueryExecution`, whose generated policy
- * would let the pipeline create and delete Glue tables and write to any bucket; `grantExportQueries` and
- * `grantCatalogRead` state exactly what the query needs.
+ * training job. A second UNLOAD writes the feature baseline of the same training records next to the run's model
+ * (lib/schema/drift-queries.ts), which the drift monitor compares predictions with. Both are raw `.sync` task states
+ * rather than CDK's `AthenaStartQueryExecution`, whose generated policy would let the pipeline create and delete Glue
+ * tables and write to any bucket; `grantExportQueries` and `grantCatalogRead` state exactly what the queries need.
  */
 export class DatasetExport extends Construct {
-  /** The ExportDatasets state. */
+  /** ExportDatasets, then WriteBaseline. */
   readonly startState: sfn.IChainable;
   private readonly props: DatasetExportProps;
 
@@ -68,14 +73,20 @@ export class DatasetExport extends Construct {
       validationPercent,
       windowDays,
     });
-    const state = new sfn.CustomState(this, 'ExportDatasets', {
+    const baselineQuery = baselineUnloadQuery(props.schema, {
+      database: props.databaseName,
+      destination: props.modelsBucket.s3UrlForObject(baselineKeyPrefix('{}')),
+      validationPercent,
+      windowDays,
+    });
+    const athenaQuery = (comment: string, queryString: string): sfn.CustomStateProps => ({
       stateJson: {
         Type: 'Task',
-        Comment: `One UNLOAD of the last ${windowDays} day(s): split=train/ and split=validation/`,
+        Comment: comment,
         Resource: `arn:${Stack.of(this).partition}:states:::athena:startQueryExecution.sync`,
         Parameters: {
           ...sfn.FieldUtils.renderObject({
-            QueryString: sfn.JsonPath.format(exportQuery, sfn.JsonPath.stringAt('$.run.id')),
+            QueryString: sfn.JsonPath.format(queryString, sfn.JsonPath.stringAt('$.run.id')),
           }),
           QueryExecutionContext: { Database: props.databaseName },
           WorkGroup: props.workgroupName,
@@ -83,7 +94,22 @@ export class DatasetExport extends Construct {
         ResultPath: null,
       },
     });
-    this.startState = retryOrFail(state, 'athena', props.onFailure);
+    const exportState = new sfn.CustomState(
+      this,
+      'ExportDatasets',
+      athenaQuery(`One UNLOAD of the last ${windowDays} day(s): split=train/ and split=validation/`, exportQuery),
+    );
+    const baselineState = new sfn.CustomState(
+      this,
+      'WriteBaseline',
+      athenaQuery(
+        "The feature baseline of the training split, next to the run's model: models/<run id>/baseline/",
+        baselineQuery,
+      ),
+    );
+    this.startState = sfn.Chain.start(retryOrFail(exportState, 'athena', props.onFailure)).next(
+      retryOrFail(baselineState, 'athena', props.onFailure),
+    );
   }
 
   /** The S3 prefix of one split of this run's export, as a `States.Format` expression over `$.run.id`. */
@@ -92,11 +118,12 @@ export class DatasetExport extends Construct {
   }
 
   /**
-   * What Athena, running as the state machine, needs to run the export: the workgroup, the buckets, the raw events
-   * and the export and result prefixes. Objects are SSE-KMS: the role also needs the key (see lake-key-statements).
+   * What Athena, running as the state machine, needs to run the export and the baseline: the workgroup, the buckets,
+   * the raw events, and the export, baseline and result prefixes. Objects are SSE-KMS: the role also needs the key (see lake-key-statements).
    */
   grantExportQueries(role: iam.IRole): void {
-    const { rawBucket, curatedBucket, athenaResultsBucket, workgroupName } = this.props;
+    const { rawBucket, curatedBucket, athenaResultsBucket, modelsBucket, workgroupName } = this.props;
+    const baselines = baselineKeyPrefix('*');
     const workgroupArn = Stack.of(this).formatArn({
       service: 'athena',
       resource: 'workgroup',
@@ -113,7 +140,12 @@ export class DatasetExport extends Construct {
       new iam.PolicyStatement({
         sid: 'ListQueryBuckets',
         actions: ['s3:ListBucket', 's3:GetBucketLocation'],
-        resources: [rawBucket.bucketArn, curatedBucket.bucketArn, athenaResultsBucket.bucketArn],
+        resources: [
+          rawBucket.bucketArn,
+          curatedBucket.bucketArn,
+          athenaResultsBucket.bucketArn,
+          modelsBucket.bucketArn,
+        ],
       }),
     );
     role.addToPrincipalPolicy(
@@ -129,6 +161,7 @@ export class DatasetExport extends Construct {
         actions: ['s3:GetObject', 's3:PutObject', 's3:AbortMultipartUpload', 's3:ListMultipartUploadParts'],
         resources: [
           curatedBucket.arnForObjects(`${TRAINING_EXPORTS_PREFIX}*`),
+          modelsBucket.arnForObjects(`${baselines}*`),
           athenaResultsBucket.arnForObjects(`${ATHENA_RESULTS_PREFIX}*`),
         ],
       }),
@@ -137,6 +170,11 @@ export class DatasetExport extends Construct {
       {
         id: objectArnFindingId(role, curatedBucket, `${TRAINING_EXPORTS_PREFIX}*`),
         reason: `Training exports live under ${TRAINING_EXPORTS_PREFIX}<run id>/, a prefix that exists only once a run starts.`,
+      },
+      {
+        id: objectArnFindingId(role, modelsBucket, `${baselines}*`),
+        reason:
+          "Each run's baseline lives under models/<run id>/baseline/, a prefix that exists only once a run starts.",
       },
       {
         id: objectArnFindingId(role, rawBucket, `${RAW_EVENTS_PREFIX}*`),

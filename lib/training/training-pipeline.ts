@@ -96,7 +96,7 @@ export interface TrainingPipelineProps {
  * of one construct per step.
  *
  * guard against a concurrent run → crawl (partition-crawl.ts) → export train/validation Parquet with one Athena
- * UNLOAD (dataset-export.ts) → XGBoost training on spot capacity with checkpoints (spot-training-job.ts) → quality
+ * UNLOAD, and the training split's feature baseline next to the model with another (dataset-export.ts) → XGBoost training on spot capacity with checkpoints (spot-training-job.ts) → quality
  * gate on validation AUC (model-quality-gate.ts) → model, endpoint config, create or update the endpoint, wait for
  * InService (endpoint-rollout.ts) → report.
  *
@@ -173,6 +173,7 @@ export class TrainingPipeline extends Construct {
       rawBucket: props.rawBucket,
       curatedBucket: props.curatedBucket,
       athenaResultsBucket: props.athenaResultsBucket,
+      modelsBucket: props.modelsBucket,
       onFailure: failure,
       validationPercent: props.validationPercent,
       window: props.exportWindow,

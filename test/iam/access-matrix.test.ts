@@ -396,6 +396,27 @@ function accessMatrix(app: DeployedApp, namePrefix: string, endpointName: string
       expect: 'allowed',
     },
     {
+      name: "Athena writes the run's feature baseline next to its model for the pipeline",
+      caller: pipeline,
+      action: 's3:PutObject',
+      resource: `${bucket('Models')}/models/${namePrefix}-run/baseline/part-1`,
+      expect: 'allowed',
+    },
+    {
+      name: 'Athena lists the models bucket for the pipeline, which UNLOAD checks is empty at the destination',
+      caller: pipeline,
+      action: 's3:ListBucket',
+      resource: bucket('Models'),
+      expect: 'allowed',
+    },
+    {
+      name: 'The pipeline cannot overwrite a model artefact',
+      caller: pipeline,
+      action: 's3:PutObject',
+      resource: `${bucket('Models')}/models/${namePrefix}-run/output/model.tar.gz`,
+      expect: 'denied',
+    },
+    {
       name: 'Athena writes query results for the pipeline',
       caller: pipeline,
       action: 's3:PutObject',

@@ -22,6 +22,7 @@ describe('DataLakeStack (sandbox)', () => {
     expect(Object.keys(template.findResources('AWS::Glue::Table'))).toEqual([
       'CatalogRawEventsTableDB4B591A',
       'CatalogPredictionsTable39465758',
+      'CatalogBaselinesTable6D606A1A',
     ]);
   });
 
@@ -220,6 +221,22 @@ describe('DataLakeStack (sandbox)', () => {
       Configuration: JSON.stringify({
         Version: 1.0,
         CrawlerOutput: { Partitions: { AddOrUpdateBehavior: 'InheritFromTable' } },
+      }),
+    });
+  });
+
+  test("projects each run's baseline from its folder next to the model, so no crawler or partition is needed", () => {
+    template.hasResourceProperties('AWS::Glue::Table', {
+      TableInput: Match.objectLike({
+        Name: 'baselines',
+        PartitionKeys: [{ Name: 'run', Type: 'string' }],
+        Parameters: Match.objectLike({
+          'projection.enabled': 'true',
+          'projection.run.type': 'injected',
+          'storage.location.template': {
+            'Fn::Join': ['', ['s3://', { Ref: 'StorageModelsBucket3FAC5E13' }, '/models/${run}/baseline/']],
+          },
+        }),
       }),
     });
   });

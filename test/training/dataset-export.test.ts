@@ -14,6 +14,7 @@ function datasets(overrides: Partial<DatasetExportProps> = {}) {
     rawBucket: importedBucket(stack, 'raw'),
     curatedBucket: importedBucket(stack, 'curated'),
     athenaResultsBucket: importedBucket(stack, 'results'),
+    modelsBucket: importedBucket(stack, 'models'),
     onFailure: placeholder(stack, 'Failed'),
     ...overrides,
   });
@@ -32,6 +33,19 @@ describe('DatasetExport', () => {
     expect(step.splitUri('validation')).toMatch(/^\$\{Token/);
   });
 
+  test("then writes the baseline of the same window's train split next to the run's model", () => {
+    const { stack, step } = datasets({ validationPercent: 25, window: Duration.days(7) });
+    const { states } = render(stack, step.startState);
+    expect(states.ExportDatasets.Next).toBe('WriteBaseline');
+    const query = (states.WriteBaseline.Parameters as Record<string, string>)['QueryString.$'];
+    expect(query).toContain("States.Format('-- The feature baseline of a run");
+    expect(query).toContain("% 100 < 75 THEN \\'train\\' ELSE \\'validation\\' END = \\'train\\'");
+    expect(query).toContain("INTERVAL \\'6\\' DAY");
+    expect(query).toContain("TO \\'s3://models/models/{}/baseline/\\'");
+    expect(states.WriteBaseline.Resource).toBe('arn:aws:states:::athena:startQueryExecution.sync');
+    expect(states.WriteBaseline.Catch).toEqual([expect.objectContaining({ ErrorEquals: ['States.ALL'] })]);
+  });
+
   test('grants the queries the workgroup, the raw events and the export and result prefixes, and the table', () => {
     const { stack, step } = datasets();
     const role = new iam.Role(stack, 'Role', { assumedBy: new iam.ServicePrincipal('states.amazonaws.com') });
@@ -43,6 +57,7 @@ describe('DatasetExport', () => {
       expect.arrayContaining(['RunExportQueries', 'ReadRawEvents', 'WriteExportsAndResults', 'ReadTrainingTable']),
     );
     expect(JSON.stringify(bySid.ReadRawEvents.Resource)).toContain('raw/events/*');
+    expect(JSON.stringify(bySid.WriteExportsAndResults.Resource)).toContain('models/models/*/baseline/*');
     expect(JSON.stringify(bySid.ReadTrainingTable.Resource)).toContain(':table/lake/transactions');
   });
 });

@@ -49,6 +49,7 @@ function serviceMocks(
     StartCrawler: () => ({}),
     GetCrawler: () => ({ Crawler: { Name: 'crawler', State: 'READY', LastCrawl: { Status: 'SUCCEEDED' } } }),
     ExportDatasets: () => ({ QueryExecution: { Status: { State: 'SUCCEEDED' } } }),
+    WriteBaseline: () => ({ QueryExecution: { Status: { State: 'SUCCEEDED' } } }),
     TrainModel: (input) => ({
       TrainingJobName: input.TrainingJobName,
       TrainingJobStatus: 'Completed',
@@ -129,6 +130,7 @@ async function execute(
     'StartCrawler',
     'GetCrawler',
     'ExportDatasets',
+    'WriteBaseline',
     'TrainModel',
     'CreateModel',
     'CreateEndpointConfig',
@@ -213,6 +215,12 @@ describe('a local execution of the training pipeline', () => {
     expect(exportSql).toContain("partitioned_by = ARRAY['split']");
     // The window survives Step Functions' string formatting: its quotes and the date patterns arrive intact.
     expect(exportSql).toContain(`>= date_format(current_date - INTERVAL '29' DAY, '%Y-%m-%d')`);
+    // The baseline of the same records lands next to the run's model, before training starts.
+    expect(called(run, 'WriteBaseline')).toBe(1);
+    const baselineSql = String(run.calls.WriteBaseline[0].QueryString);
+    expect(baselineSql).toContain(`/models/${runId}/baseline/'`);
+    expect(baselineSql).toContain(`>= date_format(current_date - INTERVAL '29' DAY, '%Y-%m-%d')`);
+    expect(baselineSql).toContain('ntile(10) OVER (PARTITION BY feature ORDER BY value)');
     const channels = run.calls.TrainModel[0].InputDataConfig as {
       ChannelName: string;
       ContentType: string;
