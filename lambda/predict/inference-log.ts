@@ -1,6 +1,6 @@
 /**
- * Sends a request's inference-log rows to the log's Firehose stream: one PutRecordBatch per request, cut off after a
- * time budget, so a slow or failing stream delays an answer by at most the budget and never fails it. What could
+ * Sends a request's inference-log rows to the log's Firehose stream: one PutRecordBatch per request (and one re-send
+ * of the records it reports as failed), cut off after a time budget, so a slow or failing stream delays an answer by at most the budget and never fails it. What could
  * not be sent is counted, never dropped silently: the caller publishes the count as a metric that an alarm watches.
  *
  * PutRecordBatch is not all-or-nothing: a call can succeed while some records fail, each with an ErrorCode in its
@@ -25,7 +25,9 @@ const encoder = new TextEncoder();
 const encodeRow = (row: object): Uint8Array => encoder.encode(`${JSON.stringify(row)}\n`);
 
 /**
- * Sends `rows` in one call, given up after `timeoutMs` (the SDK's retries included).
+ * Sends `rows` in one call, and the records that call reports as failed once more, all given up after `timeoutMs`
+ * (the SDK's retries included). A call cut off by the budget counts its records as failed: Firehose may still have
+ * accepted them, so the count is of rows not confirmed.
  * @throws never: every failure is a count in the result
  */
 export async function sendInferenceLog(
@@ -46,23 +48,37 @@ export async function sendInferenceLog(
   ) {
     return { sent: 0, failed: rows.length, errorType: 'BatchTooLarge' };
   }
-  // An AbortController whose timer is cleared when the call ends: AbortSignal.timeout would leave one timer per
-  // request pending for the whole budget.
+  // One budget for the call and the re-send, through an AbortController whose timer is cleared when sending ends
+  // (AbortSignal.timeout would leave one timer per request pending for the whole budget).
   const budget = new AbortController();
   const timer = setTimeout(() => budget.abort(), timeoutMs);
+  let pending = records;
+  let errorType: string | undefined;
   try {
-    const answer = await firehose.send(
-      new PutRecordBatchCommand({ DeliveryStreamName: streamName, Records: records.map((Data) => ({ Data })) }),
-      { abortSignal: budget.signal },
-    );
-    const failed = answer.FailedPutCount ?? 0;
-    if (failed === 0) return { sent: rows.length, failed: 0 };
-    const errorType = answer.RequestResponses?.find((r) => r.ErrorCode !== undefined)?.ErrorCode ?? 'FailedPut';
-    return { sent: rows.length - failed, failed, errorType };
+    // The first call, then one re-send of only the records it reports as failed (re-sending the whole batch would
+    // duplicate the accepted ones), if the budget allows.
+    for (let attempt = 0; attempt < 2 && pending.length > 0 && !budget.signal.aborted; attempt++) {
+      const answer = await firehose.send(
+        new PutRecordBatchCommand({ DeliveryStreamName: streamName, Records: pending.map((Data) => ({ Data })) }),
+        { abortSignal: budget.signal },
+      );
+      if ((answer.FailedPutCount ?? 0) === 0) {
+        pending = [];
+        break;
+      }
+      const responses = answer.RequestResponses ?? [];
+      errorType = responses.find((r) => r.ErrorCode !== undefined)?.ErrorCode ?? 'FailedPut';
+      // Results come in request order, one per record.
+      pending = pending.filter(
+        (_, index) => responses[index]?.ErrorCode !== undefined || responses[index] === undefined,
+      );
+    }
   } catch (err) {
-    const { name } = err as { name?: string };
-    return { sent: 0, failed: rows.length, errorType: name ?? 'Unknown' };
+    errorType = (err as { name?: string }).name ?? 'Unknown';
   } finally {
     clearTimeout(timer);
   }
+  return pending.length === 0
+    ? { sent: rows.length, failed: 0 }
+    : { sent: rows.length - pending.length, failed: pending.length, errorType };
 }

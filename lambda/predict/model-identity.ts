@@ -2,7 +2,8 @@
  * Which model the endpoint serves, for the inference log's `model_name`. The pipeline names each run's model and
  * endpoint config after the run (lib/training/endpoint-rollout.ts), so the endpoint's EndpointConfigName names the
  * model. The endpoint's answer does not say it (its one variant keeps a stable name, which the endpoint alarms
- * use), so the function reads DescribeEndpoint at most once a minute, concurrently with the model call.
+ * use), so the function reads DescribeEndpoint at most once a minute (every 10 s while reads fail), concurrently
+ * with the model call.
  *
  * Around a rollout the name can be up to a minute old: rows scored in that minute may carry the previous model.
  */
@@ -11,9 +12,19 @@ import { DescribeEndpointCommand, type SageMakerClient } from '@aws-sdk/client-s
 /** How long a name read from DescribeEndpoint is used before it is read again. */
 export const MODEL_NAME_TTL_MS = 60_000;
 
+/**
+ * How long after a failed read (no endpoint yet, throttled, unreachable) the next one may start. DescribeEndpoint is
+ * a rate-limited control-plane call that `/health` and the pipeline's rollout share, so a failing endpoint must not
+ * turn every request of every environment into one.
+ */
+export const MODEL_NAME_RETRY_MS = 10_000;
+
+/** How long one read may take before it is given up, so a hung connection cannot hold the refresh forever. */
+export const MODEL_NAME_READ_TIMEOUT_MS = 1_000;
+
 export class ModelIdentity {
   private name: string | null = null;
-  private readAt = -Infinity;
+  private nextReadAt = -Infinity;
   private pending: Promise<void> | undefined;
 
   constructor(
@@ -24,18 +35,23 @@ export class ModelIdentity {
 
   /** Starts reading the endpoint when the name is older than the TTL and no read is under way. Never throws. */
   refresh(): void {
-    if (this.pending !== undefined || this.now() - this.readAt < MODEL_NAME_TTL_MS) return;
+    if (this.pending !== undefined || this.now() < this.nextReadAt) return;
+    const budget = new AbortController();
+    const timer = setTimeout(() => budget.abort(), MODEL_NAME_READ_TIMEOUT_MS);
     this.pending = this.sagemaker
-      .send(new DescribeEndpointCommand({ EndpointName: this.endpointName }))
+      .send(new DescribeEndpointCommand({ EndpointName: this.endpointName }), { abortSignal: budget.signal })
       .then(
         (endpoint) => {
           this.name = endpoint.EndpointConfigName ?? null;
-          this.readAt = this.now();
+          this.nextReadAt = this.now() + MODEL_NAME_TTL_MS;
         },
-        // No endpoint yet, throttled, or unreachable: keep the last name and try again on the next request.
-        () => undefined,
+        // Keep the last name, and wait a little before asking again.
+        () => {
+          this.nextReadAt = this.now() + MODEL_NAME_RETRY_MS;
+        },
       )
       .finally(() => {
+        clearTimeout(timer);
         this.pending = undefined;
       });
   }

@@ -78,7 +78,7 @@ export const STAGE_CONFIG = group({
   lifecycle: group({
     rawInfrequentAccessAfterDays: days(30, 'S3 moves objects to Standard-IA after 30 days at the earliest').default(30),
     rawGlacierInstantRetrievalAfterDays: days(60).default(90),
-    /** Records Firehose could not convert or deliver: long enough to find and replay them, not forever. */
+    /** Records Firehose could not convert: long enough to find and replay them, not forever. */
     rawErrorsExpireAfterDays: days().default(14),
     curatedExpireAfterDays: days().default(14),
     athenaResultsExpireAfterDays: days().default(7),

@@ -19,7 +19,7 @@ export interface MonitoringStackProps extends StackProps {
   readonly predictFunction: lambda.IFunction;
   readonly predictServerErrors: cloudwatch.Metric;
   /** The inference log's stream and the predict function's counts of the rows it sent and failed to send. */
-  readonly inferenceLog: PipelineMonitoringProps['inferenceLog'];
+  readonly inferenceLog: Omit<PipelineMonitoringProps['inferenceLog'], 'bufferInterval'>;
   /** Where alarms notify; this stack lets its alarms publish there. */
   readonly alarmTopic: NotificationTopic;
 }
@@ -37,6 +37,7 @@ export class MonitoringStack extends Stack {
     this.monitoring = new PipelineMonitoring(this, 'Monitoring', {
       namePrefix: config.namePrefix,
       deliveryStream: props.deliveryStream,
+      deliveryBufferInterval: Duration.seconds(config.ingest.bufferIntervalSeconds),
       crawlerLogGroup: props.crawlerLogGroup,
       stateMachine: props.stateMachine,
       endpointName: config.serving.endpointName,
@@ -44,7 +45,10 @@ export class MonitoringStack extends Stack {
       apiStage: API_STAGE_NAME,
       predictFunction: props.predictFunction,
       predictServerErrors: props.predictServerErrors,
-      inferenceLog: props.inferenceLog,
+      inferenceLog: {
+        ...props.inferenceLog,
+        bufferInterval: Duration.seconds(config.inferenceLog.bufferIntervalSeconds),
+      },
       alarmTopic: props.alarmTopic,
     });
     this.costGuards = new CostGuards(this, 'CostGuards', {

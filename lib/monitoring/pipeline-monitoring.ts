@@ -12,6 +12,8 @@ import { ENDPOINT_VARIANT_NAME } from '../contract/training-run';
 export interface PipelineMonitoringProps {
   readonly namePrefix: string;
   readonly deliveryStream: firehose.IDeliveryStream;
+  /** The ingest stream's longest buffering time: records older than this and a margin are late. */
+  readonly deliveryBufferInterval: Duration;
   readonly crawlerLogGroup: logs.ILogGroup;
   readonly stateMachine: sfn.IStateMachine;
   readonly endpointName: string;
@@ -24,6 +26,7 @@ export interface PipelineMonitoringProps {
   /** The inference log: its stream, and the rows the predict function sent and failed to send. */
   readonly inferenceLog: {
     readonly stream: firehose.IDeliveryStream;
+    readonly bufferInterval: Duration;
     readonly sentRows: cloudwatch.Metric;
     readonly failedRows: cloudwatch.Metric;
   };
@@ -53,6 +56,8 @@ export const ALARM_THRESHOLDS = {
   apiServerErrorRate: 0.05,
   apiP99LatencyMs: 5_000,
   modelP99LatencyMs: 2_000,
+  /** How much longer than its buffering time a record may wait in a stream before delivery counts as stuck. */
+  deliveryLateMarginSeconds: 900,
 } as const;
 
 /**
@@ -155,9 +160,37 @@ export class PipelineMonitoring extends Construct {
         ...alarmProps(
           log.failedRows.with({ period, statistic: 'Sum' }),
           1,
-          'Scored records were not written to the inference log (stream failing, throttled or slower than the budget); the predictions were answered; see the predict logs',
+          'Scored records were not confirmed by the inference log stream (failing, throttled, or slower than the budget); the predictions were answered; see the predict logs',
         ),
         datapointsToAlarm: 1,
+      }),
+      // Firehose retries a failing S3 write (a disabled key, a changed bucket policy) for up to a day and then drops
+      // the records; the error prefix receives only conversion failures. The age of the oldest undelivered record
+      // is the one signal of that.
+      ...[
+        {
+          id: 'IngestDeliveryLate',
+          stream: props.deliveryStream,
+          interval: props.deliveryBufferInterval,
+          what: 'events',
+        },
+        {
+          id: 'InferenceLogDeliveryLate',
+          stream: log.stream,
+          interval: log.bufferInterval,
+          what: 'inference-log rows',
+        },
+      ].map(({ id, stream, interval, what }) => {
+        const threshold = interval.toSeconds() + ALARM_THRESHOLDS.deliveryLateMarginSeconds;
+        return new PipelineAlarm(
+          this,
+          id,
+          alarmProps(
+            stream.metric('DeliveryToS3.DataFreshness', { period, statistic: 'Maximum' }),
+            threshold,
+            `Firehose has held ${what} for ${threshold} s or more without delivering them to S3 (it drops them after a day of retries); see the stream's error log`,
+          ),
+        );
       }),
       new PipelineAlarm(this, 'InferenceLogConversionErrors', {
         ...alarmProps(

@@ -8,6 +8,8 @@
  * The running example is a labelled card-transaction stream for fraud detection.
  */
 
+import { RAW_PARTITION_KEYS } from './lake-layout';
+
 /** The value types a field can have, named after their Glue/Hive column type. */
 export type FieldType = 'string' | 'double' | 'int' | 'boolean' | 'timestamp';
 
@@ -134,6 +136,9 @@ export const EXAMPLE_TRANSACTION_FEATURES: Readonly<Record<string, string | numb
 
 const NAME_PATTERN = /^[a-z][a-z0-9_]*$/;
 
+/** Names the lake's tables use for their partition columns, so no field may take them. */
+const PARTITION_COLUMN_NAMES: readonly string[] = RAW_PARTITION_KEYS.map((key) => key.name);
+
 /**
  * Checks a schema's internal consistency; returns it unchanged when valid so callers can validate inline.
  * Throws with a message naming the field and the rule it breaks.
@@ -150,6 +155,9 @@ export function validateSchema(schema: FeatureSchema): FeatureSchema {
       problems.push(`${where(field)} must be lower snake_case (a-z, 0-9, _), starting with a letter`);
     }
     if (seen.has(field.name)) problems.push(`${where(field)} is defined twice; field names must be unique`);
+    if (PARTITION_COLUMN_NAMES.includes(field.name)) {
+      problems.push(`${where(field)} has the name of a partition column of the lake's tables; rename the field`);
+    }
     seen.add(field.name);
     if (field.categories !== undefined) {
       if (field.type !== 'string' || field.role !== 'feature') {

@@ -6,7 +6,7 @@
 /** Prefix of the raw events under the raw bucket; the Glue table's location. */
 export const RAW_EVENTS_PREFIX = 'events/';
 
-/** Prefix for records Firehose could not convert or deliver, kept apart so a crawler never reads them as data. */
+/** Prefix for records Firehose could not convert, kept apart so a crawler never reads them as data. */
 export const RAW_ERRORS_PREFIX = 'errors/';
 
 /**
@@ -16,7 +16,7 @@ export const RAW_ERRORS_PREFIX = 'errors/';
  */
 export const PREDICTIONS_PREFIX = 'predictions/';
 
-/** Prefix for inference-log records Firehose could not convert or deliver; its own, so each stream writes only its own. */
+/** Prefix for inference-log records Firehose could not convert; its own, so each stream writes only its own. */
 export const PREDICTION_ERRORS_PREFIX = 'prediction-errors/';
 
 /**

@@ -19,7 +19,7 @@ export interface ParquetDeliveryStreamProps {
   readonly rawBucket: s3.IBucket;
   /** Prefix of the table's data under the bucket (lib/schema/lake-layout.ts); the only one it writes, besides errors. */
   readonly dataPrefix: string;
-  /** Prefix of the records Firehose could not convert or deliver. */
+  /** Prefix of the records Firehose could not convert. */
   readonly errorPrefix: string;
   /** Glue table whose columns define the Parquet schema. */
   readonly table: glue.ITable;
@@ -162,6 +162,8 @@ export class ParquetDeliveryStream extends Construct {
         sid: 'EncryptWithLakeKey',
         actions: ['kms:Encrypt', 'kms:Decrypt', 'kms:GenerateDataKey'],
         resources: [props.encryptionKey.keyArn],
+        // Only for the objects it writes through S3: the stream's own encryption runs on Firehose's key grant.
+        conditions: { StringEquals: { 'kms:ViaService': `s3.${stack.region}.amazonaws.com` } },
       }),
     );
     const table = props.table;

@@ -203,6 +203,17 @@ function accessMatrix(app: DeployedApp, namePrefix: string, endpointName: string
       context: viaS3,
       expect: 'allowed',
     },
+    ...[
+      ['events', firehose],
+      ['inference-log', logFirehose],
+    ].map(([stream, caller]): Call => ({
+      name: `The ${String(stream)} stream's role cannot use the lake key outside S3`,
+      caller: caller as Call['caller'],
+      action: 'kms:Decrypt',
+      resource: key,
+      context: { 'kms:CallerAccount': ACCOUNT },
+      expect: 'denied',
+    })),
     {
       name: 'The inference-log stream cannot write raw events',
       caller: logFirehose,

@@ -254,9 +254,12 @@ describe('the predict bundle with its template environment', () => {
     const [table] = deployed
       .ofType('AWS::Glue::Table')
       .filter((t) => (t.properties as { TableInput: { Name: string } }).TableInput.Name === conversion.TableName);
-    const columns = (
-      table.properties as unknown as { TableInput: { StorageDescriptor: { Columns: { Name: string }[] } } }
-    ).TableInput.StorageDescriptor.Columns.map((c) => c.Name);
+    const glueColumns = (
+      table.properties as unknown as {
+        TableInput: { StorageDescriptor: { Columns: { Name: string; Type: string }[] } };
+      }
+    ).TableInput.StorageDescriptor.Columns;
+    const columns = glueColumns.map((c) => c.Name);
     expect(conversion.TableName).toBe('predictions');
     expect(firehoseLog.calls).toHaveLength(1);
     const [{ stream: streamName, rows }] = firehoseLog.calls;
@@ -264,6 +267,22 @@ describe('the predict bundle with its template environment', () => {
     expect(rows).toHaveLength(1);
     expect(Object.keys(rows[0])).toEqual(columns);
     expect(rows[0]).toMatchObject({ transaction_id: transactionId, score: 0.5, decision: true });
+    // Each value in the JSON form Firehose's Hive JSON deserializer reads for the column's Glue type; a timestamp
+    // as epoch milliseconds (the stream's timestamp parser), as the producer sends event_time.
+    const fits: Record<string, (value: unknown) => boolean> = {
+      string: (value) => typeof value === 'string' || value === null,
+      int: (value) => Number.isInteger(value),
+      double: (value) => typeof value === 'number',
+      boolean: (value) => typeof value === 'boolean',
+      timestamp: (value) => Number.isInteger(value) && Math.abs((value as number) - Date.now()) < 60_000,
+    };
+    for (const { Name, Type } of glueColumns) {
+      expect({ column: Name, type: Type, fits: fits[Type](rows[0][Name]) }).toEqual({
+        column: Name,
+        type: Type,
+        fits: true,
+      });
+    }
   });
 
   test('answers while the log stream is down, and counts the row it could not send', async () => {

@@ -17,7 +17,9 @@ describe('pipeline monitoring', () => {
         'EndpointErrors',
         'EndpointIdle',
         'InferenceLogConversionErrors',
+        'InferenceLogDeliveryLate',
         'InferenceLogFailures',
+        'IngestDeliveryLate',
         'ModelLatency',
         'PredictErrors',
         'PredictServerErrors',
@@ -42,6 +44,24 @@ describe('pipeline monitoring', () => {
       Dimensions: [{ Name: 'DeliveryStreamName', Value: expect.anything() }],
       DatapointsToAlarm: 1,
     });
+  });
+
+  test('alarms when either stream holds records past its buffering time and a margin, which Firehose drops after a day', () => {
+    expect(alarmNamed('IngestDeliveryLate')).toMatchObject({
+      Namespace: 'AWS/Firehose',
+      MetricName: 'DeliveryToS3.DataFreshness',
+      Statistic: 'Maximum',
+      Threshold: 60 + 900,
+    });
+    expect(alarmNamed('InferenceLogDeliveryLate')).toMatchObject({
+      MetricName: 'DeliveryToS3.DataFreshness',
+      Threshold: 60 + 900,
+    });
+    const prod = synthPipeline({ stage: 'prod' }).monitoring;
+    const late = Object.values(prod.findResources('AWS::CloudWatch::Alarm')).find(
+      (a) => a.Properties.AlarmName === 'mlpipe-prod-InferenceLogDeliveryLate',
+    );
+    expect(late?.Properties.Threshold).toBe(300 + 900);
   });
 
   test("alarms on the 5XX the predict function answers itself, from the stage's own metric", () => {

@@ -72,6 +72,13 @@ describe('feature schema', () => {
       "field 'amount' is defined twice",
     );
   });
+
+  test.each(['year', 'hour'])('rejects a field named %s, a partition column of the lake tables', (name) => {
+    const fields = [...TRANSACTION_SCHEMA.fields, { name, type: 'int', role: 'feature', description: '' } as const];
+    expect(() => validateSchema(withFields(fields))).toThrow(
+      `field '${name}' has the name of a partition column of the lake's tables; rename the field`,
+    );
+  });
 });
 
 describe('Athena queries derived from the schema', () => {
