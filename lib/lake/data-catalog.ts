@@ -9,7 +9,12 @@ import { FeatureSchema, FieldType } from '../schema/feature-schema';
 import { PREDICTIONS_TABLE, inferenceLogColumns, type LogColumn } from '../schema/inference-log';
 import { BASELINE_COLUMNS, BASELINE_RUN_COLUMN, BASELINES_TABLE } from '../schema/drift-queries';
 import { MODEL_OUTPUT_PREFIX, baselineKeyPrefix } from '../contract/training-run';
-import { PREDICTIONS_PREFIX, RAW_EVENTS_PREFIX, RAW_PARTITION_KEYS } from '../schema/lake-layout';
+import {
+  PREDICTIONS_PREFIX,
+  RAW_EVENTS_PREFIX,
+  RAW_PARTITION_KEYS,
+  projectedPartitionTemplate,
+} from '../schema/lake-layout';
 import { objectArnFindingId } from '../shared/nag-findings';
 import { EncryptedLogGroup } from '../shared/encrypted-log-group';
 
@@ -43,8 +48,8 @@ export function glueColumns(columns: readonly LogColumn[]): glue.Column[] {
 
 /**
  * The Glue Data Catalog side of the lake: a database, the raw events table defined from the feature schema, the
- * inference log's `predictions` table derived from it (lib/schema/inference-log.ts), and a crawler that registers
- * the new hourly partitions of both.
+ * inference log's `predictions` table derived from it (lib/schema/inference-log.ts, partitions projected), the
+ * runs' `baselines`, and a crawler that registers the raw table's new hourly partitions.
  *
  * The table is defined in code, not discovered: the crawler targets the existing catalog table, new partitions
  * inherit the table's columns (`InheritFromTable`), and schema changes are only logged, so a malformed file can never
@@ -93,16 +98,23 @@ export class DataCatalog extends Construct {
       'RawEvents',
       hourlyTable(schema.tableName, schema.description, schema.fields, RAW_EVENTS_PREFIX),
     );
-    this.predictionsTable = new glue.S3Table(
-      this,
-      'Predictions',
-      hourlyTable(
+    // The inference log's partitions are projected, not crawled: the monitor reads the last hours, which a daily
+    // crawl would not have registered yet, and projection costs nothing per hour. A query must bound the partition
+    // columns (the monitor's window does), or Athena would look in every projected hour.
+    this.predictionsTable = new glue.S3Table(this, 'Predictions', {
+      ...hourlyTable(
         PREDICTIONS_TABLE,
         `Inference log: every record the API scored, with its score, decision and model (features of ${schema.tableName})`,
         inferenceLogColumns(schema),
         PREDICTIONS_PREFIX,
       ),
-    );
+      partitionProjection: Object.fromEntries(
+        RAW_PARTITION_KEYS.map((k) => [k.name, glue.PartitionProjectionConfiguration.integer(k.values)]),
+      ),
+      parameters: {
+        'storage.location.template': props.rawBucket.s3UrlForObject(projectedPartitionTemplate(PREDICTIONS_PREFIX)),
+      },
+    });
     this.baselinesTable = new glue.S3Table(this, 'Baselines', {
       database: this.database,
       tableName: BASELINES_TABLE,
@@ -121,11 +133,10 @@ export class DataCatalog extends Construct {
       },
     });
     this.baselinesTable.applyRemovalPolicy(RemovalPolicy.DESTROY);
-    const tables = [this.table, this.predictionsTable];
     // Catalog entries are metadata with fixed names, re-created from code on the next deploy (the crawler registers
     // the partitions again): they go with the stack even where the data stays, since a kept one would block that
     // deploy with "already exists".
-    for (const table of tables) table.applyRemovalPolicy(RemovalPolicy.DESTROY);
+    for (const table of [this.table, this.predictionsTable]) table.applyRemovalPolicy(RemovalPolicy.DESTROY);
     this.database.applyRemovalPolicy(RemovalPolicy.DESTROY);
 
     const securityConfigurationName = `${props.namePrefix}-crawler`;
@@ -150,25 +161,25 @@ export class DataCatalog extends Construct {
       retention: props.logRetention,
     });
 
-    const crawled = [RAW_EVENTS_PREFIX, PREDICTIONS_PREFIX].map((prefix) => `${prefix}*`);
-    for (const objects of crawled) props.rawBucket.grantRead(this.crawlerRole, objects);
-    const readOnlyGrant = `bucket.grantRead's read-only actions, limited to the prefixes of the two tables (${crawled.join(', ')}) that the crawler scans for new partitions.`;
+    const rawObjects = `${RAW_EVENTS_PREFIX}*`;
+    props.rawBucket.grantRead(this.crawlerRole, rawObjects);
+    const readOnlyGrant = `bucket.grantRead's read-only actions, limited to the raw events prefix (${rawObjects}) that the crawler scans for new partitions.`;
     Validations.of(this.crawlerRole).acknowledge(
       { id: 'AwsSolutions-IAM5[Action::s3:GetBucket*]', reason: readOnlyGrant },
       { id: 'AwsSolutions-IAM5[Action::s3:GetObject*]', reason: readOnlyGrant },
       { id: 'AwsSolutions-IAM5[Action::s3:List*]', reason: readOnlyGrant },
-      ...crawled.map((objects) => ({
-        id: objectArnFindingId(this.crawlerRole, props.rawBucket, objects),
-        reason: `The crawler reads every object under ${objects.slice(0, -1)}, whose partition folders appear hourly.`,
-      })),
+      {
+        id: objectArnFindingId(this.crawlerRole, props.rawBucket, rawObjects),
+        reason: 'The crawler reads every object under the raw events prefix, whose partition folders appear hourly.',
+      },
     );
     const catalogArn = stack.formatArn({ service: 'glue', resource: 'catalog' });
     const databaseArn = stack.formatArn({ service: 'glue', resource: 'database', resourceName: props.databaseName });
     this.crawlerRole.addToPrincipalPolicy(
       new iam.PolicyStatement({
-        sid: 'ReadTheTargetTables',
+        sid: 'ReadTheTargetTable',
         actions: ['glue:GetDatabase', 'glue:GetTable'],
-        resources: [catalogArn, databaseArn, ...tables.map((t) => t.tableArn)],
+        resources: [catalogArn, databaseArn, this.table.tableArn],
       }),
     );
     this.crawlerRole.addToPrincipalPolicy(
@@ -185,7 +196,7 @@ export class DataCatalog extends Construct {
           // The crawler records its run in the table's parameters; its columns stay as defined (UpdateBehavior LOG).
           'glue:UpdateTable',
         ],
-        resources: [catalogArn, databaseArn, ...tables.map((t) => t.tableArn)],
+        resources: [catalogArn, databaseArn, this.table.tableArn],
       }),
     );
     this.crawlerRole.addToPrincipalPolicy(
@@ -217,11 +228,11 @@ export class DataCatalog extends Construct {
 
     this.crawler = new glue.CfnCrawler(this, 'Crawler', {
       name: `${props.namePrefix}-raw-partitions`,
-      description: `Adds new hourly partitions of ${props.databaseName}.${props.schema.tableName} and ${PREDICTIONS_TABLE}`,
+      description: `Adds new hourly partitions of ${props.databaseName}.${props.schema.tableName}`,
       role: this.crawlerRole.roleArn,
       databaseName: props.databaseName,
       targets: {
-        catalogTargets: [{ databaseName: props.databaseName, tables: [props.schema.tableName, PREDICTIONS_TABLE] }],
+        catalogTargets: [{ databaseName: props.databaseName, tables: [props.schema.tableName] }],
       },
       schemaChangePolicy: { updateBehavior: 'LOG', deleteBehavior: 'LOG' },
       recrawlPolicy: { recrawlBehavior: 'CRAWL_EVERYTHING' },
@@ -235,7 +246,7 @@ export class DataCatalog extends Construct {
       schedule: { scheduleExpression: props.crawlerSchedule ?? '' },
     });
     // A scheduled crawl must find its log group and its role's policy in place.
-    this.crawler.node.addDependency(...tables, this.crawlerLogGroup, this.crawlerRole);
+    this.crawler.node.addDependency(this.table, this.crawlerLogGroup, this.crawlerRole);
   }
 
   /** ARN of the crawler, for granting `glue:StartCrawler` and `glue:GetCrawler`. */

@@ -24,11 +24,19 @@ export const PREDICTION_ERRORS_PREFIX = 'prediction-errors/';
  * they are strings: Hive-style values such as `month=07` keep their leading zero.
  */
 export const RAW_PARTITION_KEYS = [
-  { name: 'year', firehoseTimestampPattern: 'yyyy' },
-  { name: 'month', firehoseTimestampPattern: 'MM' },
-  { name: 'day', firehoseTimestampPattern: 'dd' },
-  { name: 'hour', firehoseTimestampPattern: 'HH' },
+  { name: 'year', firehoseTimestampPattern: 'yyyy', values: { min: 2025, max: 2099, digits: 4 } },
+  { name: 'month', firehoseTimestampPattern: 'MM', values: { min: 1, max: 12, digits: 2 } },
+  { name: 'day', firehoseTimestampPattern: 'dd', values: { min: 1, max: 31, digits: 2 } },
+  { name: 'hour', firehoseTimestampPattern: 'HH', values: { min: 0, max: 23, digits: 2 } },
 ] as const;
+
+/**
+ * The S3 location of one hourly partition under `dataPrefix`, with `${<key>}` placeholders: the template Athena's
+ * partition projection fills from a query's partition values (`storage.location.template`).
+ */
+export function projectedPartitionTemplate(dataPrefix: string): string {
+  return `${dataPrefix}${RAW_PARTITION_KEYS.map((k) => `${k.name}=\${${k.name}}`).join('/')}/`;
+}
 
 /** The Firehose S3 prefix that writes e.g. `events/year=2026/month=11/day=24/hour=21/` under `dataPrefix`. */
 export function firehoseDataPrefix(dataPrefix: string): string {

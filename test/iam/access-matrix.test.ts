@@ -282,18 +282,11 @@ function accessMatrix(app: DeployedApp, namePrefix: string, endpointName: string
       expect: 'allowed',
     },
     {
-      name: 'The crawler reads an inference-log Parquet file',
+      name: 'The crawler cannot read the inference log, whose partitions are projected',
       caller: crawlerRole,
       action: 's3:GetObject',
       resource: predictionFile,
-      expect: 'allowed',
-    },
-    {
-      name: 'The crawler registers new partitions of the predictions table',
-      caller: crawlerRole,
-      action: 'glue:BatchCreatePartition',
-      resource: predictionsTable,
-      expect: 'allowed',
+      expect: 'denied',
     },
     {
       name: 'The crawler cannot read failed inference-log rows',

@@ -211,16 +211,44 @@ describe('DataLakeStack (sandbox)', () => {
     });
   });
 
-  test('crawls the events and predictions tables for partitions without ever rewriting their columns', () => {
+  test('crawls the catalog table for partitions without ever rewriting its columns', () => {
     template.hasResourceProperties('AWS::Glue::Crawler', {
       Name: 'mlpipe-sandbox-raw-partitions',
-      Targets: { CatalogTargets: [{ DatabaseName: 'mlpipe_sandbox_lake', Tables: ['transactions', 'predictions'] }] },
+      Targets: { CatalogTargets: [{ DatabaseName: 'mlpipe_sandbox_lake', Tables: ['transactions'] }] },
       SchemaChangePolicy: { UpdateBehavior: 'LOG', DeleteBehavior: 'LOG' },
       Schedule: { ScheduleExpression: 'cron(30 2 * * ? *)' },
       CrawlerSecurityConfiguration: { Ref: Match.stringLikeRegexp('^CatalogCrawlerSecurity') },
       Configuration: JSON.stringify({
         Version: 1.0,
         CrawlerOutput: { Partitions: { AddOrUpdateBehavior: 'InheritFromTable' } },
+      }),
+    });
+  });
+
+  test('projects the hourly partitions of the inference log, so the monitor sees the last hour without a crawl', () => {
+    template.hasResourceProperties('AWS::Glue::Table', {
+      TableInput: Match.objectLike({
+        Name: 'predictions',
+        PartitionKeys: ['year', 'month', 'day', 'hour'].map((Name) => ({ Name, Type: 'string' })),
+        Parameters: Match.objectLike({
+          'projection.enabled': 'true',
+          'projection.year.type': 'integer',
+          'projection.year.range': '2025,2099',
+          'projection.month.range': '1,12',
+          'projection.month.digits': '2',
+          'projection.hour.range': '0,23',
+          'projection.hour.digits': '2',
+          'storage.location.template': {
+            'Fn::Join': [
+              '',
+              [
+                's3://',
+                { Ref: 'StorageRawBucketCFA2C318' },
+                '/predictions/year=${year}/month=${month}/day=${day}/hour=${hour}/',
+              ],
+            ],
+          },
+        }),
       }),
     });
   });
