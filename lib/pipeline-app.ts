@@ -1,6 +1,6 @@
 import { App, Environment, Tags } from 'aws-cdk-lib';
 import type { StageConfig } from './config/stage-config';
-import { stackNames } from './contract/stacks';
+import { lakeDatabaseName, stackNames } from './contract/stacks';
 import { validateSchema, type FeatureSchema } from './schema/feature-schema';
 import { DataLakeStack } from './lake/data-lake-stack';
 import { IngestStack } from './ingest/ingest-stack';
@@ -89,6 +89,16 @@ export function buildPipeline(app: App, config: StageConfig, schema: FeatureSche
       failedRows: serving.inference.metricInferenceLog('failed'),
     },
     alarmTopic: training.notifications,
+    lake: {
+      schema,
+      databaseName: lakeDatabaseName(config.namePrefix),
+      workgroupName: queries.workgroup.ref,
+      rawBucket: storage.raw,
+      modelsBucket: storage.models,
+      curatedBucket: storage.curated,
+      athenaResultsBucket: storage.athenaResults,
+      encryptionKey: key.key,
+    },
   });
 
   Tags.of(app).add('project', 'ml-pipeline');

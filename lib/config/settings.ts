@@ -187,6 +187,20 @@ export const STAGE_CONFIG = group({
      */
     sendTimeoutMs: int(100, 3_000, 'it is how long an answer waits for its inference log to be sent').default(1_000),
   }),
+  /** The drift and quality monitor over the inference log (lib/monitoring/drift-monitor.ts). */
+  monitor: group({
+    /** Each run is a few small Athena queries over its windows; null: run it by hand only. */
+    schedule: orNull(
+      text(/^(cron|rate)\(.+\)$/, 'it must be an EventBridge Scheduler expression or null', 'rate(1 hour)'),
+    ).default('rate(1 hour)'),
+    windowHours: int(1, 744, 'it is the hours of predictions that drift is measured over').default(24),
+    referenceDays: int(1, 90, "it is the days before the window the score's distribution is compared with").default(7),
+    labelWindowDays: int(1, 90, 'it is the days of predictions joined to their labels for realized quality').default(7),
+    minRealizedRecall: num(0, 1, 'it is the realized recall below which the quality alarm fires').default(0.5),
+    /** A drift or quality alarm starts the training pipeline, unless a run is in progress or one started lately. */
+    retrainOnAlarm: flag('it lets a drift or quality alarm start the training pipeline').default(true),
+    retrainCooldownHours: int(1, 720, 'it is the least time between two retrains an alarm starts').default(24),
+  }),
   cost: group({
     /** For the whole account, so a sandbox account should hold only this pipeline. */
     monthlyBudgetUsd: int(1, 1_000_000, 'it is the monthly budget in whole US dollars').default(20),
@@ -222,6 +236,8 @@ export const STAGE_DIFFS: { readonly [S in StageName]: Omit<z.input<typeof STAGE
     serving: { endpointName: 'mlpipe-prod-fraud', mode: 'instance' },
     api: { throttleRatePerSecond: 100, throttleBurst: 200, quotaPerDay: 1_000_000 },
     cost: { monthlyBudgetUsd: 1000, endpointIdleHours: 72 },
+    // Prod retrains when people decide; its alarms still notify.
+    monitor: { retrainOnAlarm: false, minRealizedRecall: 0.7 },
   },
 };
 
@@ -242,3 +258,4 @@ export type PipelineConfig = StageConfig['pipeline'];
 export type ApiConfig = StageConfig['api'];
 export type InferenceLogConfig = StageConfig['inferenceLog'];
 export type CostConfig = StageConfig['cost'];
+export type MonitorConfig = StageConfig['monitor'];

@@ -14,6 +14,12 @@ export function stackNames(namePrefix: string) {
   } as const;
 }
 
+/**
+ * The lake's Glue database: the name prefix in lower snake case, so Athena needs no quoting. A fixed name, so SQL
+ * that other stacks build (the monitor's) names it as text rather than as a cross-stack reference.
+ */
+export const lakeDatabaseName = (namePrefix: string) => `${namePrefix.replace(/-/g, '_')}_lake`;
+
 /** The keys of the stack outputs the tools read; the stacks create their outputs under these keys. */
 export const STACK_OUTPUTS = {
   /** Ingest: the Firehose stream the producer writes to. */

@@ -4,6 +4,9 @@
  * names of the states the runner interprets, and the report a successful run outputs. No aws-cdk-lib here.
  */
 
+/** The training pipeline's state machine name, which the retrain trigger starts by name. */
+export const trainingStateMachineName = (namePrefix: string) => `${namePrefix}-training`;
+
 /** Tag key on every model and endpoint config a run creates; the clean-up deletes only what carries it. */
 export const OWNER_TAG_KEY = 'ml-pipeline:owner';
 

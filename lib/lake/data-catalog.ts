@@ -8,8 +8,10 @@ import { Construct } from 'constructs';
 import { FeatureSchema, FieldType } from '../schema/feature-schema';
 import { PREDICTIONS_TABLE, inferenceLogColumns, type LogColumn } from '../schema/inference-log';
 import { BASELINE_COLUMNS, BASELINE_RUN_COLUMN, BASELINES_TABLE } from '../schema/drift-queries';
+import { MONITORING_COLUMNS, MONITORING_TABLE } from '../schema/monitoring-queries';
 import { MODEL_OUTPUT_PREFIX, baselineKeyPrefix } from '../contract/training-run';
 import {
+  MONITORING_PREFIX,
   PREDICTIONS_PREFIX,
   RAW_EVENTS_PREFIX,
   RAW_PARTITION_KEYS,
@@ -27,6 +29,8 @@ export interface DataCatalogProps {
   readonly rawBucket: s3.IBucket;
   /** The models bucket, where each training run writes its feature baseline next to its model. */
   readonly modelsBucket: s3.IBucket;
+  /** The curated zone, where the monitor keeps its measures. */
+  readonly curatedBucket: s3.IBucket;
   readonly encryptionKey: kms.IKey;
   /** Glue cron expression for the crawler, or `null` to crawl only on demand. */
   readonly crawlerSchedule: string | null;
@@ -62,6 +66,8 @@ export class DataCatalog extends Construct {
   readonly predictionsTable: glue.ITable;
   /** The runs' feature baselines, one projected partition per run, next to each model in the models bucket. */
   readonly baselinesTable: glue.ITable;
+  /** Every measure of every monitor run: drift, prediction drift and realized quality, queryable as history. */
+  readonly monitoringTable: glue.ITable;
   readonly crawler: glue.CfnCrawler;
   readonly crawlerRole: iam.IRole;
   readonly crawlerLogGroup: logs.ILogGroup;
@@ -132,7 +138,17 @@ export class DataCatalog extends Construct {
         'storage.location.template': props.modelsBucket.s3UrlForObject(baselineKeyPrefix(`\${${BASELINE_RUN_COLUMN}}`)),
       },
     });
-    this.baselinesTable.applyRemovalPolicy(RemovalPolicy.DESTROY);
+    this.monitoringTable = new glue.S3Table(this, 'Monitoring', {
+      database: this.database,
+      tableName: MONITORING_TABLE,
+      description:
+        'Every measure of every monitor run: feature and score drift, and realized quality once labels arrive',
+      columns: glueColumns(MONITORING_COLUMNS),
+      dataFormat: glue.DataFormat.PARQUET,
+      storage: glue.S3TableStorage.fromBucket(props.curatedBucket),
+      s3Prefix: MONITORING_PREFIX,
+    });
+    for (const table of [this.baselinesTable, this.monitoringTable]) table.applyRemovalPolicy(RemovalPolicy.DESTROY);
     // Catalog entries are metadata with fixed names, re-created from code on the next deploy (the crawler registers
     // the partitions again): they go with the stack even where the data stays, since a kept one would block that
     // deploy with "already exists".

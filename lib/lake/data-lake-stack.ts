@@ -3,6 +3,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { dataRemoval } from '../config/data-removal';
 import type { StageConfig } from '../config/stage-config';
+import { lakeDatabaseName } from '../contract/stacks';
 import { DataCatalog } from './data-catalog';
 import { DataLakeStorage } from './data-lake-storage';
 import { LakeKey } from './lake-key';
@@ -48,11 +49,12 @@ export class DataLakeStack extends Stack {
       },
     });
     this.catalog = new DataCatalog(this, 'Catalog', {
-      databaseName: `${config.namePrefix.replace(/-/g, '_')}_lake`,
+      databaseName: lakeDatabaseName(config.namePrefix),
       namePrefix: config.namePrefix,
       schema: props.schema,
       rawBucket: this.storage.raw,
       modelsBucket: this.storage.models,
+      curatedBucket: this.storage.curated,
       encryptionKey: this.key.key,
       crawlerSchedule: config.crawler.schedule,
       logRetention: config.logRetentionDays as logs.RetentionDays,

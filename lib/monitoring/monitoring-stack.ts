@@ -1,8 +1,10 @@
 import { Duration, Stack, StackProps } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as firehose from 'aws-cdk-lib/aws-kinesisfirehose';
+import type * as kms from 'aws-cdk-lib/aws-kms';
+import type * as s3 from 'aws-cdk-lib/aws-s3';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
-import * as logs from 'aws-cdk-lib/aws-logs';
+import type * as logs from 'aws-cdk-lib/aws-logs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import type { StageConfig } from '../config/stage-config';
@@ -10,6 +12,11 @@ import type { NotificationTopic } from '../shared/notification-topic';
 import { CostGuards } from './cost-guards';
 import { PipelineMonitoring, alarmName, type PipelineMonitoringProps } from './pipeline-monitoring';
 import { API_STAGE_NAME, apiName } from '../contract/inference-api';
+import { trainingStateMachineName } from '../contract/training-run';
+import { dataRemoval } from '../config/data-removal';
+import type { FeatureSchema } from '../schema/feature-schema';
+import { DriftMonitor } from './drift-monitor';
+import { RetrainTrigger } from './retrain-trigger';
 
 export interface MonitoringStackProps extends StackProps {
   readonly config: StageConfig;
@@ -22,12 +29,28 @@ export interface MonitoringStackProps extends StackProps {
   readonly inferenceLog: Omit<PipelineMonitoringProps['inferenceLog'], 'bufferInterval'>;
   /** Where alarms notify; this stack lets its alarms publish there. */
   readonly alarmTopic: NotificationTopic;
+  /** What the drift monitor reads and writes: the schema, the lake's database and workgroup, and its zones. */
+  readonly lake: {
+    readonly schema: FeatureSchema;
+    readonly databaseName: string;
+    readonly workgroupName: string;
+    readonly rawBucket: s3.IBucket;
+    readonly modelsBucket: s3.IBucket;
+    readonly curatedBucket: s3.IBucket;
+    readonly athenaResultsBucket: s3.IBucket;
+    readonly encryptionKey: kms.IKey;
+  };
 }
 
-/** Alarms, the pipeline dashboard and the cost guards; stateless, so it can be redeployed at will. */
+/**
+ * Alarms, the pipeline dashboard, the cost guards, and the MLOps loop's monitor (drift and realized quality from the
+ * inference log) with its retrain trigger; stateless, so it can be redeployed at will.
+ */
 export class MonitoringStack extends Stack {
   readonly monitoring: PipelineMonitoring;
   readonly costGuards: CostGuards;
+  readonly driftMonitor: DriftMonitor;
+  readonly retrainTrigger?: RetrainTrigger;
 
   constructor(scope: Construct, id: string, props: MonitoringStackProps) {
     super(scope, id, props);
@@ -59,10 +82,54 @@ export class MonitoringStack extends Stack {
       monthlyBudgetUsd: config.cost.monthlyBudgetUsd,
       budgetEmail: config.cost.budgetEmail,
     });
+    const { lake } = props;
+    const c = config;
+    const retention = {
+      logRetention: c.logRetentionDays as logs.RetentionDays,
+      removalPolicy: dataRemoval(c.data).removalPolicy,
+    };
+    this.driftMonitor = new DriftMonitor(this, 'DriftMonitor', {
+      namePrefix: c.namePrefix,
+      schema: lake.schema,
+      windows: {
+        database: lake.databaseName,
+        windowHours: c.monitor.windowHours,
+        referenceDays: c.monitor.referenceDays,
+        labelWindowDays: c.monitor.labelWindowDays,
+      },
+      workgroupName: lake.workgroupName,
+      endpointName: c.serving.endpointName,
+      rawBucket: lake.rawBucket,
+      modelsBucket: lake.modelsBucket,
+      curatedBucket: lake.curatedBucket,
+      athenaResultsBucket: lake.athenaResultsBucket,
+      encryptionKey: lake.encryptionKey,
+      schedule: c.monitor.schedule,
+      minRealizedRecall: c.monitor.minRealizedRecall,
+      alarmTopic: props.alarmTopic,
+      ...retention,
+    });
+    const loopAlarms = Object.values(this.driftMonitor.alarms);
+    if (c.monitor.retrainOnAlarm) {
+      this.retrainTrigger = new RetrainTrigger(this, 'RetrainTrigger', {
+        namePrefix: c.namePrefix,
+        trainingStateMachineName: trainingStateMachineName(c.namePrefix),
+        alarms: loopAlarms,
+        cooldown: Duration.hours(c.monitor.retrainCooldownHours),
+        encryptionKey: lake.encryptionKey,
+        ...retention,
+      });
+    }
     this.monitoring.dashboard.addWidgets(
       new cloudwatch.AlarmStatusWidget({
         title: 'Cost guards',
         alarms: [this.costGuards.idleAlarm],
+        width: 8,
+        height: 3,
+      }),
+      new cloudwatch.AlarmStatusWidget({
+        title: c.monitor.retrainOnAlarm ? 'Drift and quality (each starts a retrain)' : 'Drift and quality',
+        alarms: loopAlarms,
         width: 8,
         height: 3,
       }),

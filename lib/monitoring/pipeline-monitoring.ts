@@ -260,30 +260,35 @@ export class PipelineMonitoring extends Construct {
   }
 }
 
-interface PipelineAlarmProps {
+export interface PipelineAlarmProps {
   readonly namePrefix: string;
   readonly topic: sns.ITopic;
   readonly metric: cloudwatch.IMetric;
   readonly threshold: number;
   readonly description: string;
-  /** Periods of the last three that must reach the threshold. @default 2 */
+  /** Periods that are evaluated. @default 3 */
+  readonly evaluationPeriods?: number;
+  /** Periods of those that must reach the threshold. @default 2 */
   readonly datapointsToAlarm?: number;
+  /** How a period reaches the threshold. @default GREATER_THAN_OR_EQUAL_TO_THRESHOLD */
+  readonly comparisonOperator?: cloudwatch.ComparisonOperator;
 }
 
 /**
  * An alarm that fires when two (or `datapointsToAlarm`) of the last three periods reach the threshold, treats
- * missing data as fine (an idle sandbox is healthy), and notifies the topic both when it fires and when it recovers.
+ * missing data as fine (an idle sandbox is healthy, and a window without data is no alarm), and notifies the topic
+ * both when it fires and when it recovers.
  */
-class PipelineAlarm extends cloudwatch.Alarm {
+export class PipelineAlarm extends cloudwatch.Alarm {
   constructor(scope: Construct, id: string, props: PipelineAlarmProps) {
     super(scope, id, {
       alarmName: alarmName(props.namePrefix, id),
       alarmDescription: props.description,
       metric: props.metric,
       threshold: props.threshold,
-      evaluationPeriods: 3,
+      evaluationPeriods: props.evaluationPeriods ?? 3,
       datapointsToAlarm: props.datapointsToAlarm ?? 2,
-      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      comparisonOperator: props.comparisonOperator ?? cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
     });
     this.addAlarmAction(new actions.SnsAction(props.topic));

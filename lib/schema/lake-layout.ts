@@ -52,6 +52,9 @@ export function firehoseErrorPrefix(errorPrefix: string): string {
   return `${errorPrefix}!{firehose:error-output-type}/year=!{timestamp:yyyy}/month=!{timestamp:MM}/day=!{timestamp:dd}/`;
 }
 
+/** Prefix under the curated bucket of the `monitoring` table: every measure of every monitor run. */
+export const MONITORING_PREFIX = 'monitoring/';
+
 /** Prefix under the curated bucket where training exports are unloaded. */
 export const TRAINING_EXPORTS_PREFIX = 'training-exports/';
 

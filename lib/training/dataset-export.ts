@@ -9,7 +9,7 @@ import { baselineKeyPrefix } from '../contract/training-run';
 import type { FeatureSchema } from '../schema/feature-schema';
 import { ATHENA_RESULTS_PREFIX, RAW_EVENTS_PREFIX, TRAINING_EXPORTS_PREFIX } from '../schema/lake-layout';
 import { objectArnFindingId } from '../shared/nag-findings';
-import { retryOrFail } from './retries';
+import { retryOrFail } from '../shared/retries';
 
 export interface DatasetExportProps {
   /** The features, label and table the export selects. */

@@ -7,7 +7,7 @@ import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
 import { productionVariant, validateCapacity, type EndpointCapacity } from './endpoint-capacity';
 import { OldVersionsCleanup } from './old-versions-cleanup';
-import { retryTransient } from './retries';
+import { retryTransient } from '../shared/retries';
 import { runResourceArn, validateEndpointName } from './run-names';
 
 export interface EndpointRolloutProps {

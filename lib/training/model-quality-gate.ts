@@ -5,7 +5,7 @@ import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
 import { TRAINING_STATES } from '../contract/training-run';
 import { PipelineNotification } from './pipeline-notification';
-import { retryOrFail } from './retries';
+import { retryOrFail } from '../shared/retries';
 
 export interface ModelQualityGateProps {
   /** Reads the finished job at `$.job` (see EvaluateTrainingFunction). */

@@ -3,7 +3,7 @@ import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
 import { PipelineNotification } from './pipeline-notification';
-import { retryTransient } from './retries';
+import { retryTransient } from '../shared/retries';
 import { runResourceArn } from './run-names';
 
 export interface OldVersionsCleanupProps {

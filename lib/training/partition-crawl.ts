@@ -2,7 +2,7 @@ import { Duration, Stack, Token } from 'aws-cdk-lib';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
-import { retryOrFail } from './retries';
+import { retryOrFail } from '../shared/retries';
 
 export interface PartitionCrawlProps {
   /** The Glue crawler that adds the raw table's new partitions to the catalog. */

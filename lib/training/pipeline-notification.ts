@@ -2,7 +2,7 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
-import { retryTransient } from './retries';
+import { retryTransient } from '../shared/retries';
 
 export interface PipelineNotificationProps {
   readonly topic: sns.ITopic;

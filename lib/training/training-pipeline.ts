@@ -11,9 +11,11 @@ import {
   OWNER_TAG_KEY,
   TRAINING_STATES,
   ownerTagValue as ownerTagValueOf,
+  trainingStateMachineName,
 } from '../contract/training-run';
 import type { FeatureSchema } from '../schema/feature-schema';
 import { EncryptedLogGroup } from '../shared/encrypted-log-group';
+import { executionLogs } from '../shared/execution-logs';
 import { resourceFindingId } from '../shared/nag-findings';
 import { DatasetExport } from './dataset-export';
 import type { EndpointCapacity } from './endpoint-capacity';
@@ -23,11 +25,11 @@ import { createVolumeGrants, useLakeKey } from './lake-key-statements';
 import { ModelQualityGate } from './model-quality-gate';
 import { PartitionCrawl } from './partition-crawl';
 import { PipelineNotification } from './pipeline-notification';
-import { retryOrFail } from './retries';
+import { retryOrFail } from '../shared/retries';
 import { runResourceArn } from './run-names';
 import { RunReportState } from './run-report-state';
 import { SageMakerExecutionRole } from './sagemaker-execution-role';
-import { SingleRunGuard } from './single-run-guard';
+import { SingleRunGuard } from '../shared/single-run-guard';
 import { SpotTrainingJob } from './spot-training-job';
 import { XgboostImage } from './xgboost-image';
 import { xgboostHyperparameters, type XgboostHyperparameters } from './xgboost-hyperparameters';
@@ -115,7 +117,7 @@ export class TrainingPipeline extends Construct {
     super(scope, id);
     const { namePrefix, encryptionKey, notifications, pollInterval } = props;
     const ownerTagValue = ownerTagValueOf(namePrefix);
-    const stateMachineName = `${namePrefix}-training`;
+    const stateMachineName = trainingStateMachineName(namePrefix);
     this.ownerTagValue = ownerTagValue;
     const image = new XgboostImage(this, 'XgboostImage');
     const sagemakerRole = new SageMakerExecutionRole(this, 'SageMakerRole', {
@@ -244,15 +246,13 @@ export class TrainingPipeline extends Construct {
       ),
       stateMachineType: sfn.StateMachineType.STANDARD,
       tracingEnabled: true,
-      logs: {
-        destination: new EncryptedLogGroup(this, 'ExecutionLogs', {
+      logs: executionLogs(
+        new EncryptedLogGroup(this, 'ExecutionLogs', {
           encryptionKey,
           retention: props.logRetention,
           removalPolicy: props.removalPolicy,
         }),
-        level: sfn.LogLevel.ALL,
-        includeExecutionData: false,
-      },
+      ),
       timeout: train.maxWait.plus(Duration.hours(6)),
     });
     this.stateMachine = stateMachine;

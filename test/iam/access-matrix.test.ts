@@ -14,7 +14,7 @@ describe.each(['sandbox', 'prod'] as const)('the %s app', (stage) => {
   const { app: cdkApp, config } = synthesized[stage];
   const app = new DeployedApp(cdkApp);
   const checker = new AccessChecker(app);
-  const calls = accessMatrix(app, config.namePrefix, config.serving.endpointName);
+  const calls = accessMatrix(app, config.namePrefix, config.serving.endpointName, stage);
 
   test('covers every call of the architecture and the forbidden ones', () => {
     expect(calls.length).toBeGreaterThanOrEqual(40);
@@ -32,7 +32,7 @@ describe.each(['sandbox', 'prod'] as const)('the %s app', (stage) => {
 });
 
 /** The rows, built from the deployed app so every name and ARN is the one the templates produce. */
-function accessMatrix(app: DeployedApp, namePrefix: string, endpointName: string): Call[] {
+function accessMatrix(app: DeployedApp, namePrefix: string, endpointName: string, stage: string): Call[] {
   const role = (path: string) => ({ role: app.at(path) });
   const arn = (path: string) => app.at(path).attribute('Arn');
   const bucket = (zone: string) => app.at(`DataLake/Storage/${zone}/Bucket`).attribute('Arn');
@@ -55,6 +55,12 @@ function accessMatrix(app: DeployedApp, namePrefix: string, endpointName: string
   const predictionsStream = deliveryStream('Serving/InferenceLog/Stream');
   const predictionsTable = glue(`table/${database}/${app.at('DataLake/Catalog/Predictions/Table').ref}`);
   const predictionFile = `${bucket('Raw')}/predictions/year=2026/month=12/day=01/hour=12/predictions-1.parquet`;
+  const monitor = role('Monitoring/DriftMonitor/StateMachine/Role');
+  const schedulerRole = app
+    .ofType('AWS::IAM::Role')
+    .find((r) => r.path.startsWith('Monitoring/SchedulerRoleForTarget'));
+  const lakeTable = (name: string) => glue(`table/${database}/${name}`);
+  const stateMachineArn = (name: string) => `arn:aws:states:${REGION}:${ACCOUNT}:stateMachine:${name}`;
   const crawlerRole = role('DataLake/Catalog/CrawlerRole');
   const pipeline = role('Training/Pipeline/StateMachine/Role');
   const sagemakerRole = role('Training/Pipeline/SageMakerRole');
@@ -793,6 +799,168 @@ function accessMatrix(app: DeployedApp, namePrefix: string, endpointName: string
       expect: 'denied',
     })),
 
+    // The monitor: Athena over the inference log, the events, the baselines and the monitoring table.
+    {
+      name: 'The monitor runs its queries in the workgroup',
+      caller: monitor,
+      action: 'athena:StartQueryExecution',
+      resource: workgroup,
+      expect: 'allowed',
+    },
+    {
+      name: 'The monitor reads which model the endpoint serves',
+      caller: monitor,
+      action: 'sagemaker:DescribeEndpoint',
+      resource: sagemaker(`endpoint/${endpointName}`),
+      expect: 'allowed',
+    },
+    {
+      name: 'The monitor cannot invoke the endpoint',
+      caller: monitor,
+      action: 'sagemaker:InvokeEndpoint',
+      resource: sagemaker(`endpoint/${endpointName}`),
+      expect: 'denied',
+    },
+    ...[
+      ['an inference-log file', predictionFile],
+      ['a raw events file', `${bucket('Raw')}/events/year=2026/month=12/day=01/hour=12/events-1.parquet`],
+      ["a run's baseline", `${bucket('Models')}/models/${namePrefix}-run/baseline/part-1`],
+    ].map(([what, resource]): Call => ({
+      name: `Athena reads ${what} for the monitor`,
+      caller: monitor,
+      action: 's3:GetObject',
+      resource,
+      expect: 'allowed',
+    })),
+    {
+      name: 'Athena writes the measures into the monitoring table for the monitor',
+      caller: monitor,
+      action: 's3:PutObject',
+      resource: `${bucket('Curated')}/monitoring/20261202_080000_abc.parquet`,
+      expect: 'allowed',
+    },
+    {
+      name: 'The monitor cannot write the inference log',
+      caller: monitor,
+      action: 's3:PutObject',
+      resource: predictionFile,
+      expect: 'denied',
+    },
+    {
+      name: 'The monitor cannot read a model artefact',
+      caller: monitor,
+      action: 's3:GetObject',
+      resource: `${bucket('Models')}/models/${namePrefix}-run/output/model.tar.gz`,
+      expect: 'denied',
+    },
+    {
+      name: 'The monitor cannot delete its measures',
+      caller: monitor,
+      action: 's3:DeleteObject',
+      resource: `${bucket('Curated')}/monitoring/20261202_080000_abc.parquet`,
+      expect: 'denied',
+    },
+    {
+      name: 'The monitor reads the baselines table',
+      caller: monitor,
+      action: 'glue:GetTable',
+      resource: lakeTable('baselines'),
+      expect: 'allowed',
+    },
+    {
+      name: 'The monitor cannot change a table',
+      caller: monitor,
+      action: 'glue:UpdateTable',
+      resource: lakeTable('monitoring'),
+      expect: 'denied',
+    },
+    {
+      name: 'The monitor decrypts the lake through S3',
+      caller: monitor,
+      action: 'kms:Decrypt',
+      resource: key,
+      context: viaS3,
+      expect: 'allowed',
+    },
+    {
+      name: 'The monitor cannot use the lake key outside S3',
+      caller: monitor,
+      action: 'kms:Decrypt',
+      resource: key,
+      context: { 'kms:CallerAccount': ACCOUNT },
+      expect: 'denied',
+    },
+    {
+      name: 'The monitor publishes its measures in its namespace',
+      caller: monitor,
+      action: 'cloudwatch:PutMetricData',
+      resource: '*',
+      context: { 'cloudwatch:namespace': 'MlPipeline' },
+      expect: 'allowed',
+    },
+    {
+      name: 'The monitor cannot publish metrics in another namespace',
+      caller: monitor,
+      action: 'cloudwatch:PutMetricData',
+      resource: '*',
+      context: { 'cloudwatch:namespace': 'AWS/SageMaker' },
+      expect: 'denied',
+    },
+    {
+      name: 'EventBridge Scheduler starts the monitor',
+      caller: { role: schedulerRole! },
+      action: 'states:StartExecution',
+      resource: stateMachineArn(`${namePrefix}-monitor`),
+      expect: 'allowed',
+    },
+    {
+      name: 'EventBridge Scheduler cannot start the training pipeline',
+      caller: { role: schedulerRole! },
+      action: 'states:StartExecution',
+      resource: stateMachineArn(`${namePrefix}-training`),
+      expect: 'denied',
+    },
+
+    ...(stage === 'sandbox'
+      ? [
+          {
+            name: 'The retrain trigger starts the training pipeline',
+            caller: role('Monitoring/RetrainTrigger/StateMachine/Role'),
+            action: 'states:StartExecution',
+            resource: stateMachineArn(`${namePrefix}-training`),
+            expect: 'allowed',
+          } as Call,
+          {
+            name: 'The retrain trigger sees whether a training run is in progress',
+            caller: role('Monitoring/RetrainTrigger/StateMachine/Role'),
+            action: 'states:ListExecutions',
+            resource: stateMachineArn(`${namePrefix}-training`),
+            expect: 'allowed',
+          } as Call,
+          {
+            name: 'The retrain trigger cannot stop a training run',
+            caller: role('Monitoring/RetrainTrigger/StateMachine/Role'),
+            action: 'states:StopExecution',
+            resource: `arn:aws:states:${REGION}:${ACCOUNT}:execution:${namePrefix}-training:run-1`,
+            expect: 'denied',
+          } as Call,
+          {
+            name: 'The retrain trigger cannot start the monitor or itself',
+            caller: role('Monitoring/RetrainTrigger/StateMachine/Role'),
+            action: 'states:StartExecution',
+            resource: stateMachineArn(`${namePrefix}-monitor`),
+            expect: 'denied',
+          } as Call,
+          {
+            name: 'EventBridge starts the retrain trigger on an alarm',
+            caller: role('Monitoring/RetrainTrigger/StateMachine/EventsRole'),
+            action: 'states:StartExecution',
+            resource: stateMachineArn(`${namePrefix}-retrain-trigger`),
+            expect: 'allowed',
+          } as Call,
+        ]
+      : []),
+
     // Clean-up on stack deletion: onEvent deletes the endpoint, isComplete waits for it and deletes the rest.
     {
       name: 'The clean-up deletes the configured endpoint',
@@ -1022,7 +1190,7 @@ describe('a row of the access matrix', () => {
   const app = new DeployedApp(cdkApp);
   const checker = new AccessChecker(app);
   const row = (name: string) =>
-    accessMatrix(app, config.namePrefix, config.serving.endpointName).find((c) => c.name === name)!;
+    accessMatrix(app, config.namePrefix, config.serving.endpointName, 'sandbox').find((c) => c.name === name)!;
 
   test('fails with "no statement allows it" once the grant it relies on is removed', async () => {
     const call = row('SageMaker reads the training export');

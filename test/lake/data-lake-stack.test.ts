@@ -23,6 +23,7 @@ describe('DataLakeStack (sandbox)', () => {
       'CatalogRawEventsTableDB4B591A',
       'CatalogPredictionsTable39465758',
       'CatalogBaselinesTable6D606A1A',
+      'CatalogMonitoringTable56CC9840',
     ]);
   });
 

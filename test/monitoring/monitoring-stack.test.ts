@@ -16,6 +16,7 @@ describe('pipeline monitoring', () => {
         'ApiServerErrors',
         'EndpointErrors',
         'EndpointIdle',
+        'FeatureDrift',
         'InferenceLogConversionErrors',
         'InferenceLogDeliveryLate',
         'InferenceLogFailures',
@@ -24,6 +25,8 @@ describe('pipeline monitoring', () => {
         'PredictErrors',
         'PredictServerErrors',
         'PredictThrottles',
+        'RealizedRecallLow',
+        'ScoreDrift',
       ].map((n) => `mlpipe-sandbox-${n}`),
     );
   });

@@ -19,7 +19,7 @@ import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
  * and the run then ends with the original error.
  */
 export type Integration =
-  'sagemakerJob' | 'sagemakerSdk' | 'glueSdk' | 'athena' | 'lambda' | 'sns' | 'stepFunctionsSdk';
+  'sagemakerJob' | 'sagemakerSdk' | 'glueSdk' | 'athena' | 'lambda' | 'sns' | 'stepFunctionsSdk' | 'cloudwatch';
 
 interface RetryRule {
   readonly errors: readonly string[];
@@ -65,6 +65,11 @@ export const RETRY_RULES: { readonly [I in Integration]: readonly RetryRule[] } 
     { errors: ['SNS.AmazonSNSException', 'SNS.SnsException'], maxAttempts: AMBIGUOUS_ATTEMPTS },
   ],
   stepFunctionsSdk: [{ errors: ['Sfn.SfnException'], maxAttempts: AMBIGUOUS_ATTEMPTS }],
+  // PutMetricData models its internal fault; its throttling (Throttling) is unmodelled and arrives as the base class.
+  cloudwatch: [
+    { errors: ['CloudWatch.InternalServiceException'], maxAttempts: TRANSIENT_ATTEMPTS },
+    { errors: ['CloudWatch.CloudWatchException'], maxAttempts: AMBIGUOUS_ATTEMPTS },
+  ],
 };
 
 /** Adds the integration's retry rules to a task: exponential backoff from 2 s, full jitter, at most a minute apart. */
