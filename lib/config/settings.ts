@@ -196,6 +196,14 @@ export const STAGE_CONFIG = group({
     windowHours: int(1, 744, 'it is the hours of predictions that drift is measured over').default(24),
     referenceDays: int(1, 90, "it is the days before the window the score's distribution is compared with").default(7),
     labelWindowDays: int(1, 90, 'it is the days of predictions joined to their labels for realized quality').default(7),
+    /** A PSI over a few records is noise: about 0.7 for every empty bin. Fewer records give no measure, no alarm. */
+    minRecords: int(1, 1_000_000, 'it is the fewest predictions in a window before its drift is measured').default(500),
+    /** A single missed fraud is no recall of 0: fewer labelled frauds give no quality measure, no alarm. */
+    minLabelledPositives: int(
+      1,
+      1_000_000,
+      'it is the fewest labelled frauds before realized recall, precision and AUC are measured',
+    ).default(20),
     minRealizedRecall: num(0, 1, 'it is the realized recall below which the quality alarm fires').default(0.5),
     /** A drift or quality alarm starts the training pipeline, unless a run is in progress or one started lately. */
     retrainOnAlarm: flag('it lets a drift or quality alarm start the training pipeline').default(true),

@@ -3,8 +3,11 @@
  * No aws-cdk-lib here.
  */
 
-/** CloudWatch namespace of the monitor's measures, shared with the predict function's own metrics. */
-export const MONITOR_METRICS_NAMESPACE = 'MlPipeline';
+/**
+ * CloudWatch namespace of the monitor's measures: its own, so the monitor's role, which may publish only here, cannot
+ * touch the predict function's metrics (and their alarms) in `MlPipeline`.
+ */
+export const MONITOR_METRICS_NAMESPACE = 'MlPipeline/Monitor';
 
 /** The `service` dimension of the monitor's metrics, one per stage. */
 export const monitorServiceName = (namePrefix: string) => `${namePrefix}-monitor`;

@@ -23,7 +23,7 @@ import { executionLogs } from '../shared/execution-logs';
 import { retryTransient } from '../shared/retries';
 import { MONITOR_METRICS_NAMESPACE, monitorServiceName } from '../contract/monitoring';
 import { grantMonitorQueries, type MonitorAccessProps } from './monitor-access';
-import { PipelineAlarm, type PipelineAlarmProps } from './pipeline-monitoring';
+import { PipelineAlarm, alarmName, type PipelineAlarmProps } from './pipeline-monitoring';
 
 export interface DriftMonitorProps extends MonitorAccessProps {
   /** Prefix of the state machine, the schedule, the alarms and the metrics' service dimension. */
@@ -67,6 +67,12 @@ export class DriftMonitor extends Construct {
     readonly scoreDrift: cloudwatch.Alarm;
     readonly recall: cloudwatch.Alarm;
   };
+  /**
+   * In ALARM while any of the three is: the one signal the retrain trigger listens to. One monitor run often trips
+   * feature and score drift together, and two signals seconds apart could start two retrains before either sees
+   * the other.
+   */
+  readonly anyAlarm: cloudwatch.IAlarm;
 
   constructor(scope: Construct, id: string, props: DriftMonitorProps) {
     super(scope, id);
@@ -227,6 +233,11 @@ export class DriftMonitor extends Construct {
       });
     }
     this.alarms = this.createAlarms(props, service);
+    this.anyAlarm = new cloudwatch.CompositeAlarm(this, 'DriftOrQuality', {
+      compositeAlarmName: alarmName(props.namePrefix, 'DriftOrQuality'),
+      alarmDescription: 'Feature drift, score drift or low realized recall: what starts a retrain',
+      alarmRule: cloudwatch.AlarmRule.anyOf(...Object.values(this.alarms)),
+    });
   }
 
   private createAlarms(props: DriftMonitorProps, service: string) {

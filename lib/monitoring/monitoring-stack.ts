@@ -96,6 +96,8 @@ export class MonitoringStack extends Stack {
         windowHours: c.monitor.windowHours,
         referenceDays: c.monitor.referenceDays,
         labelWindowDays: c.monitor.labelWindowDays,
+        minRecords: c.monitor.minRecords,
+        minPositives: c.monitor.minLabelledPositives,
       },
       workgroupName: lake.workgroupName,
       endpointName: c.serving.endpointName,
@@ -114,7 +116,7 @@ export class MonitoringStack extends Stack {
       this.retrainTrigger = new RetrainTrigger(this, 'RetrainTrigger', {
         namePrefix: c.namePrefix,
         trainingStateMachineName: trainingStateMachineName(c.namePrefix),
-        alarms: loopAlarms,
+        alarm: this.driftMonitor.anyAlarm,
         cooldown: Duration.hours(c.monitor.retrainCooldownHours),
         encryptionKey: lake.encryptionKey,
         ...retention,

@@ -17,8 +17,8 @@ export interface RetrainTriggerProps {
   readonly namePrefix: string;
   /** The training pipeline's fixed name: a reference would make this stack's role depend on the training stack's. */
   readonly trainingStateMachineName: string;
-  /** The alarms whose ALARM state starts a retrain. */
-  readonly alarms: readonly cloudwatch.IAlarm[];
+  /** The alarm whose ALARM state starts a retrain. */
+  readonly alarm: cloudwatch.IAlarm;
   /** The least time between two retrains the trigger starts, 1 hour to 30 days. */
   readonly cooldown: Duration;
   readonly encryptionKey: kms.IKey;
@@ -30,8 +30,9 @@ export interface RetrainTriggerProps {
  * Retraining on signal: an alarm that enters ALARM (EventBridge's "CloudWatch Alarm State Change") starts this
  * workflow, which starts the training pipeline unless a training run is in progress, then waits out the cool-down.
  * While it waits it is itself in progress, and a later trigger sees it and ends at once (SingleRunGuard: of two,
- * the older goes on). So at most one retrain starts per cool-down, whatever the number of alarms, and none while
- * the pipeline runs. Step Functions bills state transitions, not waiting.
+ * the older goes on), and the run's name, the alarm's hour, stops two triggers that saw each other too late. So at
+ * most one retrain starts per cool-down, and none while the pipeline runs. An alarm that stays in ALARM sends no
+ * further event: another retrain needs it to recover and fire again. Step Functions bills transitions, not waiting.
  */
 export class RetrainTrigger extends Construct {
   readonly stateMachine: sfn.IStateMachine;
@@ -55,6 +56,9 @@ export class RetrainTrigger extends Construct {
         execution: sfn.JsonPath.executionId,
         'alarm.$': '$.detail.alarmName',
         'reason.$': '$.detail.state.reason',
+        // The hour the alarm fired, e.g. 2026-12-02T08: the training run's name, so two triggers of one hour that
+        // both passed the guard (ListExecutions is eventually consistent) cannot start two runs.
+        'hour.$': "States.ArrayGetItem(States.StringSplit($.time, ':'), 0)",
       },
       resultPath: '$.trigger',
     });
@@ -85,6 +89,7 @@ export class RetrainTrigger extends Construct {
       action: 'startExecution',
       parameters: {
         StateMachineArn: trainingArn,
+        Name: sfn.JsonPath.format('retrain-{}', sfn.JsonPath.stringAt('$.trigger.hour')),
         Input: sfn.JsonPath.jsonToString(sfn.JsonPath.objectAt('$.trigger')),
       },
       iamResources: [trainingArn],
@@ -92,9 +97,16 @@ export class RetrainTrigger extends Construct {
       resultSelector: { 'execution.$': '$.ExecutionArn' },
       resultPath: '$.started',
     });
-    for (const task of [findTraining, startTraining]) {
-      retryTransient(task, 'stepFunctionsSdk').addCatch(failed, { errors: [sfn.Errors.ALL], resultPath: '$.failure' });
-    }
+    const alreadyStarted = new sfn.Succeed(this, 'AlreadyStarted', {
+      comment: 'Another trigger of this hour started the run',
+    });
+    retryTransient(findTraining, 'stepFunctionsSdk').addCatch(failed, {
+      errors: [sfn.Errors.ALL],
+      resultPath: '$.failure',
+    });
+    retryTransient(startTraining, 'stepFunctionsSdk')
+      .addCatch(alreadyStarted, { errors: ['Sfn.ExecutionAlreadyExistsException'], resultPath: '$.failure' })
+      .addCatch(failed, { errors: [sfn.Errors.ALL], resultPath: '$.failure' });
     const coolDown = new sfn.Wait(this, 'CoolDown', {
       comment: `Holds the trigger for ${hours} h, so later alarms end at the guard`,
       time: sfn.WaitTime.duration(props.cooldown),
@@ -139,7 +151,7 @@ export class RetrainTrigger extends Construct {
       eventPattern: {
         source: ['aws.cloudwatch'],
         detailType: ['CloudWatch Alarm State Change'],
-        resources: props.alarms.map((alarm) => alarm.alarmArn),
+        resources: [props.alarm.alarmArn],
         detail: { state: { value: ['ALARM'] } },
       },
       targets: [new eventTargets.SfnStateMachine(this.stateMachine)],

@@ -70,18 +70,30 @@ function fixedEdges(field: FieldSpec): number[] | undefined {
 }
 
 /**
+ * Every feature value of `source` as a (`feature`, `value`) row, the value as the model sees it, in one pass: Trino
+ * inlines a WITH query at every reference, so a UNION of one scan per feature would read the source once per
+ * feature and reference. Nulls are left out.
+ */
+function featureValues(schema: FeatureSchema, source: string): string {
+  const features = featureFields(schema);
+  const cases = features.map((f) => `WHEN ${quoteLiteral(f.name)} THEN CAST(${encodedExpression(f)} AS DOUBLE)`);
+  const names = features.map((f) => `(${quoteLiteral(f.name)})`).join(', ');
+  return [
+    `SELECT feature, value FROM (`,
+    `  SELECT f.feature, CASE f.feature ${cases.join(' ')} END AS value`,
+    `  FROM ${source} AS s CROSS JOIN (VALUES ${names}) AS f(feature)`,
+    ') AS unpivoted WHERE value IS NOT NULL',
+  ].join('\n');
+}
+
+/**
  * The baseline rows of `source`, a table or parenthesised query of training records with the schema's columns. A
  * numeric feature's edges are the smallest value of each of its `NUMERIC_BINS` quantile groups after the first
- * (`ntile`, exact), with ties merged; a categorical or boolean feature has a bin per value the model can see.
+ * (`ntile`, exact), with ties merged; a categorical or boolean feature has a bin per value the model can see. The
+ * source is read twice: once for the quantiles, once to count the bins.
  */
 export function baselineQuery(schema: FeatureSchema, source: string): string {
   const features = featureFields(schema);
-  const values = features
-    .map((f) => {
-      const column = quoteIdentifier(f.name);
-      return `  SELECT ${quoteLiteral(f.name)} AS feature, CAST(${encodedExpression(f)} AS DOUBLE) AS value FROM ${source} WHERE ${column} IS NOT NULL`;
-    })
-    .join('\n  UNION ALL\n');
   const fixed = features.flatMap((f) => (fixedEdges(f) ?? []).map((edge) => [f.name, edge] as const));
   const quantiled = features.filter((f) => fixedEdges(f) === undefined).map((f) => quoteLiteral(f.name));
   const edgeSources = [
@@ -91,7 +103,7 @@ export function baselineQuery(schema: FeatureSchema, source: string): string {
           [
             '  SELECT feature, MIN(value) AS edge FROM (',
             `    SELECT feature, value, ntile(${NUMERIC_BINS}) OVER (PARTITION BY feature ORDER BY value) AS tile`,
-            `    FROM v WHERE feature IN (${quantiled.join(', ')})`,
+            `    FROM (${featureValues(schema, source)}) AS v WHERE feature IN (${quantiled.join(', ')})`,
             '  ) AS tiles WHERE tile > 1 GROUP BY feature, tile',
           ].join('\n'),
         ]),
@@ -103,9 +115,7 @@ export function baselineQuery(schema: FeatureSchema, source: string): string {
   ];
   return [
     `-- Baseline of every feature: ${NUMERIC_BINS} quantile bins for a number, a bin per value otherwise, with the share of records in each.`,
-    'WITH v AS (',
-    values,
-    '), e AS (',
+    'WITH e AS (',
     `  SELECT DISTINCT feature, edge FROM (\n${edgeSources.join('\n  UNION ALL\n')}\n  ) AS edges`,
     '), bounds AS (',
     // Each edge starts a bin; the bin below the first edge has no lower bound.
@@ -114,15 +124,18 @@ export function baselineQuery(schema: FeatureSchema, source: string): string {
     '  FROM e',
     '  UNION ALL',
     '  SELECT feature, CAST(NULL AS DOUBLE), MIN(edge), 0 FROM e GROUP BY feature',
-    '), t AS (',
-    '  SELECT feature, CAST(COUNT(*) AS DOUBLE) AS n FROM v GROUP BY feature',
+    '), counts AS (',
+    '  SELECT b.feature, b.bin, b.lower_edge, b.upper_edge, COUNT(v.value) AS n',
+    '  FROM bounds b',
+    `  LEFT JOIN (${featureValues(schema, source)}) AS v ON v.feature = b.feature`,
+    '    AND (b.lower_edge IS NULL OR v.value >= b.lower_edge) AND (b.upper_edge IS NULL OR v.value < b.upper_edge)',
+    '  GROUP BY b.feature, b.bin, b.lower_edge, b.upper_edge',
+    '), shares AS (',
+    // The bins cover every value once, so their counts add up to the feature's records.
+    '  SELECT feature, bin, lower_edge, upper_edge, n, SUM(n) OVER (PARTITION BY feature) AS total FROM counts',
     ')',
-    'SELECT b.feature, b.bin, b.lower_edge, b.upper_edge, COUNT(v.value) / MAX(t.n) AS expected',
-    'FROM bounds b',
-    'JOIN t ON t.feature = b.feature',
-    'LEFT JOIN v ON v.feature = b.feature',
-    '  AND (b.lower_edge IS NULL OR v.value >= b.lower_edge) AND (b.upper_edge IS NULL OR v.value < b.upper_edge)',
-    'GROUP BY b.feature, b.bin, b.lower_edge, b.upper_edge',
+    'SELECT feature, bin, lower_edge, upper_edge, CAST(n AS DOUBLE) / total AS expected',
+    'FROM shares WHERE total > 0',
   ].join('\n');
 }
 
@@ -171,41 +184,37 @@ export function baselineValues(schema: FeatureSchema, baselines: readonly Featur
 /**
  * One row per feature of the baseline, `feature`, `psi` and `records`, over `source`: a table or a parenthesised
  * query of records with the schema's columns, such as a window of the inference log. `baseline` is a relation with
- * the columns of `BASELINE_COLUMNS` (the run's baseline table, or `baselineValues`). A feature without a value in
- * the window has no row, so an empty window gives no result rather than a PSI of nothing.
+ * the columns of `BASELINE_COLUMNS` (the run's baseline table, or `baselineValues`). A feature with fewer than
+ * `minRecords` values in the window has no row: a PSI over a handful of records is noise (every empty bin adds about
+ * 0.7 at the share floor), and an empty window gives no result rather than a PSI of nothing. The source is read once.
  *
  * PSI = Σ over the bins of (actual − expected) × ln(actual / expected), both shares floored at `PSI_SHARE_FLOOR`.
  */
-export function psiQuery(schema: FeatureSchema, baseline: string, source: string): string {
-  const values = featureFields(schema)
-    .map((f) => {
-      const column = quoteIdentifier(f.name);
-      return `  SELECT ${quoteLiteral(f.name)} AS feature, CAST(${encodedExpression(f)} AS DOUBLE) AS value FROM ${source} WHERE ${column} IS NOT NULL`;
-    })
-    .join('\n  UNION ALL\n');
+export function psiQuery(schema: FeatureSchema, baseline: string, source: string, minRecords = 1): string {
+  if (!Number.isInteger(minRecords) || minRecords < 1) {
+    throw new Error(`psiQuery: minRecords ${minRecords} must be a whole number of at least 1`);
+  }
   const floor = sqlNumber(PSI_SHARE_FLOOR);
-  const actual = `GREATEST(COALESCE(CAST(c.n AS DOUBLE), 0) / t.n, ${floor})`;
-  const expected = `GREATEST(b.expected, ${floor})`;
+  const actual = `GREATEST(CAST(n AS DOUBLE) / total, ${floor})`;
+  const expected = `GREATEST(expected, ${floor})`;
   return [
     '-- Population stability index per feature against the training baseline.',
-    'WITH b AS (',
-    `  SELECT feature, bin, lower_edge, upper_edge, expected FROM ${baseline}`,
-    '), v AS (',
-    values,
-    '), t AS (',
-    '  SELECT feature, CAST(COUNT(*) AS DOUBLE) AS n FROM v GROUP BY feature',
-    '), c AS (',
-    '  SELECT b.feature, b.bin, COUNT(*) AS n FROM b JOIN v ON v.feature = b.feature',
+    'WITH counts AS (',
+    '  SELECT b.feature, b.bin, b.expected, COUNT(v.value) AS n',
+    `  FROM (SELECT feature, bin, lower_edge, upper_edge, expected FROM ${baseline}) AS b`,
+    `  LEFT JOIN (${featureValues(schema, source)}) AS v ON v.feature = b.feature`,
     '    AND (b.lower_edge IS NULL OR v.value >= b.lower_edge) AND (b.upper_edge IS NULL OR v.value < b.upper_edge)',
-    '  GROUP BY b.feature, b.bin',
+    '  GROUP BY b.feature, b.bin, b.expected',
+    '), shares AS (',
+    // The bins cover every value once, so their counts add up to the window's records of the feature.
+    '  SELECT feature, expected, n, SUM(n) OVER (PARTITION BY feature) AS total FROM counts',
     ')',
-    `SELECT b.feature, SUM((${actual} - ${expected}) * LN(${actual} / ${expected})) AS psi, MAX(t.n) AS records`,
-    'FROM b',
-    // A feature the window has no value of has no t row, so the inner join drops it before any division: Trino's
-    // GREATEST rejects the NaN of 0 / 0, where DuckDB's returns null, so the DuckDB tests could not catch that.
-    'JOIN t ON t.feature = b.feature',
-    'LEFT JOIN c ON c.feature = b.feature AND c.bin = b.bin',
-    'GROUP BY b.feature',
+    `SELECT feature, SUM((${actual} - ${expected}) * LN(${actual} / ${expected})) AS psi, MAX(total) AS records`,
+    'FROM shares',
+    // Too few records never reach the division: Trino's GREATEST rejects the NaN of 0 / 0, where DuckDB's returns
+    // null, so the DuckDB tests could not catch that.
+    `WHERE total >= ${minRecords}`,
+    'GROUP BY feature',
   ].join('\n');
 }
 
@@ -230,5 +239,4 @@ function sqlNumber(value: number): string {
   return value.toExponential().toUpperCase();
 }
 
-const quoteIdentifier = (name: string) => `"${name.replace(/"/g, '""')}"`;
 const quoteLiteral = (value: string) => `'${value.replace(/'/g, "''")}'`;

@@ -48,74 +48,96 @@ export const SCORE_EDGES = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9] as cons
 
 /**
  * The score distribution of `current` against `reference`, both relations of inference-log rows: the score's PSI
- * over `SCORE_EDGES` (only when both have rows), the mean score and the share decided positive (when `current` has
- * rows). An empty window gives no row.
+ * over `SCORE_EDGES` (only when both windows hold `minRecords` or more), the mean score and the share decided
+ * positive (when `current` has rows). An empty window gives no row. Each window is read once.
  */
-export function scoreDriftQuery(current: string, reference: string): string {
+export function scoreDriftQuery(current: string, reference: string, minRecords = 1): string {
   const score = quoteIdentifier(LOG_COLUMNS.score.name);
   const decision = quoteIdentifier(LOG_COLUMNS.decision.name);
   const bin = `CASE ${SCORE_EDGES.map((edge, index) => `WHEN ${score} < ${sqlNumber(edge)} THEN ${index}`).join(' ')} ELSE ${SCORE_EDGES.length} END`;
   const bins = Array.from({ length: SCORE_EDGES.length + 1 }, (_, index) => `(${index})`).join(', ');
   const floor = sqlNumber(1e-4);
-  const actual = `GREATEST(COALESCE(CAST(c.n AS DOUBLE), 0) / ct.n, ${floor})`;
-  const expected = `GREATEST(COALESCE(CAST(r.n AS DOUBLE), 0) / rt.n, ${floor})`;
+  const actual = `GREATEST(CAST(cn AS DOUBLE) / ctot, ${floor})`;
+  const expected = `GREATEST(CAST(rn AS DOUBLE) / rtot, ${floor})`;
+  const m = MONITOR_METRICS;
   return [
-    'WITH cur AS (',
-    `  SELECT ${bin} AS bin, ${score} AS score, CAST(${decision} AS INTEGER) AS positive FROM ${current} WHERE ${score} IS NOT NULL`,
-    '), ref AS (',
-    `  SELECT ${bin} AS bin FROM ${reference} WHERE ${score} IS NOT NULL`,
-    '), ct AS (SELECT CAST(COUNT(*) AS DOUBLE) AS n FROM cur',
-    '), rt AS (SELECT CAST(COUNT(*) AS DOUBLE) AS n FROM ref',
-    '), c AS (SELECT bin, COUNT(*) AS n FROM cur GROUP BY bin',
-    '), r AS (SELECT bin, COUNT(*) AS n FROM ref GROUP BY bin)',
-    `SELECT '${MONITOR_METRICS.scorePsi}' AS metric, '' AS dimension,`,
-    `       SUM((${actual} - ${expected}) * LN(${actual} / ${expected})) AS value, CAST(MAX(ct.n) AS INTEGER) AS records`,
-    `FROM (VALUES ${bins}) AS b(bin)`,
-    'CROSS JOIN ct CROSS JOIN rt',
-    'LEFT JOIN c ON c.bin = b.bin LEFT JOIN r ON r.bin = b.bin',
-    // Both windows need rows before a share is taken: Trino's GREATEST fails on the NaN of 0 / 0.
-    'WHERE ct.n > 0 AND rt.n > 0',
-    'HAVING COUNT(*) > 0',
-    'UNION ALL',
-    `SELECT '${MONITOR_METRICS.meanScore}', '', AVG(score), CAST(COUNT(*) AS INTEGER) FROM cur HAVING COUNT(*) > 0`,
-    'UNION ALL',
-    `SELECT '${MONITOR_METRICS.positiveRate}', '', AVG(CAST(positive AS DOUBLE)), CAST(COUNT(*) AS INTEGER) FROM cur HAVING COUNT(*) > 0`,
+    'WITH c AS (',
+    `  SELECT ${bin} AS bin, COUNT(*) AS n, SUM(${score}) AS s, SUM(CAST(${decision} AS INTEGER)) AS p`,
+    `  FROM ${current} AS w WHERE ${score} IS NOT NULL GROUP BY 1`,
+    '), r AS (',
+    `  SELECT ${bin} AS bin, COUNT(*) AS n FROM ${reference} AS w WHERE ${score} IS NOT NULL GROUP BY 1`,
+    '), j AS (',
+    '  SELECT COALESCE(c.n, 0) AS cn, COALESCE(c.s, 0) AS cs, COALESCE(c.p, 0) AS cp, COALESCE(r.n, 0) AS rn',
+    `  FROM (VALUES ${bins}) AS b(bin) LEFT JOIN c ON c.bin = b.bin LEFT JOIN r ON r.bin = b.bin`,
+    '), w AS (',
+    '  SELECT cn, cs, cp, rn, SUM(cn) OVER () AS ctot, SUM(rn) OVER () AS rtot FROM j',
+    '), agg AS (',
+    '  SELECT MAX(ctot) AS ctot, MAX(rtot) AS rtot, SUM(cs) AS s, SUM(cp) AS p,',
+    // Shares only once both windows are large enough: Trino's GREATEST rejects the NaN of 0 / 0.
+    `         SUM(CASE WHEN ctot >= ${minRecords} AND rtot >= ${minRecords} THEN (${actual} - ${expected}) * LN(${actual} / ${expected}) END) AS psi`,
+    '  FROM w',
+    ')',
+    'SELECT metric, dimension, value, records FROM (',
+    `  SELECT m.metric, '' AS dimension, CASE m.metric WHEN '${m.scorePsi}' THEN psi`,
+    `    WHEN '${m.meanScore}' THEN CASE WHEN ctot > 0 THEN s / ctot END`,
+    `    WHEN '${m.positiveRate}' THEN CASE WHEN ctot > 0 THEN CAST(p AS DOUBLE) / ctot END END AS value,`,
+    '    CAST(ctot AS INTEGER) AS records',
+    `  FROM agg CROSS JOIN (VALUES ('${m.scorePsi}'), ('${m.meanScore}'), ('${m.positiveRate}')) AS m(metric)`,
+    ') AS measures WHERE value IS NOT NULL',
   ].join('\n');
 }
 
 /**
  * Realized quality: `predictions` (inference-log rows) joined to `events` (raw records, whose label has arrived) on
  * the record id. A record scored more than once counts once, with its latest score. Rows: the labelled count and the
- * confusion matrix at the logged decision (when any prediction is labelled); recall (when a positive is labelled);
- * precision (when a labelled record was decided positive); and the AUC, rank-based (Mann–Whitney, ties given their
- * mean rank), when both classes are labelled. No label, no row.
+ * confusion matrix at the logged decision (when any prediction is labelled); recall (with `minPositives` labelled
+ * positives or more), precision (with as many decided positive), and the AUC, rank-based (Mann–Whitney, ties given
+ * their mean rank), with `minPositives` of each class. No label, no row: a single missed fraud is no recall of 0.
+ * Each relation is read once.
  */
-export function realizedQualityQuery(schema: FeatureSchema, predictions: string, events: string): string {
+export function realizedQualityQuery(
+  schema: FeatureSchema,
+  predictions: string,
+  events: string,
+  minPositives = 1,
+): string {
   const id = quoteIdentifier(recordIdField(schema).name);
   const label = quoteIdentifier(labelField(schema).name);
   const score = quoteIdentifier(LOG_COLUMNS.score.name);
   const decision = quoteIdentifier(LOG_COLUMNS.decision.name);
-  const at = quoteIdentifier(LOG_COLUMNS.predictedAt.name);
+  const order = [LOG_COLUMNS.predictedAt, LOG_COLUMNS.requestId, LOG_COLUMNS.recordIndex]
+    .map((c) => `${quoteIdentifier(c.name)} DESC`)
+    .join(', ');
   const m = MONITOR_METRICS;
-  const row = (metric: string, value: string, records: string) =>
-    `SELECT '${metric}' AS metric, '' AS dimension, ${value} AS value, CAST(${records} AS INTEGER) AS records`;
-  const ratio = (metric: string, numerator: string, denominator: string) =>
-    `${row(metric, `CAST(${numerator} AS DOUBLE) / ${denominator}`, denominator)} FROM q WHERE ${denominator} > 0`;
-  const count = (metric: string, expression: string) =>
-    `${row(metric, `CAST(${expression} AS DOUBLE)`, 'labelled')} FROM q WHERE labelled > 0`;
+  const enough = (count: string) => `${count} >= ${minPositives}`;
+  const values: [string, string][] = [
+    [m.labelled, 'CAST(labelled AS DOUBLE)'],
+    [m.truePositives, 'CAST(tp AS DOUBLE)'],
+    [m.falsePositives, 'CAST(fp AS DOUBLE)'],
+    [m.trueNegatives, 'CAST(tn AS DOUBLE)'],
+    [m.falseNegatives, 'CAST(fn AS DOUBLE)'],
+    [m.recall, `CASE WHEN ${enough('positives')} THEN CAST(tp AS DOUBLE) / positives END`],
+    [m.precision, `CASE WHEN ${enough('tp + fp')} THEN CAST(tp AS DOUBLE) / (tp + fp) END`],
+    [
+      m.auc,
+      `CASE WHEN ${enough('positives')} AND ${enough('negatives')} THEN ` +
+        '(positive_ranks - positives * (positives + 1) / 2.0E0) / (CAST(positives AS DOUBLE) * negatives) END',
+    ],
+  ];
   return [
     'WITH latest AS (',
     `  SELECT ${id} AS id, ${score} AS score, CAST(${decision} AS INTEGER) AS decided,`,
-    `         ROW_NUMBER() OVER (PARTITION BY ${id} ORDER BY ${at} DESC) AS nth`,
-    `  FROM ${predictions} WHERE ${id} IS NOT NULL AND ${score} IS NOT NULL`,
+    // The latest score of a record; rows of one request share their time, so its id and position break ties.
+    `         ROW_NUMBER() OVER (PARTITION BY ${id} ORDER BY ${order}) AS nth`,
+    `  FROM ${predictions} AS p WHERE ${id} IS NOT NULL AND ${score} IS NOT NULL`,
     '), labels AS (',
     // One label per record, should the events carry a record twice.
-    `  SELECT ${id} AS id, MAX(CAST(${label} AS INTEGER)) AS actual FROM ${events} WHERE ${label} IS NOT NULL GROUP BY ${id}`,
-    '), scored AS (',
-    '  SELECT p.score, p.decided, l.actual FROM latest p JOIN labels l ON l.id = p.id WHERE p.nth = 1',
+    `  SELECT ${id} AS id, MAX(CAST(${label} AS INTEGER)) AS actual FROM ${events} AS e WHERE ${label} IS NOT NULL GROUP BY ${id}`,
     '), ranked AS (',
     // The mean rank of a run of equal scores: its first rank plus half the others.
-    '  SELECT actual, RANK() OVER (ORDER BY score) + (COUNT(*) OVER (PARTITION BY score) - 1) / 2.0E0 AS rank FROM scored',
+    '  SELECT l.actual, p.decided,',
+    '         RANK() OVER (ORDER BY p.score) + (COUNT(*) OVER (PARTITION BY p.score) - 1) / 2.0E0 AS rank',
+    '  FROM latest p JOIN labels l ON l.id = p.id WHERE p.nth = 1',
     '), q AS (',
     '  SELECT COUNT(*) AS labelled,',
     '         SUM(CASE WHEN actual = 1 AND decided = 1 THEN 1 ELSE 0 END) AS tp,',
@@ -123,28 +145,15 @@ export function realizedQualityQuery(schema: FeatureSchema, predictions: string,
     '         SUM(CASE WHEN actual = 0 AND decided = 0 THEN 1 ELSE 0 END) AS tn,',
     '         SUM(CASE WHEN actual = 1 AND decided = 0 THEN 1 ELSE 0 END) AS fn,',
     '         SUM(actual) AS positives, COUNT(*) - SUM(actual) AS negatives,',
-    '         SUM(decided) AS decided_positive',
-    '  FROM scored',
-    '), auc AS (',
-    '  SELECT (SUM(CASE WHEN actual = 1 THEN rank ELSE 0 END) - MAX(q.positives) * (MAX(q.positives) + 1) / 2.0E0)',
-    '         / (CAST(MAX(q.positives) AS DOUBLE) * MAX(q.negatives)) AS value, MAX(q.labelled) AS labelled',
-    '  FROM ranked CROSS JOIN q WHERE q.positives > 0 AND q.negatives > 0',
+    '         SUM(CASE WHEN actual = 1 THEN rank ELSE 0 END) AS positive_ranks',
+    '  FROM ranked',
     ')',
-    count(m.labelled, 'labelled'),
-    'UNION ALL',
-    count(m.truePositives, 'tp'),
-    'UNION ALL',
-    count(m.falsePositives, 'fp'),
-    'UNION ALL',
-    count(m.trueNegatives, 'tn'),
-    'UNION ALL',
-    count(m.falseNegatives, 'fn'),
-    'UNION ALL',
-    ratio(m.recall, 'tp', 'positives'),
-    'UNION ALL',
-    ratio(m.precision, 'tp', 'decided_positive'),
-    'UNION ALL',
-    `${row(m.auc, 'value', 'labelled')} FROM auc WHERE value IS NOT NULL`,
+    'SELECT metric, dimension, value, records FROM (',
+    `  SELECT m.metric, '' AS dimension, CASE m.metric ${values.map(([metric, value]) => `WHEN '${metric}' THEN ${value}`).join('\n    ')} END AS value,`,
+    '    CAST(labelled AS INTEGER) AS records',
+    `  FROM q CROSS JOIN (VALUES ${values.map(([metric]) => `('${metric}')`).join(', ')}) AS m(metric)`,
+    '  WHERE labelled > 0',
+    ') AS measures WHERE value IS NOT NULL',
   ].join('\n');
 }
 
@@ -158,6 +167,10 @@ export interface MonitorWindows {
   readonly referenceDays: number;
   /** Days of predictions, and of raw events, joined for realized quality. */
   readonly labelWindowDays: number;
+  /** Fewest records in a window (both windows, for the score) before its PSI is measured. */
+  readonly minRecords: number;
+  /** Fewest labelled positives (and negatives, for the AUC) before recall, precision and AUC are measured. */
+  readonly minPositives: number;
 }
 
 /** Placeholders the monitor's state machine fills with `States.Format`: the serving model and the monitor run. */
@@ -169,7 +182,7 @@ export const MONITOR_PLACEHOLDERS = { model: '__MODEL_NAME__', run: '__MONITOR_R
  */
 export function monitoringInsertQuery(schema: FeatureSchema, windows: MonitorWindows): string {
   checkWindows(windows);
-  const { database, windowHours, referenceDays, labelWindowDays } = windows;
+  const { database, windowHours, referenceDays, labelWindowDays, minRecords, minPositives } = windows;
   const model = quoteLiteral(MONITOR_PLACEHOLDERS.model);
   const predictions = `${quoteIdentifier(database)}.${quoteIdentifier(PREDICTIONS_TABLE)}`;
   const ofModel = `${quoteIdentifier(LOG_COLUMNS.modelName.name)} = ${model}`;
@@ -188,12 +201,12 @@ export function monitoringInsertQuery(schema: FeatureSchema, windows: MonitorWin
     // The table's timestamp has no time zone; Athena's session runs in UTC.
     `SELECT CAST(current_timestamp AS TIMESTAMP), ${quoteLiteral(MONITOR_PLACEHOLDERS.run)}, ${model}, metric, dimension, value, records FROM (`,
     `SELECT '${MONITOR_METRICS.featurePsi}' AS metric, feature AS dimension, psi AS value, CAST(records AS INTEGER) AS records FROM (`,
-    psiQuery(schema, baseline, current),
+    psiQuery(schema, baseline, current, minRecords),
     ') AS psi',
     'UNION ALL',
-    `SELECT * FROM (\n${scoreDriftQuery(current, reference)}\n) AS scores`,
+    `SELECT * FROM (\n${scoreDriftQuery(current, reference, minRecords)}\n) AS scores`,
     'UNION ALL',
-    `SELECT * FROM (\n${realizedQualityQuery(schema, labelled, events)}\n) AS quality`,
+    `SELECT * FROM (\n${realizedQualityQuery(schema, labelled, events, minPositives)}\n) AS quality`,
     ') AS measures',
   ].join('\n');
 }
@@ -214,14 +227,18 @@ function hourKey(): string {
 }
 
 /**
- * True for the hourly partitions from `since` (a timestamp expression) on. The `year` bound is a plain range that
- * partition projection narrows before the hours are compared.
+ * True for the hourly partitions from `since` (a timestamp expression) on. The `year` bounds, above and below, are
+ * plain ranges that narrow partition projection's candidates to a year or two before the hours are compared.
  */
 function hourWindowPredicate(since: string): string {
-  return `${quoteIdentifier('year')} >= date_format(${since}, '%Y') AND ${hourKey()} >= date_format(${since}, '%Y%m%d%H')`;
+  const year = quoteIdentifier('year');
+  return [
+    `${year} >= date_format(${since}, '%Y') AND ${year} <= date_format(current_timestamp, '%Y')`,
+    `${hourKey()} >= date_format(${since}, '%Y%m%d%H')`,
+  ].join(' AND ');
 }
 
-function checkWindows({ windowHours, referenceDays, labelWindowDays }: MonitorWindows): void {
+function checkWindows({ windowHours, referenceDays, labelWindowDays, minRecords, minPositives }: MonitorWindows): void {
   const whole = (name: string, value: number, max: number) => {
     if (!Number.isInteger(value) || value < 1 || value > max) {
       throw new Error(`monitoringInsertQuery: ${name} ${value} must be a whole number from 1 to ${max}`);
@@ -230,6 +247,8 @@ function checkWindows({ windowHours, referenceDays, labelWindowDays }: MonitorWi
   whole('windowHours', windowHours, 24 * 31);
   whole('referenceDays', referenceDays, 90);
   whole('labelWindowDays', labelWindowDays, 90);
+  whole('minRecords', minRecords, 1_000_000);
+  whole('minPositives', minPositives, 1_000_000);
 }
 
 function sqlNumber(value: number): string {

@@ -123,7 +123,7 @@ describe('the monitor state machine', () => {
       { MetricName: 'RealizedRecall', Dimensions: [service], Value: 0.8, Unit: 'None' },
       { MetricName: 'ScorePsi', Dimensions: [service], Value: 0.0001, Unit: 'None' },
     ]);
-    expect(new Set(run.calls.PutMetric.map((c) => c.Namespace))).toEqual(new Set(['MlPipeline']));
+    expect(new Set(run.calls.PutMetric.map((c) => c.Namespace))).toEqual(new Set(['MlPipeline/Monitor']));
   });
 
   test('publishes nothing for a window without data: no metric, no alarm', async () => {
@@ -185,13 +185,17 @@ describe('the monitor resources', () => {
     });
   });
 
-  test('start the retrain trigger when one of those alarms enters ALARM', () => {
+  test('start the retrain trigger when one composite of the three enters ALARM, one event for any of them', () => {
+    const [composite] = Object.entries(template.findResources('AWS::CloudWatch::CompositeAlarm'));
+    expect(composite[1].Properties.AlarmName).toBe(`${prefix}-DriftOrQuality`);
+    const rule = JSON.stringify(composite[1].Properties.AlarmRule);
+    for (const id of ['FeatureDrift', 'ScoreDrift', 'RealizedRecallLow']) expect(rule).toContain(`DriftMonitor${id}`);
     template.hasResourceProperties('AWS::Events::Rule', {
       EventPattern: {
         source: ['aws.cloudwatch'],
         'detail-type': ['CloudWatch Alarm State Change'],
         detail: { state: { value: ['ALARM'] } },
-        resources: Match.arrayWith([{ 'Fn::GetAtt': [Match.stringLikeRegexp('^DriftMonitorFeatureDrift'), 'Arn'] }]),
+        resources: [{ 'Fn::GetAtt': [composite[0], 'Arn'] }],
       },
     });
   });
@@ -209,6 +213,7 @@ describe('the retrain trigger', () => {
   const alarmEvent = {
     'detail-type': 'CloudWatch Alarm State Change',
     source: 'aws.cloudwatch',
+    time: '2026-12-02T08:05:13Z',
     detail: { alarmName: `${prefix}-FeatureDrift`, state: { value: 'ALARM', reason: 'Threshold Crossed' } },
   };
   const self = (name: string) => `arn:aws:states:eu-west-1:123456789012:execution:x:${name}`;
@@ -229,6 +234,7 @@ describe('the retrain trigger', () => {
     expect(run.calls.StartTraining[0].StateMachineArn).toBe(
       `arn:aws:states:eu-west-1:123456789012:stateMachine:${prefix}-training`,
     );
+    expect(run.calls.StartTraining[0].Name).toBe('retrain-2026-12-02T08');
     expect(JSON.parse(String(run.calls.StartTraining[0].Input))).toMatchObject({
       alarm: `${prefix}-FeatureDrift`,
       reason: 'Threshold Crossed',
@@ -243,6 +249,38 @@ describe('the retrain trigger', () => {
     expect(run.error).toBeUndefined();
     expect(run.calls.FindRunningTraining).toBeUndefined();
     expect(run.calls.StartTraining).toBeUndefined();
+  });
+
+  test('ends quietly when another trigger of the same hour started the run first', async () => {
+    const run = await execute(
+      trigger,
+      alarmEvent,
+      {
+        ...handlers(['trigger-1'], 0),
+        StartTraining: () => {
+          throw awsError('Sfn.ExecutionAlreadyExistsException', 'Execution Already Exists: retrain-2026-12-02T08');
+        },
+      },
+      'trigger-1',
+    );
+    expect(run.error).toBeUndefined();
+    expect(run.calls.StartTraining).toHaveLength(1);
+  });
+
+  test('fails, without a cool-down, when the training run cannot be started', async () => {
+    const run = await execute(
+      trigger,
+      alarmEvent,
+      {
+        ...handlers(['trigger-1'], 0),
+        StartTraining: () => {
+          throw awsError('Sfn.AccessDeniedException', 'not authorized');
+        },
+      },
+      'trigger-1',
+    );
+    expect(run.calls.StartTraining).toHaveLength(1);
+    expect(run.error).toBeDefined();
   });
 
   test('starts nothing while a training run is in progress', async () => {

@@ -206,6 +206,16 @@ describe('the PSI query, run in DuckDB on Parquet', () => {
     expect(result.get('channel')).toBeGreaterThan(1);
   });
 
+  test('gives no row for a feature with fewer values in the window than the fewest records asked', async () => {
+    const window = await parquetOf('sparse-psi', records(50, 9));
+    const rows = async (minRecords: number) =>
+      (
+        await connection.runAndReadAll(psiQuery(TRANSACTION_SCHEMA, trainingBaseline, window, minRecords))
+      ).getRowObjects();
+    expect(await rows(51)).toEqual([]);
+    expect((await rows(50)).map((row) => Number(row.records))).toEqual(FEATURES.map(() => 50));
+  });
+
   test('gives no row for a window without records, not a PSI of nothing', async () => {
     const empty = await parquetOf('empty', [{ amount: 1 }]);
     const none = empty.replace('))', ') WHERE false)');

@@ -1,7 +1,7 @@
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { BASELINE_COLUMNS, baselineValues } from '../../lib/schema/drift-queries';
+import { BASELINE_COLUMNS, baselineQuery, baselineValues, psiQuery } from '../../lib/schema/drift-queries';
 import { EXAMPLE_TRANSACTION_FEATURES, TRANSACTION_SCHEMA } from '../../lib/schema/feature-schema';
 import { inferenceLogColumns } from '../../lib/schema/inference-log';
 import {
@@ -151,6 +151,39 @@ describe('realized quality, run in DuckDB on Parquet', () => {
   });
 });
 
+describe('sparse windows, run in DuckDB on Parquet', () => {
+  test('give no PSI below the fewest records, and no recall or AUC below the fewest labelled frauds', async () => {
+    const window = await parquetOf('sparse-log', LOG_COLUMNS, logRows([0.1, 0.2, 0.9, 0.8, 0.7]));
+    const drift = await measures(scoreDriftQuery(window, window, 6));
+    expect([...drift.keys()].sort()).toEqual([MONITOR_METRICS.meanScore, MONITOR_METRICS.positiveRate].sort());
+    expect((await measures(scoreDriftQuery(window, window, 5))).has(MONITOR_METRICS.scorePsi)).toBe(true);
+    const labels = await parquetOf(
+      'sparse-events',
+      TRANSACTION_SCHEMA.fields,
+      [false, false, true, true, false].map((is_fraud, i) => ({ transaction_id: `t-${i}`, is_fraud })),
+    );
+    const quality = await measures(realizedQualityQuery(TRANSACTION_SCHEMA, window, labels, 3));
+    expect(quality.has(MONITOR_METRICS.recall)).toBe(false);
+    expect(quality.has(MONITOR_METRICS.auc)).toBe(false);
+    expect(quality.has(MONITOR_METRICS.precision)).toBe(true); // 3 decided positive
+    expect(quality.get(MONITOR_METRICS.labelled)?.value).toBe(5);
+    const enough = await measures(realizedQualityQuery(TRANSACTION_SCHEMA, window, labels, 2));
+    expect(enough.get(MONITOR_METRICS.recall)?.value).toBe(1);
+    expect(enough.get(MONITOR_METRICS.auc)?.value).toBe(1);
+  });
+
+  test('read each relation once, since Trino re-runs a WITH query at every reference', () => {
+    const times = (sql: string, relation: string) => sql.split(relation).length - 1;
+    expect(times(scoreDriftQuery('CUR', 'REF'), 'CUR')).toBe(1);
+    expect(times(scoreDriftQuery('CUR', 'REF'), 'REF')).toBe(1);
+    expect(times(realizedQualityQuery(TRANSACTION_SCHEMA, 'PRED', 'EVENTS'), 'PRED')).toBe(1);
+    expect(times(realizedQualityQuery(TRANSACTION_SCHEMA, 'PRED', 'EVENTS'), 'EVENTS')).toBe(1);
+    expect(times(psiQuery(TRANSACTION_SCHEMA, 'BASE', 'WINDOW'), 'WINDOW')).toBe(1);
+    // The baseline reads its training records twice: for the quantiles, and to count the bins.
+    expect(times(baselineQuery(TRANSACTION_SCHEMA, 'TRAINING'), 'TRAINING')).toBe(2);
+  });
+});
+
 describe('prediction drift, run in DuckDB on Parquet', () => {
   const scores = (count: number, seed: number, shift = 0) => {
     const next = random(seed);
@@ -186,7 +219,14 @@ describe('prediction drift, run in DuckDB on Parquet', () => {
   });
 });
 
-const windows = { database: 'lake', windowHours: 24, referenceDays: 7, labelWindowDays: 3 };
+const windows = {
+  database: 'lake',
+  windowHours: 24,
+  referenceDays: 7,
+  labelWindowDays: 3,
+  minRecords: 10,
+  minPositives: 5,
+};
 
 describe("the monitor run's statements", () => {
   const insert = monitoringInsertQuery(TRANSACTION_SCHEMA, windows);
@@ -221,6 +261,8 @@ describe("the monitor run's statements", () => {
 describe('the whole monitor statement, run in DuckDB on tables shaped like the Glue ones', () => {
   // DuckDB lacks Trino's date_format; strftime reads the same %Y, %m, %d and %H.
   beforeAll(async () => {
+    // Athena's session runs in UTC, as Firehose's partition values are.
+    await connection.run("SET TimeZone = 'UTC'");
     await connection.run('CREATE MACRO date_format(t, f) AS strftime(t, f)');
     await connection.run('CREATE SCHEMA lake');
     const table = async (name: string, columns: readonly { name: string; type: string }[], partitions: string[]) => {
