@@ -1,6 +1,7 @@
 /**
  * Deletes the SageMaker endpoint, endpoint configs and models that the training pipeline created outside
- * CloudFormation, so that `cdk destroy` leaves nothing that bills. Resources are found by the pipeline's owner tag,
+ * CloudFormation, so that `cdk destroy` leaves nothing that bills, and the versions it registered, so that the stack
+ * can delete their model package group. Resources are found by the pipeline's owner tag,
  * never by a name pattern, so nothing another team created is touched.
  *
  * It runs behind CDK's custom resource provider framework, which answers CloudFormation: `onCleanupEvent` (the
@@ -12,7 +13,9 @@ import {
   DeleteEndpointCommand,
   DeleteEndpointConfigCommand,
   DeleteModelCommand,
+  DeleteModelPackageCommand,
   DescribeEndpointCommand,
+  ListModelPackagesCommand,
   type SageMakerClient,
 } from '@aws-sdk/client-sagemaker';
 import { GetResourcesCommand, type ResourceGroupsTaggingAPIClient } from '@aws-sdk/client-resource-groups-tagging-api';
@@ -32,9 +35,32 @@ export interface CleanupReport {
   readonly endpoints: string[];
   readonly endpointConfigs: string[];
   readonly models: string[];
+  /** The ARNs of the registry's versions: CloudFormation cannot delete a model package group that has any. */
+  readonly modelPackages: string[];
 }
 
 type SageMakerResource = 'endpoint' | 'endpoint-config' | 'model';
+
+/** Every version in the model package group, across all pages; none when the group is gone. */
+export async function modelPackagesOf(sagemaker: SageMakerClient, group: string): Promise<string[]> {
+  const arns: string[] = [];
+  let nextToken: string | undefined;
+  do {
+    const page = await sagemaker.send(
+      new ListModelPackagesCommand({ ModelPackageGroupName: group, NextToken: nextToken, MaxResults: 100 }),
+    );
+    arns.push(...(page.ModelPackageSummaryList ?? []).flatMap((p) => (p.ModelPackageArn ? [p.ModelPackageArn] : [])));
+    nextToken = page.NextToken;
+  } while (nextToken !== undefined && nextToken !== '');
+  return arns;
+}
+
+/** The model package group from the function's environment. */
+export function modelPackageGroupFromEnvironment(env: { readonly [name: string]: string | undefined }): string {
+  const group = env.MODEL_PACKAGE_GROUP;
+  if (!group) throw new Error('MODEL_PACKAGE_GROUP must be set on the function');
+  return group;
+}
 
 /** The owner tag from the function's environment; a function without it must not start (the provider answers). */
 export function ownerTagFromEnvironment(env: { readonly [name: string]: string | undefined }): OwnerTag {
@@ -129,6 +155,7 @@ export async function finishCleanUp(
   clients: CleanupClients,
   tag: OwnerTag,
   endpoints: readonly string[],
+  modelPackageGroup: string,
 ): Promise<CleanupReport | undefined> {
   for (const name of endpoints) {
     const status = await endpointStatus(clients.sagemaker, name);
@@ -147,7 +174,11 @@ export async function finishCleanUp(
     sagemaker.send(new DeleteEndpointConfigCommand({ EndpointConfigName: name })),
   );
   await deleteAll(found.model, (name) => sagemaker.send(new DeleteModelCommand({ ModelName: name })));
-  return { endpoints: [...endpoints], endpointConfigs: found['endpoint-config'], models: found.model };
+  // A version is deleted by its ARN (a versioned package has no name of its own); they cost nothing, but the stack
+  // deletes the group after this clean-up, and a group with versions cannot be deleted.
+  const modelPackages = await modelPackagesOf(sagemaker, modelPackageGroup);
+  await deleteAll(modelPackages, (arn) => sagemaker.send(new DeleteModelPackageCommand({ ModelPackageName: arn })));
+  return { endpoints: [...endpoints], endpointConfigs: found['endpoint-config'], models: found.model, modelPackages };
 }
 
 /** What the provider framework hands isComplete: the request, with onEvent's answer merged in. */
@@ -189,9 +220,10 @@ export async function isCleanupComplete(
   clients: CleanupClients,
   tag: OwnerTag,
   logs: LogLocation,
+  modelPackageGroup: string,
 ): Promise<CleanupCompletion> {
   if (event.RequestType !== 'Delete') return { IsComplete: true };
-  const deleted = await explained(finishCleanUp(clients, tag, event.DeletingEndpoints ?? []), logs);
+  const deleted = await explained(finishCleanUp(clients, tag, event.DeletingEndpoints ?? [], modelPackageGroup), logs);
   return deleted === undefined ? { IsComplete: false } : { IsComplete: true, deleted };
 }
 

@@ -6,6 +6,7 @@ import { SageMakerClient } from '@aws-sdk/client-sagemaker';
 import type { CloudFormationCustomResourceEvent, Context } from 'aws-lambda';
 import {
   isCleanupComplete,
+  modelPackageGroupFromEnvironment,
   onCleanupEvent,
   ownerTagFromEnvironment,
   type CleanupCompletion,
@@ -14,6 +15,7 @@ import {
 } from './cleanup';
 
 const tag = ownerTagFromEnvironment(process.env);
+const modelPackageGroup = modelPackageGroupFromEnvironment(process.env);
 const clients = { sagemaker: new SageMakerClient({}), tagging: new ResourceGroupsTaggingAPIClient({}) };
 
 export const onEvent = async (
@@ -26,7 +28,7 @@ export const onEvent = async (
 };
 
 export const isComplete = async (event: CleanupRequest, context: Context): Promise<CleanupCompletion> => {
-  const result = await isCleanupComplete(event, clients, tag, context);
+  const result = await isCleanupComplete(event, clients, tag, context, modelPackageGroup);
   console.log(JSON.stringify({ requestType: event.RequestType, ...result }));
   return result;
 };

@@ -10,6 +10,9 @@ export const trainingStateMachineName = (namePrefix: string) => `${namePrefix}-t
 /** Tag key on every model and endpoint config a run creates; the clean-up deletes only what carries it. */
 export const OWNER_TAG_KEY = 'ml-pipeline:owner';
 
+/** Tag key on every model a run deploys: the ARN of the model package version it was created from. */
+export const MODEL_PACKAGE_TAG_KEY = 'ml-pipeline:model-package';
+
 /** The owner tag's value: the stage's pipeline, so one stage's clean-up never touches another's resources. */
 export const ownerTagValue = (namePrefix: string) => `${namePrefix}-training-pipeline`;
 
@@ -46,6 +49,9 @@ export const MODEL_OUTPUT_PREFIX = 'models/';
  */
 export const baselineKeyPrefix = (runId: string) => `${MODEL_OUTPUT_PREFIX}${runId}/baseline/`;
 
+/** Where a run's model-quality report, registered with its model package version, lives in the models bucket. */
+export const modelMetricsKey = (runId: string) => `${MODEL_OUTPUT_PREFIX}${runId}/model-metrics.json`;
+
 /** The names of the states the runner reads: the state machine gives its states these names. */
 export const TRAINING_STATES = {
   /** Announces an error of any step, then ends the run in `runFailed`. */
@@ -79,6 +85,8 @@ export interface RunReport {
   readonly billableSeconds: number;
   readonly trainingSeconds: number;
   readonly spotSavingPercent: number;
+  /** The model package version the run registered and deployed. */
+  readonly modelPackageArn: string;
   readonly endpointName: string;
   readonly endpointConfigName: string;
 }

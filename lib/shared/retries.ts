@@ -19,7 +19,7 @@ import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
  * and the run then ends with the original error.
  */
 export type Integration =
-  'sagemakerJob' | 'sagemakerSdk' | 'glueSdk' | 'athena' | 'lambda' | 'sns' | 'stepFunctionsSdk' | 'cloudwatch';
+  'sagemakerJob' | 'sagemakerSdk' | 'glueSdk' | 'athena' | 'lambda' | 'sns' | 'stepFunctionsSdk' | 'cloudwatch' | 's3';
 
 interface RetryRule {
   readonly errors: readonly string[];
@@ -65,6 +65,8 @@ export const RETRY_RULES: { readonly [I in Integration]: readonly RetryRule[] } 
     { errors: ['SNS.AmazonSNSException', 'SNS.SnsException'], maxAttempts: AMBIGUOUS_ATTEMPTS },
   ],
   stepFunctionsSdk: [{ errors: ['Sfn.SfnException'], maxAttempts: AMBIGUOUS_ATTEMPTS }],
+  // S3's throttling (SlowDown) and internal errors are unmodelled and arrive as the base class.
+  s3: [{ errors: ['S3.S3Exception'], maxAttempts: AMBIGUOUS_ATTEMPTS }],
   // PutMetricData models its internal fault; its throttling (Throttling) is unmodelled and arrives as the base class.
   cloudwatch: [
     { errors: ['CloudWatch.InternalServiceException'], maxAttempts: TRANSIENT_ATTEMPTS },

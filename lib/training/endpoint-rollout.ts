@@ -9,6 +9,7 @@ import { productionVariant, validateCapacity, type EndpointCapacity } from './en
 import { OldVersionsCleanup } from './old-versions-cleanup';
 import { retryTransient } from '../shared/retries';
 import { runResourceArn, validateEndpointName } from './run-names';
+import { MODEL_PACKAGE_TAG_KEY } from '../contract/training-run';
 
 export interface EndpointRolloutProps {
   /** Prefix of every model and endpoint config the pipeline creates (`<namePrefix>-<run id>`). */
@@ -42,7 +43,8 @@ const TRANSITIONAL_STATUSES = ['Creating', 'Updating', 'SystemUpdating', 'Rollin
  * Model → endpoint config → create or update the stable endpoint → wait until it serves the new config → delete
  * the models and endpoint configs older than the previous one.
  *
- * Expects `$.run.id` (the names of this run's model and config) and `$.training.modelArtifacts`.
+ * Expects `$.run.id` (the names of this run's model and config), `$.training.modelArtifacts` and
+ * `$.registry.packageArn` (the version it deploys, tagged on the model).
  */
 export class EndpointRollout extends Construct {
   readonly startState: sfn.IChainable;
@@ -76,7 +78,8 @@ export class EndpointRollout extends Construct {
         // Serverless inference does not support network isolation; instance endpoints get it.
         EnableNetworkIsolation: 'instances' in props.capacity,
         PrimaryContainer: { Image: props.imageUri, ModelDataUrl: sfn.JsonPath.stringAt('$.training.modelArtifacts') },
-        Tags: tags,
+        // What serves is traceable to its registered version.
+        Tags: [...tags, { Key: MODEL_PACKAGE_TAG_KEY, Value: sfn.JsonPath.stringAt('$.registry.packageArn') }],
       },
       iamResources: [this.runArn('model')],
       additionalIamStatements: [

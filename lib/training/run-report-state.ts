@@ -25,6 +25,7 @@ export class RunReportState extends sfn.Pass {
         billableSeconds: sfn.JsonPath.numberAt('$.training.billableSeconds'),
         trainingSeconds: sfn.JsonPath.numberAt('$.training.trainingSeconds'),
         spotSavingPercent: sfn.JsonPath.numberAt('$.training.spotSavingPercent'),
+        modelPackageArn: sfn.JsonPath.stringAt('$.registry.packageArn'),
         endpointName: props.endpointName,
         endpointConfigName: sfn.JsonPath.stringAt('$.endpoint.EndpointConfigName'),
       },

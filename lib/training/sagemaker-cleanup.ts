@@ -18,6 +18,8 @@ export interface SageMakerCleanupProps {
   readonly namePrefix: string;
   /** The one endpoint the pipeline creates. */
   readonly endpointName: string;
+  /** The registry's group, whose versions are deleted so the stack can delete the group. */
+  readonly modelPackageGroupName: string;
   /** Encrypts the log groups of the handlers and of the provider framework. */
   readonly encryptionKey: kms.IKey;
   /** How long the clean-up's logs are kept. */
@@ -63,7 +65,11 @@ export class SageMakerCleanup extends Construct {
     // Two functions from one bundle (lambda/sagemaker-cleanup), one per exported handler, each with its own role.
     const handlerProps = {
       entry: 'sagemaker-cleanup',
-      environment: { OWNER_TAG_KEY: props.ownerTag.key, OWNER_TAG_VALUE: props.ownerTag.value },
+      environment: {
+        OWNER_TAG_KEY: props.ownerTag.key,
+        OWNER_TAG_VALUE: props.ownerTag.value,
+        MODEL_PACKAGE_GROUP: props.modelPackageGroupName,
+      },
       // Each call is a few API calls; the framework's waiter, not the function, spans the endpoint's deletion.
       timeout: Duration.minutes(5),
       encryptionKey: props.encryptionKey,
@@ -174,7 +180,31 @@ export class SageMakerCleanup extends Construct {
         resources: runResources,
       }),
     );
+    const versions = Stack.of(this).formatArn({
+      service: 'sagemaker',
+      resource: 'model-package',
+      resourceName: `${props.modelPackageGroupName}/*`,
+    });
+    isComplete.role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        sid: 'DeleteRegisteredVersions',
+        actions: ['sagemaker:DeleteModelPackage'],
+        resources: [versions],
+      }),
+    );
+    isComplete.role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        // ListModelPackages has no resource-level permissions; the function lists its one group.
+        sid: 'ListRegisteredVersions',
+        actions: ['sagemaker:ListModelPackages'],
+        resources: ['*'],
+      }),
+    );
     Validations.of(isComplete.role).acknowledge(
+      {
+        id: resourceFindingId(isComplete.role, versions),
+        reason: 'SageMaker numbers the versions of the one model package group as they are registered.',
+      },
       ...runResources.map((resource) => ({
         id: resourceFindingId(isComplete.role, resource),
         reason: 'The pipeline names each model and endpoint config <namePrefix>-<uuid> at run time.',

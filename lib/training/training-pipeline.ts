@@ -23,6 +23,7 @@ import { EndpointRollout } from './endpoint-rollout';
 import { EvaluateTrainingFunction } from './evaluate-training-function';
 import { createVolumeGrants, useLakeKey } from './lake-key-statements';
 import { ModelQualityGate } from './model-quality-gate';
+import { ModelRegistry } from './model-registry';
 import { PartitionCrawl } from './partition-crawl';
 import { PipelineNotification } from './pipeline-notification';
 import { retryOrFail } from '../shared/retries';
@@ -112,6 +113,8 @@ export class TrainingPipeline extends Construct {
   readonly sagemakerRole: iam.IRole;
   /** The owner tag's value on everything the pipeline creates in SageMaker. */
   readonly ownerTagValue: string;
+  /** The model package group every deployed version is registered in. */
+  readonly registry: ModelRegistry;
 
   constructor(scope: Construct, id: string, props: TrainingPipelineProps) {
     super(scope, id);
@@ -218,6 +221,15 @@ export class TrainingPipeline extends Construct {
       namePrefix,
       onFailure: failure,
     });
+    const registry = new ModelRegistry(this, 'Registry', {
+      namePrefix,
+      imageUri: image.imageUri,
+      modelsBucket: props.modelsBucket,
+      exportWindowDays: (props.exportWindow ?? Duration.days(30)).toDays(),
+      ownerTag: { key: OWNER_TAG_KEY, value: ownerTagValue },
+      onFailure: failure,
+    });
+    this.registry = registry;
     const rollout = new EndpointRollout(this, 'Rollout', {
       namePrefix,
       endpointName: props.endpointName,
@@ -231,7 +243,8 @@ export class TrainingPipeline extends Construct {
       onSuccess: new RunReportState(this, 'Report', { endpointName: props.endpointName }),
       pollInterval,
     });
-    gate.approveTo(rollout.startState);
+    gate.approveTo(registry.startState);
+    registry.endState.next(rollout.startState);
 
     const stateMachine = new sfn.StateMachine(this, 'StateMachine', {
       stateMachineName,
@@ -263,6 +276,7 @@ export class TrainingPipeline extends Construct {
     stateMachine.role.addToPrincipalPolicy(createVolumeGrants(encryptionKey));
     datasets.grantCatalogRead(stateMachine.role);
     this.acknowledgeStateMachineWildcards(stateMachine.role, namePrefix, evaluator);
+    registry.acknowledgeWildcards(stateMachine.role);
   }
 
   /** Each wildcard the states' generated grants leave in the state machine's role, with why it cannot be narrower. */

@@ -103,10 +103,11 @@ export class TrainingStack extends Stack {
       encryptionKey: props.encryptionKey,
       retention: logRetention,
     });
-    new SageMakerCleanup(this, 'SageMakerCleanup', {
+    const cleanup = new SageMakerCleanup(this, 'SageMakerCleanup', {
       ownerTag: { key: OWNER_TAG_KEY, value: this.pipeline.ownerTagValue },
       namePrefix: config.namePrefix,
       endpointName: serving.endpointName,
+      modelPackageGroupName: this.pipeline.registry.groupName,
       encryptionKey: props.encryptionKey,
       logRetention,
       removalPolicy,
@@ -114,6 +115,8 @@ export class TrainingStack extends Stack {
       // Stacks deployed before the clean-up used the provider framework name this function as its ServiceToken.
       serviceTokenFunctionLogicalId: 'SageMakerCleanupHandlerFunction697CC824',
     });
+    // Deleted before the group, so the group has no versions left when CloudFormation deletes it.
+    cleanup.node.addDependency(this.pipeline.registry.group);
 
     if (config.pipeline.schedule !== null) {
       new events.Rule(this, 'Schedule', {

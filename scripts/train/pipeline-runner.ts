@@ -167,6 +167,7 @@ const REPORT_FIELDS: { readonly [K in keyof RunReport]: keyof typeof FIELD_CHECK
   billableSeconds: 'number',
   trainingSeconds: 'number',
   spotSavingPercent: 'number',
+  modelPackageArn: 'string',
   endpointName: 'string',
   endpointConfigName: 'string',
 };
@@ -228,6 +229,7 @@ export function describeOutcome(
         `${report.trainingSeconds} s of training)`
       : `  Spot saving      none: on-demand training (training.useSpot is false), billed ${report.billableSeconds} s`,
     `  Model            ${report.modelArtifacts}`,
+    `  Registered       ${report.modelPackageArn}`,
     `  Endpoint         ${report.endpointName}: ${endpointStatus} (config ${report.endpointConfigName})`,
   ];
 }

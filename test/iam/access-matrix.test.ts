@@ -989,6 +989,50 @@ function accessMatrix(app: DeployedApp, namePrefix: string, endpointName: string
         ]
       : []),
 
+    // The model registry: every gated model becomes a version of the stage's group.
+    {
+      name: 'The pipeline registers a version in the stage model package group',
+      caller: pipeline,
+      action: 'sagemaker:CreateModelPackage',
+      resource: sagemaker(`model-package/${namePrefix}-models/3`),
+      expect: 'allowed',
+    },
+    {
+      name: 'The pipeline cannot register into another group',
+      caller: pipeline,
+      action: 'sagemaker:CreateModelPackage',
+      resource: sagemaker('model-package/someone-elses-models/1'),
+      expect: 'denied',
+    },
+    {
+      name: "The pipeline cannot change a version's approval",
+      caller: pipeline,
+      action: 'sagemaker:UpdateModelPackage',
+      resource: sagemaker(`model-package/${namePrefix}-models/3`),
+      expect: 'denied',
+    },
+    {
+      name: "The pipeline writes a run's model-quality report next to its model",
+      caller: pipeline,
+      action: 's3:PutObject',
+      resource: `${bucket('Models')}/models/${namePrefix}-run/model-metrics.json`,
+      expect: 'allowed',
+    },
+    {
+      name: 'The clean-up deletes the versions of the stage group',
+      caller: cleanupIsComplete,
+      action: 'sagemaker:DeleteModelPackage',
+      resource: sagemaker(`model-package/${namePrefix}-models/3`),
+      expect: 'allowed',
+    },
+    {
+      name: "The clean-up cannot delete another group's versions",
+      caller: cleanupIsComplete,
+      action: 'sagemaker:DeleteModelPackage',
+      resource: sagemaker('model-package/someone-elses-models/1'),
+      expect: 'denied',
+    },
+
     // Clean-up on stack deletion: onEvent deletes the endpoint, isComplete waits for it and deletes the rest.
     {
       name: 'The clean-up deletes the configured endpoint',

@@ -398,6 +398,10 @@ describe('the clean-up bundles with their template environment', () => {
     expect(completed.result).toMatchObject({ IsComplete: true });
     const ownerTag = [{ Key: 'ml-pipeline:owner', Values: [`${config.namePrefix}-training-pipeline`] }];
     expect(tagging.filters).toEqual([ownerTag, ownerTag]);
-    expect(sagemaker.targets).toEqual(['SageMaker.DeleteEndpoint', 'SageMaker.DescribeEndpoint']);
+    expect(sagemaker.targets).toEqual([
+      'SageMaker.DeleteEndpoint',
+      'SageMaker.DescribeEndpoint',
+      'SageMaker.ListModelPackages',
+    ]);
   });
 });

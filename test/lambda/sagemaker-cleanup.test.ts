@@ -4,6 +4,8 @@ import {
   DescribeEndpointCommand,
   DeleteEndpointConfigCommand,
   DeleteModelCommand,
+  DeleteModelPackageCommand,
+  ListModelPackagesCommand,
   SageMakerClient,
 } from '@aws-sdk/client-sagemaker';
 import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
@@ -28,11 +30,13 @@ const arn = (type: string, name: string) => `arn:aws:sagemaker:eu-west-1:1234567
 const notFound = (name: string) =>
   Object.assign(new Error(`Could not find endpoint "${name}".`), { name: 'ValidationException' });
 const logs = { logGroupName: 'cleanup-logs', logStreamName: 'stream-7' };
+const GROUP = 'mlpipe-sandbox-models';
 
 beforeEach(() => {
   sagemaker.reset();
   tagging.reset();
   sagemaker.on(DescribeEndpointCommand).callsFake(({ EndpointName }) => Promise.reject(notFound(EndpointName)));
+  sagemaker.on(ListModelPackagesCommand).resolves({ ModelPackageSummaryList: [] });
 });
 
 describe('startCleanUp (onEvent on a deletion)', () => {
@@ -59,9 +63,25 @@ describe('startCleanUp (onEvent on a deletion)', () => {
 });
 
 describe('finishCleanUp (isComplete on a deletion)', () => {
+  test("deletes every version of the registry's group, across pages, by ARN, after the models", async () => {
+    const version = (n: number) => `arn:aws:sagemaker:eu-west-1:123456789012:model-package/${GROUP}/${n}`;
+    tagging.on(GetResourcesCommand).resolves({ ResourceTagMappingList: [] });
+    sagemaker
+      .on(ListModelPackagesCommand, { ModelPackageGroupName: GROUP, NextToken: undefined })
+      .resolves({ ModelPackageSummaryList: [{ ModelPackageArn: version(1) }] as never, NextToken: 'page-2' })
+      .on(ListModelPackagesCommand, { ModelPackageGroupName: GROUP, NextToken: 'page-2' })
+      .resolves({ ModelPackageSummaryList: [{ ModelPackageArn: version(2) }] as never });
+    const report = await finishCleanUp(clients, tag, [], GROUP);
+    expect(sagemaker.commandCalls(DeleteModelPackageCommand).map((c) => c.args[0].input.ModelPackageName)).toEqual([
+      version(1),
+      version(2),
+    ]);
+    expect(report?.modelPackages).toEqual([version(1), version(2)]);
+  });
+
   test('waits while a deleted endpoint is still Deleting, and deletes no config meanwhile', async () => {
     sagemaker.on(DescribeEndpointCommand).resolves({ EndpointStatus: 'Deleting' });
-    expect(await finishCleanUp(clients, tag, ['mlpipe-sandbox-fraud'])).toBeUndefined();
+    expect(await finishCleanUp(clients, tag, ['mlpipe-sandbox-fraud'], GROUP)).toBeUndefined();
     expect(tagging.calls()).toHaveLength(0);
     expect(sagemaker.commandCalls(DeleteEndpointConfigCommand)).toHaveLength(0);
   });
@@ -88,13 +108,14 @@ describe('finishCleanUp (isComplete on a deletion)', () => {
       .on(DeleteModelCommand)
       .callsFake((input) => order.push(`model:${input.ModelName}`));
 
-    const report = await finishCleanUp(clients, tag, ['mlpipe-sandbox-fraud']);
+    const report = await finishCleanUp(clients, tag, ['mlpipe-sandbox-fraud'], GROUP);
 
     expect(order).toEqual(['config:mlpipe-sandbox-a', 'model:mlpipe-sandbox-a', 'model:mlpipe-sandbox-b']);
     expect(report).toEqual({
       endpoints: ['mlpipe-sandbox-fraud'],
       endpointConfigs: ['mlpipe-sandbox-a'],
       models: ['mlpipe-sandbox-a', 'mlpipe-sandbox-b'],
+      modelPackages: [],
     });
     const filters = tagging.commandCalls(GetResourcesCommand)[0].args[0].input;
     expect(filters.TagFilters).toEqual([{ Key: tag.key, Values: [tag.value] }]);
@@ -103,8 +124,14 @@ describe('finishCleanUp (isComplete on a deletion)', () => {
 
   test('does nothing when the pipeline never created anything', async () => {
     tagging.on(GetResourcesCommand).resolves({ ResourceTagMappingList: [] });
-    expect(await finishCleanUp(clients, tag, [])).toEqual({ endpoints: [], endpointConfigs: [], models: [] });
-    expect(sagemaker.calls()).toHaveLength(0);
+    expect(await finishCleanUp(clients, tag, [], GROUP)).toEqual({
+      endpoints: [],
+      endpointConfigs: [],
+      models: [],
+      modelPackages: [],
+    });
+    // It only looked: at the registry's group, which has no versions.
+    expect(sagemaker.calls().map((call) => call.args[0].constructor.name)).toEqual(['ListModelPackagesCommand']);
   });
 
   test('deletes many leftover models a few at a time', async () => {
@@ -121,7 +148,7 @@ describe('finishCleanUp (isComplete on a deletion)', () => {
       inFlight -= 1;
       return {};
     });
-    expect((await finishCleanUp(clients, tag, []))?.models).toEqual(names);
+    expect((await finishCleanUp(clients, tag, [], GROUP))?.models).toEqual(names);
     expect(sagemaker.commandCalls(DeleteModelCommand)).toHaveLength(12);
     expect(peak).toBe(DELETE_CONCURRENCY);
   });
@@ -132,16 +159,17 @@ describe('finishCleanUp (isComplete on a deletion)', () => {
       .resolves({ ResourceTagMappingList: [{ ResourceARN: arn('model', 'mlpipe-sandbox-a') }] });
     const gone = Object.assign(new Error('Could not find model "mlpipe-sandbox-a".'), { name: 'ValidationException' });
     sagemaker.on(DeleteModelCommand).rejects(gone);
-    await expect(finishCleanUp(clients, tag, [])).resolves.toEqual({
+    await expect(finishCleanUp(clients, tag, [], GROUP)).resolves.toEqual({
       endpoints: [],
       endpointConfigs: [],
       models: ['mlpipe-sandbox-a'],
+      modelPackages: [],
     });
   });
 
   test('fails when a deleted endpoint came back, instead of waiting for it until the timeout', async () => {
     sagemaker.on(DescribeEndpointCommand).resolves({ EndpointStatus: 'Creating' });
-    await expect(finishCleanUp(clients, tag, ['e'])).rejects.toThrow(
+    await expect(finishCleanUp(clients, tag, ['e'], GROUP)).rejects.toThrow(
       "endpoint e is Creating although its deletion was started; stop the training pipeline's running executions, then delete the stack again",
     );
   });
@@ -151,7 +179,7 @@ describe('finishCleanUp (isComplete on a deletion)', () => {
     sagemaker
       .on(DeleteModelCommand)
       .rejects(Object.assign(new Error('Access denied'), { name: 'AccessDeniedException' }));
-    await expect(finishCleanUp(clients, tag, [])).rejects.toThrow('Access denied');
+    await expect(finishCleanUp(clients, tag, [], GROUP)).rejects.toThrow('Access denied');
   });
 });
 
@@ -189,8 +217,8 @@ describe('the provider framework handlers', () => {
     expect(await onCleanupEvent(event('Update'), clients, tag, logs)).toEqual({
       PhysicalResourceId: 'sagemaker-cleanup-SageMakerCleanup',
     });
-    expect(await isCleanupComplete(event('Create'), clients, tag, logs)).toEqual({ IsComplete: true });
-    expect(await isCleanupComplete(event('Update'), clients, tag, logs)).toEqual({ IsComplete: true });
+    expect(await isCleanupComplete(event('Create'), clients, tag, logs, GROUP)).toEqual({ IsComplete: true });
+    expect(await isCleanupComplete(event('Update'), clients, tag, logs, GROUP)).toEqual({ IsComplete: true });
     expect(tagging.calls()).toHaveLength(0);
     expect(sagemaker.calls()).toHaveLength(0);
   });
@@ -215,11 +243,16 @@ describe('the provider framework handlers', () => {
     });
     // The provider framework merges onEvent's answer into the request it gives isComplete.
     const request: CleanupRequest = { ...event('Delete'), ...started };
-    expect(await isCleanupComplete(request, clients, tag, logs)).toEqual({ IsComplete: false });
+    expect(await isCleanupComplete(request, clients, tag, logs, GROUP)).toEqual({ IsComplete: false });
     deleting = false;
-    expect(await isCleanupComplete(request, clients, tag, logs)).toEqual({
+    expect(await isCleanupComplete(request, clients, tag, logs, GROUP)).toEqual({
       IsComplete: true,
-      deleted: { endpoints: ['mlpipe-sandbox-fraud'], endpointConfigs: ['mlpipe-sandbox-a'], models: [] },
+      deleted: {
+        endpoints: ['mlpipe-sandbox-fraud'],
+        endpointConfigs: ['mlpipe-sandbox-a'],
+        models: [],
+        modelPackages: [],
+      },
     });
   });
 
@@ -230,7 +263,7 @@ describe('the provider framework handlers', () => {
     await expect(onCleanupEvent(event('Delete'), clients, tag, logs)).rejects.toThrow(
       'SageMaker clean-up failed: Access denied (see CloudWatch log group cleanup-logs, stream stream-7)',
     );
-    await expect(isCleanupComplete(event('Delete'), clients, tag, logs)).rejects.toThrow(
+    await expect(isCleanupComplete(event('Delete'), clients, tag, logs, GROUP)).rejects.toThrow(
       'SageMaker clean-up failed: Access denied (see CloudWatch log group cleanup-logs, stream stream-7)',
     );
   });

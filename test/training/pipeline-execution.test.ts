@@ -50,6 +50,10 @@ function serviceMocks(
     GetCrawler: () => ({ Crawler: { Name: 'crawler', State: 'READY', LastCrawl: { Status: 'SUCCEEDED' } } }),
     ExportDatasets: () => ({ QueryExecution: { Status: { State: 'SUCCEEDED' } } }),
     WriteBaseline: () => ({ QueryExecution: { Status: { State: 'SUCCEEDED' } } }),
+    WriteModelMetrics: () => ({ ETag: '"abc"' }),
+    RegisterModel: () => ({
+      ModelPackageArn: `arn:aws:sagemaker:eu-west-1:123456789012:model-package/${prefix}-models/3`,
+    }),
     TrainModel: (input) => ({
       TrainingJobName: input.TrainingJobName,
       TrainingJobStatus: 'Completed',
@@ -131,6 +135,8 @@ async function execute(
     'GetCrawler',
     'ExportDatasets',
     'WriteBaseline',
+    'WriteModelMetrics',
+    'RegisterModel',
     'TrainModel',
     'CreateModel',
     'CreateEndpointConfig',
@@ -196,11 +202,52 @@ describe('a local execution of the training pipeline', () => {
       billableSeconds: 240,
       trainingSeconds: 800,
       spotSavingPercent: 70,
+      modelPackageArn: `arn:aws:sagemaker:eu-west-1:123456789012:model-package/${prefix}-models/3`,
       endpointName,
       endpointConfigName: runId,
     });
     // `npm run train` reads this output; it must still understand it.
     expect(parseReport(JSON.stringify(run.output))).toEqual(run.output);
+  });
+
+  test('registers the gated model as an approved version with its metrics, job, window and baseline, and deploys that version', async () => {
+    const run = await execute();
+    const runId = String(run.calls.TrainModel[0].TrainingJobName);
+    const metrics = run.calls.WriteModelMetrics[0];
+    expect(metrics).toMatchObject({ Key: `models/${runId}/model-metrics.json`, ContentType: 'application/json' });
+    expect(JSON.parse(String(metrics.Body))).toEqual({
+      binary_classification_metrics: {
+        accuracy: { value: 0.98, standard_deviation: 'NaN' },
+        precision: { value: 0.55, standard_deviation: 'NaN' },
+        recall: { value: 0.78, standard_deviation: 'NaN' },
+        f1: { value: 0.65, standard_deviation: 'NaN' },
+        auc: { value: expect.any(Number), standard_deviation: 'NaN' },
+      },
+    });
+    const registered = run.calls.RegisterModel[0] as Json & {
+      InferenceSpecification: { Containers: Json[] };
+      ModelMetrics: { ModelQuality: { Statistics: Json } };
+      CustomerMetadataProperties: Json;
+    };
+    expect(registered).toMatchObject({
+      ModelPackageGroupName: `${prefix}-models`,
+      ModelApprovalStatus: 'Approved',
+      InferenceSpecification: { SupportedContentTypes: ['text/csv'], SupportedResponseMIMETypes: ['text/csv'] },
+    });
+    expect(registered.InferenceSpecification.Containers[0].ModelDataUrl).toBe(
+      `s3://models/models/${runId}/output/model.tar.gz`,
+    );
+    expect(String(registered.ModelMetrics.ModelQuality.Statistics.S3Uri)).toMatch(
+      new RegExp(`/models/${runId}/model-metrics.json$`),
+    );
+    expect(registered.CustomerMetadataProperties).toMatchObject({
+      trainingJob: runId,
+      exportWindowDays: String(config.training.exportWindowDays),
+      baseline: expect.stringMatching(new RegExp(`/models/${runId}/baseline/$`)),
+    });
+    const packageArn = `arn:aws:sagemaker:eu-west-1:123456789012:model-package/${prefix}-models/3`;
+    expect(run.calls.CreateModel[0].Tags).toContainEqual({ Key: 'ml-pipeline:model-package', Value: packageArn });
+    expect(run.output).toMatchObject({ modelPackageArn: packageArn });
   });
 
   test('names every artifact of a run after one id and exports to a prefix of that run', async () => {
@@ -270,7 +317,15 @@ describe('a local execution of the training pipeline', () => {
     expect(run.error?.message).toMatch(/ModelBelowQualityGate|Validation AUC below 0.75/);
     expect(called(run, 'NotifyRejected')).toBe(1);
     expect(run.calls.NotifyRejected[0].Message).toMatchObject({ validationAuc: 0.61, minValidationAuc: 0.75 });
-    for (const state of ['CreateModel', 'CreateEndpointConfig', 'FindEndpoint', 'CreateEndpoint', 'UpdateEndpoint']) {
+    for (const state of [
+      'WriteModelMetrics',
+      'RegisterModel',
+      'CreateModel',
+      'CreateEndpointConfig',
+      'FindEndpoint',
+      'CreateEndpoint',
+      'UpdateEndpoint',
+    ]) {
       expect({ state, calls: called(run, state) }).toEqual({ state, calls: 0 });
     }
   });

@@ -10,6 +10,7 @@ function cleanup(overrides: Partial<SageMakerCleanupProps> = {}, stack: Stack = 
     ownerTag: { key: 'owner', value: 'mlpipe-test-training-pipeline' },
     namePrefix: 'mlpipe-test',
     endpointName: 'mlpipe-test-fraud',
+    modelPackageGroupName: 'mlpipe-test-models',
     encryptionKey: importedKey(stack),
     logRetention: logs.RetentionDays.ONE_YEAR,
     removalPolicy: RemovalPolicy.RETAIN,

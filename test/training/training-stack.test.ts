@@ -72,6 +72,7 @@ describe('the state machine definition', () => {
       billableSeconds: true,
       trainingSeconds: true,
       spotSavingPercent: true,
+      modelPackageArn: true,
       endpointName: true,
       endpointConfigName: true,
     };
@@ -228,10 +229,11 @@ describe('the SageMaker clean-up on stack deletion', () => {
       OwnerTagValue: 'mlpipe-sandbox-training-pipeline',
     });
     // Every SageMaker resource the pipeline creates carries that same tag.
-    for (const state of ['CreateModel', 'CreateEndpointConfig', 'CreateEndpoint']) {
-      expect((states[state].Parameters as { Tags: unknown }).Tags).toEqual([
-        { Key: 'ml-pipeline:owner', Value: 'mlpipe-sandbox-training-pipeline' },
-      ]);
+    for (const state of ['CreateModel', 'CreateEndpointConfig', 'CreateEndpoint', 'RegisterModel']) {
+      expect((states[state].Parameters as { Tags: unknown }).Tags).toContainEqual({
+        Key: 'ml-pipeline:owner',
+        Value: 'mlpipe-sandbox-training-pipeline',
+      });
     }
   });
 

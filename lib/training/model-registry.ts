@@ -1,0 +1,149 @@
+import { Stack, Validations } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as s3 from 'aws-cdk-lib/aws-s3';
+import * as sagemaker from 'aws-cdk-lib/aws-sagemaker';
+import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
+import { Construct } from 'constructs';
+import { EVAL_METRICS, baselineKeyPrefix, modelMetricsKey } from '../contract/training-run';
+import { objectArnFindingId, resourceFindingId } from '../shared/nag-findings';
+import { retryOrFail } from '../shared/retries';
+
+export interface ModelRegistryProps {
+  /** Names the model package group, `<namePrefix>-models`. */
+  readonly namePrefix: string;
+  /** The built-in XGBoost image every version is served with. */
+  readonly imageUri: string;
+  /** Where the model artefacts, baselines and metrics reports live. */
+  readonly modelsBucket: s3.IBucket;
+  /** Days of data each run trains on, recorded with every version. */
+  readonly exportWindowDays: number;
+  /** The tag every pipeline-made SageMaker resource carries. */
+  readonly ownerTag: { readonly key: string; readonly value: string };
+  /** Where an error goes: the pipeline's failure path. */
+  readonly onFailure: sfn.IChainable;
+}
+
+/**
+ * The model registry: a SageMaker model package group that owns every version the pipeline trained and the gate
+ * passed, each registered with its image and artefact, its validation metrics as a model-quality report in S3
+ * (`models/<run id>/model-metrics.json`, the format SageMaker Studio shows), and its training job, export window and
+ * baseline as metadata. A version is registered Approved: the rollout that follows deploys it, and the endpoint's
+ * model carries the version's ARN in a tag, so what serves is traceable to its version.
+ *
+ * Expects `$.run.id` and `$.training` (the gate's evaluation); writes `$.registry.packageArn`.
+ */
+export class ModelRegistry extends Construct {
+  readonly groupName: string;
+  private readonly packagesArn: string;
+  private readonly modelsBucket: s3.IBucket;
+  /** The group, which the clean-up must outlive: CloudFormation cannot delete a group that still has versions. */
+  readonly group: sagemaker.CfnModelPackageGroup;
+  /** WriteModelMetrics, then RegisterModel. */
+  readonly startState: sfn.IChainable;
+  /** RegisterModel, to chain the rollout after. */
+  readonly endState: sfn.INextable;
+
+  constructor(scope: Construct, id: string, props: ModelRegistryProps) {
+    super(scope, id);
+    const stack = Stack.of(this);
+    this.groupName = `${props.namePrefix}-models`;
+    const group = new sagemaker.CfnModelPackageGroup(this, 'Group', {
+      modelPackageGroupName: this.groupName,
+      modelPackageGroupDescription: 'Every fraud model the training pipeline trained and its quality gate passed',
+      tags: [{ key: props.ownerTag.key, value: props.ownerTag.value }],
+    });
+    const runId = sfn.JsonPath.stringAt('$.run.id');
+    const bucket = props.modelsBucket.bucketName;
+    const metricsKey = sfn.JsonPath.format(modelMetricsKey('{}'), runId);
+
+    // SageMaker's model-quality statistics for a binary classifier; a metric the job did not report is null.
+    const report = new sfn.Pass(this, 'BuildMetricsReport', {
+      parameters: {
+        binary_classification_metrics: Object.fromEntries(
+          EVAL_METRICS.map((metric) => [
+            metric === 'f1_binary' ? 'f1' : metric,
+            { 'value.$': `$.training.validationMetrics.${metric}`, standard_deviation: 'NaN' },
+          ]),
+        ),
+      },
+      resultPath: '$.metricsReport',
+    });
+    const writeMetrics = new tasks.CallAwsService(this, 'WriteModelMetrics', {
+      service: 's3',
+      action: 'putObject',
+      parameters: {
+        Bucket: bucket,
+        Key: metricsKey,
+        ContentType: 'application/json',
+        Body: sfn.JsonPath.jsonToString(sfn.JsonPath.objectAt('$.metricsReport')),
+      },
+      iamResources: [props.modelsBucket.arnForObjects(modelMetricsKey('*'))],
+      iamAction: 's3:PutObject',
+      resultPath: sfn.JsonPath.DISCARD,
+    });
+    const packages = stack.formatArn({
+      service: 'sagemaker',
+      resource: 'model-package',
+      resourceName: `${this.groupName}/*`,
+    });
+    const register = new tasks.CallAwsService(this, 'RegisterModel', {
+      service: 'sagemaker',
+      action: 'createModelPackage',
+      parameters: {
+        ModelPackageGroupName: this.groupName,
+        ModelPackageDescription: sfn.JsonPath.format('Training run {}', runId),
+        InferenceSpecification: {
+          Containers: [{ Image: props.imageUri, ModelDataUrl: sfn.JsonPath.stringAt('$.training.modelArtifacts') }],
+          // What the API sends and reads (lambda/predict): one CSV row per record, one probability per line.
+          SupportedContentTypes: ['text/csv'],
+          SupportedResponseMIMETypes: ['text/csv'],
+        },
+        ModelApprovalStatus: 'Approved',
+        ModelMetrics: {
+          ModelQuality: {
+            Statistics: {
+              ContentType: 'application/json',
+              S3Uri: sfn.JsonPath.format(`s3://${bucket}/${modelMetricsKey('{}')}`, runId),
+            },
+          },
+        },
+        CustomerMetadataProperties: {
+          trainingJob: sfn.JsonPath.stringAt('$.training.jobName'),
+          exportWindowDays: String(props.exportWindowDays),
+          baseline: sfn.JsonPath.format(`s3://${bucket}/${baselineKeyPrefix('{}')}`, runId),
+        },
+        Tags: [{ Key: props.ownerTag.key, Value: props.ownerTag.value }],
+      },
+      iamResources: [
+        packages,
+        stack.formatArn({ service: 'sagemaker', resource: 'model-package-group', resourceName: this.groupName }),
+      ],
+      // Registering with tags tags the new version.
+      additionalIamStatements: [new iam.PolicyStatement({ actions: ['sagemaker:AddTags'], resources: [packages] })],
+      resultSelector: { 'packageArn.$': '$.ModelPackageArn' },
+      resultPath: '$.registry',
+    });
+    retryOrFail(writeMetrics, 's3', props.onFailure);
+    retryOrFail(register, 'sagemakerSdk', props.onFailure);
+    this.startState = report.next(writeMetrics).next(register);
+    this.endState = register;
+    this.group = group;
+    this.packagesArn = packages;
+    this.modelsBucket = props.modelsBucket;
+  }
+
+  /** The two wildcards the registry's states leave in `role` (the state machine's), with why. */
+  acknowledgeWildcards(role: iam.IRole): void {
+    Validations.of(role).acknowledge(
+      {
+        id: resourceFindingId(role, this.packagesArn),
+        reason: 'SageMaker numbers the versions of the one model package group as they are registered.',
+      },
+      {
+        id: objectArnFindingId(role, this.modelsBucket, modelMetricsKey('*')),
+        reason: "Each run's metrics report lives next to its model, under models/<run id>/, named at run time.",
+      },
+    );
+  }
+}
