@@ -35,30 +35,42 @@ export interface CleanupReport {
   readonly endpoints: string[];
   readonly endpointConfigs: string[];
   readonly models: string[];
-  /** The ARNs of the registry's versions: CloudFormation cannot delete a model package group that has any. */
+  /** The registry's versions left: none, since CloudFormation cannot delete a model package group that has any. */
   readonly modelPackages: string[];
 }
 
 type SageMakerResource = 'endpoint' | 'endpoint-config' | 'model';
 
-/** Every version in the model package group, across all pages; none when the group is gone. */
-export async function modelPackagesOf(sagemaker: SageMakerClient, group: string): Promise<string[]> {
-  const arns: string[] = [];
+/** Every version in the model package group, with its status, across all pages. */
+export async function modelPackagesOf(
+  sagemaker: SageMakerClient,
+  group: string,
+): Promise<{ arn: string; status: string }[]> {
+  const versions: { arn: string; status: string }[] = [];
   let nextToken: string | undefined;
   do {
     const page = await sagemaker.send(
-      new ListModelPackagesCommand({ ModelPackageGroupName: group, NextToken: nextToken, MaxResults: 100 }),
+      new ListModelPackagesCommand({
+        ModelPackageGroupName: group,
+        ModelPackageType: 'Versioned',
+        NextToken: nextToken,
+        MaxResults: 100,
+      }),
     );
-    arns.push(...(page.ModelPackageSummaryList ?? []).flatMap((p) => (p.ModelPackageArn ? [p.ModelPackageArn] : [])));
+    for (const summary of page.ModelPackageSummaryList ?? []) {
+      if (summary.ModelPackageArn)
+        versions.push({ arn: summary.ModelPackageArn, status: summary.ModelPackageStatus ?? '' });
+    }
     nextToken = page.NextToken;
   } while (nextToken !== undefined && nextToken !== '');
-  return arns;
+  return versions;
 }
 
-/** The model package group from the function's environment. */
+/** The model package group whose versions to delete, or '' to keep the registry, from the function's environment. */
 export function modelPackageGroupFromEnvironment(env: { readonly [name: string]: string | undefined }): string {
   const group = env.MODEL_PACKAGE_GROUP;
-  if (!group) throw new Error('MODEL_PACKAGE_GROUP must be set on the function');
+  if (group === undefined)
+    throw new Error('MODEL_PACKAGE_GROUP must be set on the function (empty keeps the registry)');
   return group;
 }
 
@@ -174,11 +186,27 @@ export async function finishCleanUp(
     sagemaker.send(new DeleteEndpointConfigCommand({ EndpointConfigName: name })),
   );
   await deleteAll(found.model, (name) => sagemaker.send(new DeleteModelCommand({ ModelName: name })));
-  // A version is deleted by its ARN (a versioned package has no name of its own); they cost nothing, but the stack
-  // deletes the group after this clean-up, and a group with versions cannot be deleted.
-  const modelPackages = await modelPackagesOf(sagemaker, modelPackageGroup);
-  await deleteAll(modelPackages, (arn) => sagemaker.send(new DeleteModelPackageCommand({ ModelPackageName: arn })));
-  return { endpoints: [...endpoints], endpointConfigs: found['endpoint-config'], models: found.model, modelPackages };
+  // Versions cost nothing, but the stack deletes the group after this clean-up, and a group with versions cannot be
+  // deleted. A version is deleted by its ARN (it has no name of its own), asynchronously: the clean-up is complete
+  // once none is left. An empty group name keeps the registry (a stage that retains its data).
+  if (modelPackageGroup === '') {
+    return {
+      endpoints: [...endpoints],
+      endpointConfigs: found['endpoint-config'],
+      models: found.model,
+      modelPackages: [],
+    };
+  }
+  const versions = await modelPackagesOf(sagemaker, modelPackageGroup);
+  const toDelete = versions.filter((v) => v.status !== 'Deleting').map((v) => v.arn);
+  await deleteAll(toDelete, (arn) => sagemaker.send(new DeleteModelPackageCommand({ ModelPackageName: arn })));
+  if (versions.length > 0) return undefined;
+  return {
+    endpoints: [...endpoints],
+    endpointConfigs: found['endpoint-config'],
+    models: found.model,
+    modelPackages: [],
+  };
 }
 
 /** What the provider framework hands isComplete: the request, with onEvent's answer merged in. */

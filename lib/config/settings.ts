@@ -139,6 +139,17 @@ export const STAGE_CONFIG = group({
       alpha: num(0, 1_000, 'it is the L1 penalty on leaf weights').default(0),
     }),
   }),
+  /** The model registry (lib/training/model-registry.ts). */
+  registry: group({
+    /**
+     * `automatic`: a version the gate passes is Approved and rolled out in the same run. `manual`: it is registered
+     * PendingManualApproval, and approving it (Studio, the CLI) starts its rollout; rejecting it changes nothing.
+     */
+    approval: oneOf(
+      ['automatic', 'manual'],
+      'it decides whether a gated model is deployed at once or on approval',
+    ).default('automatic'),
+  }),
   qualityGate: group({
     minValidationAuc: num(0, 1, 'AUC is between 0 and 1 (0.5 is a coin toss)').default(0.75),
   }),
@@ -241,6 +252,7 @@ export const STAGE_DIFFS: { readonly [S in StageName]: Omit<z.input<typeof STAGE
     crawler: { schedule: 'cron(15 * * * ? *)' },
     athena: { bytesScannedCutoffMiB: 10240 },
     qualityGate: { minValidationAuc: 0.85 },
+    registry: { approval: 'manual' },
     serving: { endpointName: 'mlpipe-prod-fraud', mode: 'instance' },
     api: { throttleRatePerSecond: 100, throttleBurst: 200, quotaPerDay: 1_000_000 },
     cost: { monthlyBudgetUsd: 1000, endpointIdleHours: 72 },
@@ -261,6 +273,7 @@ export type CrawlerConfig = StageConfig['crawler'];
 export type AthenaConfig = StageConfig['athena'];
 export type TrainingConfig = StageConfig['training'];
 export type QualityGateConfig = StageConfig['qualityGate'];
+export type RegistryConfig = StageConfig['registry'];
 export type ServingConfig = StageConfig['serving'];
 export type PipelineConfig = StageConfig['pipeline'];
 export type ApiConfig = StageConfig['api'];

@@ -85,8 +85,14 @@ export interface RunReport {
   readonly billableSeconds: number;
   readonly trainingSeconds: number;
   readonly spotSavingPercent: number;
-  /** The model package version the run registered and deployed. */
+  /** The model package version the run registered. */
   readonly modelPackageArn: string;
+  /**
+   * `Approved`: the run rolled the version out. `PendingManualApproval` (registry.approval manual): the endpoint is
+   * unchanged until someone approves the version, which starts its rollout.
+   */
+  readonly approval: 'Approved' | 'PendingManualApproval';
   readonly endpointName: string;
-  readonly endpointConfigName: string;
+  /** The endpoint config the run rolled out, or null when the version awaits approval. */
+  readonly endpointConfigName: string | null;
 }

@@ -1,5 +1,5 @@
-import { Stack, Validations } from 'aws-cdk-lib';
-import * as iam from 'aws-cdk-lib/aws-iam';
+import { RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import type * as iam from 'aws-cdk-lib/aws-iam';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sagemaker from 'aws-cdk-lib/aws-sagemaker';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
@@ -18,20 +18,23 @@ export interface ModelRegistryProps {
   readonly modelsBucket: s3.IBucket;
   /** Days of data each run trains on, recorded with every version. */
   readonly exportWindowDays: number;
-  /** The tag every pipeline-made SageMaker resource carries. */
+  /** The tag every pipeline-made SageMaker resource carries; the group carries it, and its versions with it. */
   readonly ownerTag: { readonly key: string; readonly value: string };
   /** Where an error goes: the pipeline's failure path. */
   readonly onFailure: sfn.IChainable;
+  /** `Approved` to roll out at once, `PendingManualApproval` to wait for someone to approve. */
+  readonly approvalStatus: 'Approved' | 'PendingManualApproval';
 }
 
 /**
  * The model registry: a SageMaker model package group that owns every version the pipeline trained and the gate
  * passed, each registered with its image and artefact, its validation metrics as a model-quality report in S3
  * (`models/<run id>/model-metrics.json`, the format SageMaker Studio shows), and its training job, export window and
- * baseline as metadata. A version is registered Approved: the rollout that follows deploys it, and the endpoint's
- * model carries the version's ARN in a tag, so what serves is traceable to its version.
+ * baseline as metadata. A version is registered Approved, and the rollout that follows deploys the same artefact,
+ * or PendingManualApproval, and its approval starts the rollout (approved-rollout.ts). The endpoint's model is tagged
+ * with the version's ARN, so what serves is traceable to its version.
  *
- * Expects `$.run.id` and `$.training` (the gate's evaluation); writes `$.registry.packageArn`.
+ * Expects `$.run.id`, `$.run.token` and `$.training` (the gate's evaluation); writes `$.registry.packageArn`.
  */
 export class ModelRegistry extends Construct {
   readonly groupName: string;
@@ -50,9 +53,14 @@ export class ModelRegistry extends Construct {
     this.groupName = `${props.namePrefix}-models`;
     const group = new sagemaker.CfnModelPackageGroup(this, 'Group', {
       modelPackageGroupName: this.groupName,
+      // Create-only in CloudFormation: with the fixed name, changing this text would fail the update.
       modelPackageGroupDescription: 'Every fraud model the training pipeline trained and its quality gate passed',
       tags: [{ key: props.ownerTag.key, value: props.ownerTag.value }],
     });
+    // The group goes with the stack in every stage, its versions deleted first by the clean-up: a kept group's fixed
+    // name would block the next deploy. What the versions point to (artefacts, reports, baselines) stays in the
+    // models bucket where the stage keeps its data.
+    group.applyRemovalPolicy(RemovalPolicy.DESTROY);
     const runId = sfn.JsonPath.stringAt('$.run.id');
     const bucket = props.modelsBucket.bucketName;
     const metricsKey = sfn.JsonPath.format(modelMetricsKey('{}'), runId);
@@ -99,7 +107,7 @@ export class ModelRegistry extends Construct {
           SupportedContentTypes: ['text/csv'],
           SupportedResponseMIMETypes: ['text/csv'],
         },
-        ModelApprovalStatus: 'Approved',
+        ModelApprovalStatus: props.approvalStatus,
         ModelMetrics: {
           ModelQuality: {
             Statistics: {
@@ -113,14 +121,11 @@ export class ModelRegistry extends Construct {
           exportWindowDays: String(props.exportWindowDays),
           baseline: sfn.JsonPath.format(`s3://${bucket}/${baselineKeyPrefix('{}')}`, runId),
         },
-        Tags: [{ Key: props.ownerTag.key, Value: props.ownerTag.value }],
+        // A version takes its group's tags; CreateModelPackage refuses Tags with a group name.
+        // Retried after a 5xx, the same token cannot register a second version.
+        ClientToken: sfn.JsonPath.stringAt('$.run.token'),
       },
-      iamResources: [
-        packages,
-        stack.formatArn({ service: 'sagemaker', resource: 'model-package-group', resourceName: this.groupName }),
-      ],
-      // Registering with tags tags the new version.
-      additionalIamStatements: [new iam.PolicyStatement({ actions: ['sagemaker:AddTags'], resources: [packages] })],
+      iamResources: [packages],
       resultSelector: { 'packageArn.$': '$.ModelPackageArn' },
       resultPath: '$.registry',
     });

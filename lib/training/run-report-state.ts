@@ -3,14 +3,17 @@ import type { Construct } from 'constructs';
 import { REPORT_STATE } from '../contract/training-run';
 
 export interface RunReportStateProps {
-  /** The endpoint the run rolled the model out to. */
+  /** The endpoint the run rolled the model out to, or will once the version is approved. */
   readonly endpointName: string;
+  /** Whether the run rolled the version out, or left it awaiting approval. @default 'Approved' */
+  readonly approval?: 'Approved' | 'PendingManualApproval';
 }
 
 /**
  * The last state of a successful run: its output, and so the execution's, is the run's report (`RunReport` in
  * lib/contract/training-run.ts, which `npm run train` prints): what was trained, how well, where it lives, and what
- * spot saved. Expects `$.training` (the quality gate's evaluation) and `$.endpoint` (the rollout's last description).
+ * spot saved. Expects `$.training` (the quality gate's evaluation), `$.registry`, and, for a rolled-out version,
+ * `$.endpoint` (the rollout's last description).
  */
 export class RunReportState extends sfn.Pass {
   constructor(scope: Construct, id: string, props: RunReportStateProps) {
@@ -26,8 +29,12 @@ export class RunReportState extends sfn.Pass {
         trainingSeconds: sfn.JsonPath.numberAt('$.training.trainingSeconds'),
         spotSavingPercent: sfn.JsonPath.numberAt('$.training.spotSavingPercent'),
         modelPackageArn: sfn.JsonPath.stringAt('$.registry.packageArn'),
+        approval: props.approval ?? 'Approved',
         endpointName: props.endpointName,
-        endpointConfigName: sfn.JsonPath.stringAt('$.endpoint.EndpointConfigName'),
+        // A literal null would be dropped from the rendered state; the intrinsic keeps the field, as null.
+        ...(props.approval === 'PendingManualApproval'
+          ? { 'endpointConfigName.$': "States.StringToJson('null')" }
+          : { endpointConfigName: sfn.JsonPath.stringAt('$.endpoint.EndpointConfigName') }),
       },
     });
   }

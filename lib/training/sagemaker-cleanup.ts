@@ -18,7 +18,7 @@ export interface SageMakerCleanupProps {
   readonly namePrefix: string;
   /** The one endpoint the pipeline creates. */
   readonly endpointName: string;
-  /** The registry's group, whose versions are deleted so the stack can delete the group. */
+  /** The registry's group, whose versions are deleted so the stack can delete the group; '' keeps the registry. */
   readonly modelPackageGroupName: string;
   /** Encrypts the log groups of the handlers and of the provider framework. */
   readonly encryptionKey: kms.IKey;
@@ -180,19 +180,30 @@ export class SageMakerCleanup extends Construct {
         resources: runResources,
       }),
     );
+    if (props.modelPackageGroupName !== '') this.grantVersionDeletion(isComplete.role, props.modelPackageGroupName);
+    Validations.of(isComplete.role).acknowledge(
+      ...runResources.map((resource) => ({
+        id: resourceFindingId(isComplete.role, resource),
+        reason: 'The pipeline names each model and endpoint config <namePrefix>-<uuid> at run time.',
+      })),
+    );
+  }
+
+  /** Listing and deleting the versions of the registry's group, so the stack can delete the group. */
+  private grantVersionDeletion(role: iam.IRole, group: string): void {
     const versions = Stack.of(this).formatArn({
       service: 'sagemaker',
       resource: 'model-package',
-      resourceName: `${props.modelPackageGroupName}/*`,
+      resourceName: `${group}/*`,
     });
-    isComplete.role.addToPrincipalPolicy(
+    role.addToPrincipalPolicy(
       new iam.PolicyStatement({
         sid: 'DeleteRegisteredVersions',
         actions: ['sagemaker:DeleteModelPackage'],
         resources: [versions],
       }),
     );
-    isComplete.role.addToPrincipalPolicy(
+    role.addToPrincipalPolicy(
       new iam.PolicyStatement({
         // ListModelPackages has no resource-level permissions; the function lists its one group.
         sid: 'ListRegisteredVersions',
@@ -200,16 +211,10 @@ export class SageMakerCleanup extends Construct {
         resources: ['*'],
       }),
     );
-    Validations.of(isComplete.role).acknowledge(
-      {
-        id: resourceFindingId(isComplete.role, versions),
-        reason: 'SageMaker numbers the versions of the one model package group as they are registered.',
-      },
-      ...runResources.map((resource) => ({
-        id: resourceFindingId(isComplete.role, resource),
-        reason: 'The pipeline names each model and endpoint config <namePrefix>-<uuid> at run time.',
-      })),
-    );
+    Validations.of(role).acknowledge({
+      id: resourceFindingId(role, versions),
+      reason: 'SageMaker numbers the versions of the one model package group as they are registered.',
+    });
   }
 
   /** Gives the provider's entry point, the function its serviceToken names, the logical id `logicalId`. */

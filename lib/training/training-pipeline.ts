@@ -24,6 +24,7 @@ import { EvaluateTrainingFunction } from './evaluate-training-function';
 import { createVolumeGrants, useLakeKey } from './lake-key-statements';
 import { ModelQualityGate } from './model-quality-gate';
 import { ModelRegistry } from './model-registry';
+import { ApprovedRollout } from './approved-rollout';
 import { PartitionCrawl } from './partition-crawl';
 import { PipelineNotification } from './pipeline-notification';
 import { retryOrFail } from '../shared/retries';
@@ -86,6 +87,12 @@ export interface TrainingPipelineProps {
   readonly hyperparameters: XgboostHyperparameters;
   /** Smallest validation AUC that may be deployed. */
   readonly minValidationAuc: number;
+  /**
+   * `automatic`: a gated model is registered Approved and rolled out in the run. `manual`: it is registered
+   * PendingManualApproval and the run ends; approving the version rolls it out (approved-rollout.ts).
+   * @default 'automatic'
+   */
+  readonly approval?: 'automatic' | 'manual';
   /** The stable endpoint name the API calls. */
   readonly endpointName: string;
   /** How the endpoint serves. */
@@ -115,6 +122,8 @@ export class TrainingPipeline extends Construct {
   readonly ownerTagValue: string;
   /** The model package group every deployed version is registered in. */
   readonly registry: ModelRegistry;
+  /** With manual approval: the workflow that rolls a version out when it is approved. */
+  readonly approvedRollout?: ApprovedRollout;
 
   constructor(scope: Construct, id: string, props: TrainingPipelineProps) {
     super(scope, id);
@@ -156,6 +165,8 @@ export class TrainingPipeline extends Construct {
       comment: 'Names every artifact of this run after one id',
       parameters: {
         id: sfn.JsonPath.format(`${namePrefix}-{}`, sfn.JsonPath.uuid()),
+        // An idempotency token of the run (at most 36 characters, so not the id itself).
+        token: sfn.JsonPath.uuid(),
         execution: sfn.JsonPath.executionId,
       },
       resultPath: '$.run',
@@ -221,6 +232,7 @@ export class TrainingPipeline extends Construct {
       namePrefix,
       onFailure: failure,
     });
+    const manual = props.approval === 'manual';
     const registry = new ModelRegistry(this, 'Registry', {
       namePrefix,
       imageUri: image.imageUri,
@@ -228,23 +240,45 @@ export class TrainingPipeline extends Construct {
       exportWindowDays: (props.exportWindow ?? Duration.days(30)).toDays(),
       ownerTag: { key: OWNER_TAG_KEY, value: ownerTagValue },
       onFailure: failure,
+      approvalStatus: manual ? 'PendingManualApproval' : 'Approved',
     });
     this.registry = registry;
-    const rollout = new EndpointRollout(this, 'Rollout', {
-      namePrefix,
-      endpointName: props.endpointName,
-      capacity: props.endpointCapacity,
-      imageUri: image.imageUri,
-      sagemakerRole,
-      encryptionKey,
-      ownerTag: { key: OWNER_TAG_KEY, value: ownerTagValue },
-      onFailure: failure,
-      notifications,
-      onSuccess: new RunReportState(this, 'Report', { endpointName: props.endpointName }),
-      pollInterval,
-    });
     gate.approveTo(registry.startState);
-    registry.endState.next(rollout.startState);
+    if (manual) {
+      // The endpoint keeps serving; approving the version starts its rollout.
+      registry.endState.next(
+        new RunReportState(this, 'Report', { endpointName: props.endpointName, approval: 'PendingManualApproval' }),
+      );
+      this.approvedRollout = new ApprovedRollout(this, 'ApprovedRollout', {
+        namePrefix,
+        modelPackageGroupName: registry.groupName,
+        endpointName: props.endpointName,
+        capacity: props.endpointCapacity,
+        imageUri: image.imageUri,
+        sagemakerRole,
+        encryptionKey,
+        ownerTag: { key: OWNER_TAG_KEY, value: ownerTagValue },
+        notifications,
+        logRetention: props.logRetention,
+        removalPolicy: props.removalPolicy,
+        pollInterval,
+      });
+    } else {
+      const rollout = new EndpointRollout(this, 'Rollout', {
+        namePrefix,
+        endpointName: props.endpointName,
+        capacity: props.endpointCapacity,
+        imageUri: image.imageUri,
+        sagemakerRole,
+        encryptionKey,
+        ownerTag: { key: OWNER_TAG_KEY, value: ownerTagValue },
+        onFailure: failure,
+        notifications,
+        onSuccess: new RunReportState(this, 'Report', { endpointName: props.endpointName }),
+        pollInterval,
+      });
+      registry.endState.next(rollout.startState);
+    }
 
     const stateMachine = new sfn.StateMachine(this, 'StateMachine', {
       stateMachineName,

@@ -83,6 +83,7 @@ export class TrainingStack extends Stack {
       maxWait: Duration.seconds(training.maxWaitSeconds),
       hyperparameters: training.hyperparameters,
       minValidationAuc: config.qualityGate.minValidationAuc,
+      approval: config.registry.approval,
       endpointName: serving.endpointName,
       endpointCapacity:
         serving.mode === 'serverless'

@@ -86,11 +86,12 @@ export const main = toolMain(SPEC, async ({ values }) => {
     write: print,
   });
   const endpointStatus =
-    result.status === 'SUCCEEDED'
+    result.status === 'SUCCEEDED' && result.report.approval === 'Approved'
       ? await readEndpointStatus(new SageMakerClient(clientConfig(config)), result.report.endpointName)
       : '';
   describeOutcome(result, endpointStatus, config.qualityGate.minValidationAuc, config.training.useSpot).forEach(print);
   if (result.status !== 'SUCCEEDED') return 1;
+  if (result.report.approval === 'PendingManualApproval') return 0;
   print(`Next: npm run predict -- --example${config.stage === 'sandbox' ? '' : ` --stage ${config.stage}`}`);
   return 0;
 });

@@ -151,6 +151,8 @@ function outcome(final: HistoryEvent, history: readonly HistoryEvent[], seconds:
 const isNumberOrNull = (value: unknown) => value === null || typeof value === 'number';
 const FIELD_CHECKS = {
   string: (value: unknown) => typeof value === 'string',
+  'string or null': (value: unknown) => value === null || typeof value === 'string',
+  'approval status': (value: unknown) => value === 'Approved' || value === 'PendingManualApproval',
   number: (value: unknown) => typeof value === 'number',
   'number or null': isNumberOrNull,
   'metric per evaluation metric': (value: unknown) =>
@@ -168,8 +170,9 @@ const REPORT_FIELDS: { readonly [K in keyof RunReport]: keyof typeof FIELD_CHECK
   trainingSeconds: 'number',
   spotSavingPercent: 'number',
   modelPackageArn: 'string',
+  approval: 'approval status',
   endpointName: 'string',
-  endpointConfigName: 'string',
+  endpointConfigName: 'string or null',
 };
 
 /** Reads the `Report` state's output; a field missing or of the wrong type means the runner and pipeline disagree. */
@@ -230,6 +233,10 @@ export function describeOutcome(
       : `  Spot saving      none: on-demand training (training.useSpot is false), billed ${report.billableSeconds} s`,
     `  Model            ${report.modelArtifacts}`,
     `  Registered       ${report.modelPackageArn}`,
-    `  Endpoint         ${report.endpointName}: ${endpointStatus} (config ${report.endpointConfigName})`,
+    report.approval === 'PendingManualApproval'
+      ? `  Endpoint         ${report.endpointName}: unchanged; the version awaits approval (registry.approval is ` +
+        'manual), and approving it rolls it out: aws sagemaker update-model-package --model-approval-status ' +
+        `Approved --model-package-arn ${report.modelPackageArn}`
+      : `  Endpoint         ${report.endpointName}: ${endpointStatus} (config ${report.endpointConfigName})`,
   ];
 }

@@ -63,6 +63,8 @@ function accessMatrix(app: DeployedApp, namePrefix: string, endpointName: string
   const stateMachineArn = (name: string) => `arn:aws:states:${REGION}:${ACCOUNT}:stateMachine:${name}`;
   const crawlerRole = role('DataLake/Catalog/CrawlerRole');
   const pipeline = role('Training/Pipeline/StateMachine/Role');
+  // With manual approval (prod), the approved-rollout workflow rolls models out, not the training run.
+  const rollout = stage === 'prod' ? role('Training/Pipeline/ApprovedRollout/StateMachine/Role') : pipeline;
   const sagemakerRole = role('Training/Pipeline/SageMakerRole');
   const predict = role('Serving/Inference/PredictFunction/Role');
   // The clean-up's two handlers and the provider framework's entry point, which invokes them.
@@ -488,28 +490,28 @@ function accessMatrix(app: DeployedApp, namePrefix: string, endpointName: string
     },
     {
       name: 'The pipeline creates a model of this stage',
-      caller: pipeline,
+      caller: rollout,
       action: 'sagemaker:CreateModel',
       resource: sagemaker(`model/${namePrefix}-run`),
       expect: 'allowed',
     },
     {
       name: 'The pipeline creates an endpoint config of this stage',
-      caller: pipeline,
+      caller: rollout,
       action: 'sagemaker:CreateEndpointConfig',
       resource: sagemaker(`endpoint-config/${namePrefix}-run`),
       expect: 'allowed',
     },
     {
       name: 'The pipeline creates the configured endpoint',
-      caller: pipeline,
+      caller: rollout,
       action: 'sagemaker:CreateEndpoint',
       resource: sagemaker(`endpoint/${endpointName}`),
       expect: 'allowed',
     },
     {
       name: 'The pipeline updates the configured endpoint',
-      caller: pipeline,
+      caller: rollout,
       action: 'sagemaker:UpdateEndpoint',
       resource: sagemaker(`endpoint/${endpointName}`),
       expect: 'allowed',
@@ -523,21 +525,21 @@ function accessMatrix(app: DeployedApp, namePrefix: string, endpointName: string
     },
     {
       name: 'The pipeline lists the models it created',
-      caller: pipeline,
+      caller: rollout,
       action: 'sagemaker:ListModels',
       resource: '*',
       expect: 'allowed',
     },
     {
       name: 'The pipeline deletes an old model of this stage',
-      caller: pipeline,
+      caller: rollout,
       action: 'sagemaker:DeleteModel',
       resource: sagemaker(`model/${namePrefix}-old-run`),
       expect: 'allowed',
     },
     {
       name: 'The pipeline deletes an old endpoint config of this stage',
-      caller: pipeline,
+      caller: rollout,
       action: 'sagemaker:DeleteEndpointConfig',
       resource: sagemaker(`endpoint-config/${namePrefix}-old-run`),
       expect: 'allowed',
@@ -1032,6 +1034,46 @@ function accessMatrix(app: DeployedApp, namePrefix: string, endpointName: string
       resource: sagemaker('model-package/someone-elses-models/1'),
       expect: 'denied',
     },
+
+    ...(stage === 'prod'
+      ? [
+          {
+            name: 'The training run cannot create a model where approval is manual',
+            caller: pipeline,
+            action: 'sagemaker:CreateModel',
+            resource: sagemaker(`model/${namePrefix}-0b7e6a2c`),
+            expect: 'denied',
+          } as Call,
+          {
+            name: 'The approved rollout reads the approved version',
+            caller: role('Training/Pipeline/ApprovedRollout/StateMachine/Role'),
+            action: 'sagemaker:DescribeModelPackage',
+            resource: sagemaker(`model-package/${namePrefix}-models/4`),
+            expect: 'allowed',
+          } as Call,
+          {
+            name: 'The approved rollout creates the model of the version it rolls out',
+            caller: role('Training/Pipeline/ApprovedRollout/StateMachine/Role'),
+            action: 'sagemaker:CreateModel',
+            resource: sagemaker(`model/${namePrefix}-0b7e6a2c`),
+            expect: 'allowed',
+          } as Call,
+          {
+            name: 'The approved rollout cannot approve a version itself',
+            caller: role('Training/Pipeline/ApprovedRollout/StateMachine/Role'),
+            action: 'sagemaker:UpdateModelPackage',
+            resource: sagemaker(`model-package/${namePrefix}-models/4`),
+            expect: 'denied',
+          } as Call,
+          {
+            name: 'EventBridge starts the approved rollout',
+            caller: role('Training/Pipeline/ApprovedRollout/StateMachine/EventsRole'),
+            action: 'states:StartExecution',
+            resource: stateMachineArn(`${namePrefix}-deploy-approved`),
+            expect: 'allowed',
+          } as Call,
+        ]
+      : []),
 
     // Clean-up on stack deletion: onEvent deletes the endpoint, isComplete waits for it and deletes the rest.
     {

@@ -63,20 +63,38 @@ describe('startCleanUp (onEvent on a deletion)', () => {
 });
 
 describe('finishCleanUp (isComplete on a deletion)', () => {
-  test("deletes every version of the registry's group, across pages, by ARN, after the models", async () => {
+  test("deletes every version of the registry's group, across pages, by ARN, and is complete once none is left", async () => {
     const version = (n: number) => `arn:aws:sagemaker:eu-west-1:123456789012:model-package/${GROUP}/${n}`;
+    const summary = (n: number, status: string) =>
+      ({ ModelPackageArn: version(n), ModelPackageStatus: status }) as never;
     tagging.on(GetResourcesCommand).resolves({ ResourceTagMappingList: [] });
     sagemaker
-      .on(ListModelPackagesCommand, { ModelPackageGroupName: GROUP, NextToken: undefined })
-      .resolves({ ModelPackageSummaryList: [{ ModelPackageArn: version(1) }] as never, NextToken: 'page-2' })
-      .on(ListModelPackagesCommand, { ModelPackageGroupName: GROUP, NextToken: 'page-2' })
-      .resolves({ ModelPackageSummaryList: [{ ModelPackageArn: version(2) }] as never });
-    const report = await finishCleanUp(clients, tag, [], GROUP);
+      .on(ListModelPackagesCommand, {
+        ModelPackageGroupName: GROUP,
+        ModelPackageType: 'Versioned',
+        NextToken: undefined,
+      })
+      .resolvesOnce({ ModelPackageSummaryList: [summary(1, 'Completed')], NextToken: 'page-2' })
+      .resolves({ ModelPackageSummaryList: [] })
+      .on(ListModelPackagesCommand, {
+        ModelPackageGroupName: GROUP,
+        ModelPackageType: 'Versioned',
+        NextToken: 'page-2',
+      })
+      .resolves({ ModelPackageSummaryList: [summary(2, 'Deleting')] });
+    // The first look finds two, one already deleting: it deletes the other and is not complete yet.
+    expect(await finishCleanUp(clients, tag, [], GROUP)).toBeUndefined();
     expect(sagemaker.commandCalls(DeleteModelPackageCommand).map((c) => c.args[0].input.ModelPackageName)).toEqual([
       version(1),
-      version(2),
     ]);
-    expect(report?.modelPackages).toEqual([version(1), version(2)]);
+    // The next poll finds none left.
+    expect(await finishCleanUp(clients, tag, [], GROUP)).toMatchObject({ modelPackages: [] });
+  });
+
+  test('keeps the registry where the stage keeps its data (an empty group name)', async () => {
+    tagging.on(GetResourcesCommand).resolves({ ResourceTagMappingList: [] });
+    expect(await finishCleanUp(clients, tag, [], '')).toMatchObject({ modelPackages: [] });
+    expect(sagemaker.commandCalls(ListModelPackagesCommand)).toHaveLength(0);
   });
 
   test('waits while a deleted endpoint is still Deleting, and deletes no config meanwhile', async () => {

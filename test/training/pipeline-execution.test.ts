@@ -203,6 +203,7 @@ describe('a local execution of the training pipeline', () => {
       trainingSeconds: 800,
       spotSavingPercent: 70,
       modelPackageArn: `arn:aws:sagemaker:eu-west-1:123456789012:model-package/${prefix}-models/3`,
+      approval: 'Approved',
       endpointName,
       endpointConfigName: runId,
     });
@@ -210,7 +211,7 @@ describe('a local execution of the training pipeline', () => {
     expect(parseReport(JSON.stringify(run.output))).toEqual(run.output);
   });
 
-  test('registers the gated model as an approved version with its metrics, job, window and baseline, and deploys that version', async () => {
+  test('registers the gated model as an approved version with its metrics, job, window and baseline, and tags the deployed model with it', async () => {
     const run = await execute();
     const runId = String(run.calls.TrainModel[0].TrainingJobName);
     const metrics = run.calls.WriteModelMetrics[0];
@@ -231,6 +232,7 @@ describe('a local execution of the training pipeline', () => {
     };
     expect(registered).toMatchObject({
       ModelPackageGroupName: `${prefix}-models`,
+      ClientToken: expect.stringMatching(/^[0-9a-f-]{36}$/),
       ModelApprovalStatus: 'Approved',
       InferenceSpecification: { SupportedContentTypes: ['text/csv'], SupportedResponseMIMETypes: ['text/csv'] },
     });

@@ -15,6 +15,14 @@ function trainingStack(stage: string, overrides?: unknown) {
 
 const sandbox = trainingStack('sandbox');
 const prod = trainingStack('prod');
+// Prod approves by hand, so its rollout states live in the workflow an approval starts.
+const prodRollout = {
+  states: (
+    stateMachineDefinition(prod.template, 'PipelineApprovedRolloutStateMachine') as {
+      States: Record<string, Record<string, unknown>>;
+    }
+  ).States,
+};
 const parameters = (states: Record<string, Record<string, unknown>>, state: string) =>
   states[state].Parameters as Record<string, unknown>;
 
@@ -23,7 +31,7 @@ describe('serving configuration', () => {
     expect(parameters(sandbox.states, 'CreateEndpointConfig')).toMatchObject({
       ProductionVariants: [{ VariantName: 'primary', ServerlessConfig: { MemorySizeInMB: 2048, MaxConcurrency: 5 } }],
     });
-    const prodParameters = parameters(prod.states, 'CreateEndpointConfig');
+    const prodParameters = parameters(prodRollout.states, 'CreateEndpointConfig');
     expect(prodParameters.ProductionVariants).toEqual([
       expect.objectContaining({ InstanceType: 'ml.m5.large', InitialInstanceCount: 1 }),
     ]);
@@ -40,13 +48,16 @@ describe('serving configuration', () => {
   });
 
   test('gives an instance variant no serverless settings', () => {
-    const [variant] = parameters(prod.states, 'CreateEndpointConfig').ProductionVariants as Record<string, unknown>[];
+    const [variant] = parameters(prodRollout.states, 'CreateEndpointConfig').ProductionVariants as Record<
+      string,
+      unknown
+    >[];
     expect(Object.keys(variant).sort()).toEqual(['InitialInstanceCount', 'InstanceType', 'ModelName.$', 'VariantName']);
   });
 
   test('isolates the hosted model from the network on instance endpoints only, which alone support it', () => {
     expect(parameters(sandbox.states, 'CreateModel')).toMatchObject({ EnableNetworkIsolation: false });
-    expect(parameters(prod.states, 'CreateModel')).toMatchObject({ EnableNetworkIsolation: true });
+    expect(parameters(prodRollout.states, 'CreateModel')).toMatchObject({ EnableNetworkIsolation: true });
   });
 });
 

@@ -73,6 +73,7 @@ describe('the state machine definition', () => {
       trainingSeconds: true,
       spotSavingPercent: true,
       modelPackageArn: true,
+      approval: true,
       endpointName: true,
       endpointConfigName: true,
     };
@@ -229,12 +230,21 @@ describe('the SageMaker clean-up on stack deletion', () => {
       OwnerTagValue: 'mlpipe-sandbox-training-pipeline',
     });
     // Every SageMaker resource the pipeline creates carries that same tag.
-    for (const state of ['CreateModel', 'CreateEndpointConfig', 'CreateEndpoint', 'RegisterModel']) {
+    for (const state of ['CreateModel', 'CreateEndpointConfig', 'CreateEndpoint']) {
       expect((states[state].Parameters as { Tags: unknown }).Tags).toContainEqual({
         Key: 'ml-pipeline:owner',
         Value: 'mlpipe-sandbox-training-pipeline',
       });
     }
+  });
+
+  test('registers versions without tags, which a versioned package takes from its tagged group', () => {
+    expect(states.RegisterModel.Parameters).not.toHaveProperty('Tags');
+    expect(states.RegisterModel.Parameters).toMatchObject({ 'ClientToken.$': '$.run.token' });
+    template.hasResourceProperties('AWS::SageMaker::ModelPackageGroup', {
+      ModelPackageGroupName: 'mlpipe-sandbox-models',
+      Tags: Match.arrayWith([{ Key: 'ml-pipeline:owner', Value: 'mlpipe-sandbox-training-pipeline' }]),
+    });
   });
 
   test('may delete only the stage endpoint, and only then the run-named configs and models', () => {

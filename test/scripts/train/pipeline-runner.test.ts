@@ -100,6 +100,16 @@ describe('the run summary', () => {
     expect(lines[4]).toBe('  Spot saving      none: on-demand training (training.useSpot is false), billed 96 s');
   });
 
+  test('says the endpoint is unchanged, and how to approve, for a version that awaits approval', () => {
+    const pending = { ...REPORT, approval: 'PendingManualApproval' as const, endpointConfigName: null };
+    const lines = describeOutcome({ status: 'SUCCEEDED', report: pending, seconds: 843 }, '', 0.75);
+    expect(lines.at(-1)).toBe(
+      '  Endpoint         mlpipe-sandbox-fraud: unchanged; the version awaits approval (registry.approval is manual), ' +
+        'and approving it rolls it out: aws sagemaker update-model-package --model-approval-status Approved ' +
+        `--model-package-arn ${REPORT.modelPackageArn}`,
+    );
+  });
+
   test('shows the AUC against the gate, the spot saving and the endpoint status', () => {
     expect(describeOutcome({ status: 'SUCCEEDED', report: REPORT, seconds: 843 }, 'InService', 0.75)).toEqual([
       'Run SUCCEEDED in 14m 03s.',

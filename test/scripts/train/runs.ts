@@ -22,6 +22,7 @@ export const REPORT: RunReport = {
   trainingSeconds: 330,
   spotSavingPercent: 70.9,
   modelPackageArn: 'arn:aws:sagemaker:eu-west-1:123456789012:model-package/mlpipe-sandbox-models/3',
+  approval: 'Approved',
   endpointName: 'mlpipe-sandbox-fraud',
   endpointConfigName: 'mlpipe-sandbox-1234',
 };

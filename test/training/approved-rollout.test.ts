@@ -1,0 +1,170 @@
+import aslValidator from 'asl-validator';
+import { StateMachine, type StateMachineDefinition } from 'aws-local-stepfunctions';
+import { evaluateTraining } from '../../lambda/evaluate-training/evaluate';
+import { parseReport } from '../../scripts/train/pipeline-runner';
+import { PIPELINE_STATE_MACHINE, stateMachineDefinition, synthPipeline } from '../helpers';
+
+/**
+ * Manual approval (prod's registry.approval): the training run registers a version and stops; approving the version
+ * starts the approved-rollout workflow. Both run locally with every AWS call mocked.
+ */
+const { training, config } = synthPipeline({ stage: 'prod' });
+const prefix = config.namePrefix;
+const endpointName = config.serving.endpointName;
+const PACKAGE = `arn:aws:sagemaker:eu-west-1:123456789012:model-package/${prefix}-models/4`;
+
+type Json = Record<string, unknown>;
+type Handler = (input: Json) => unknown;
+
+const awsError = (name: string, message: string) => Object.assign(new Error(message), { name });
+
+async function execute(definition: Json, input: Json, handlers: Record<string, Handler>) {
+  const calls: Record<string, Json[]> = {};
+  const machine = new StateMachine(definition as unknown as StateMachineDefinition, {
+    validationOptions: { checkArn: false },
+  });
+  const local = Object.fromEntries(
+    Object.entries(handlers).map(([state, handler]) => [
+      state,
+      async (value: unknown) => {
+        (calls[state] ??= []).push(value as Json);
+        return handler(value as Json);
+      },
+    ]),
+  );
+  const execution = 'arn:aws:states:eu-west-1:123456789012:execution:x:run-1';
+  const run = machine.run(input as never, {
+    overrides: {
+      taskResourceLocalHandlers: local as never,
+      waitTimeOverrides: { WaitForCrawler: 0, WaitForEndpoint: 0, WaitBeforeEndpointLookup: 0 },
+      retryIntervalOverrides: Object.fromEntries(Object.keys(handlers).map((state) => [state, 0])),
+    },
+    context: {
+      Execution: { Id: execution, Name: 'run-1' },
+      StateMachine: { Id: 'arn:aws:states:eu-west-1:123456789012:stateMachine:x' },
+    } as never,
+  });
+  try {
+    return { calls, output: (await run.result) as Json, error: undefined };
+  } catch (error) {
+    return { calls, output: undefined, error: error as Error };
+  }
+}
+
+const guard = {
+  FindRunningRuns: () => ({
+    Executions: [{ ExecutionArn: 'arn:aws:states:eu-west-1:123456789012:execution:x:run-1' }],
+  }),
+};
+
+describe('a training run with manual approval', () => {
+  const definition = stateMachineDefinition(training, PIPELINE_STATE_MACHINE);
+  const job = (input: Json) => ({
+    TrainingJobName: input.TrainingJobName,
+    TrainingJobStatus: 'Completed',
+    ModelArtifacts: { S3ModelArtifacts: `s3://models/models/${String(input.TrainingJobName)}/output/model.tar.gz` },
+    FinalMetricDataList: [{ MetricName: 'validation:auc', Value: 0.93 }],
+    EnableManagedSpotTraining: true,
+    BillableTimeInSeconds: 100,
+    TrainingTimeInSeconds: 300,
+  });
+
+  test('registers the gated model PendingManualApproval and leaves the endpoint alone', async () => {
+    const run = await execute(
+      definition,
+      {},
+      {
+        ...guard,
+        StartCrawler: () => ({}),
+        GetCrawler: () => ({ Crawler: { State: 'READY', LastCrawl: { Status: 'SUCCEEDED' } } }),
+        ExportDatasets: () => ({}),
+        WriteBaseline: () => ({}),
+        TrainModel: job,
+        EvaluateModel: (input) => ({
+          StatusCode: 200,
+          Payload: evaluateTraining(input.Payload as never, 'validation:auc'),
+        }),
+        WriteModelMetrics: () => ({}),
+        RegisterModel: () => ({ ModelPackageArn: PACKAGE }),
+      },
+    );
+    expect(run.error).toBeUndefined();
+    expect(run.calls.RegisterModel[0].ModelApprovalStatus).toBe('PendingManualApproval');
+    expect(run.calls.CreateModel).toBeUndefined();
+    expect(run.output).toMatchObject({
+      modelPackageArn: PACKAGE,
+      approval: 'PendingManualApproval',
+      endpointConfigName: null,
+    });
+    expect(parseReport(JSON.stringify(run.output))).toEqual(run.output);
+  });
+});
+
+describe('the approved-rollout workflow', () => {
+  const definition = stateMachineDefinition(training, 'PipelineApprovedRolloutStateMachine');
+  const approval = {
+    source: 'aws.sagemaker',
+    'detail-type': 'SageMaker Model Package State Change',
+    detail: { ModelPackageGroupName: `${prefix}-models`, ModelPackageArn: PACKAGE, ModelApprovalStatus: 'Approved' },
+  };
+  let runId = '';
+  const rollout = (status: string): Record<string, Handler> => ({
+    ...guard,
+    ReadApprovedVersion: () => ({
+      ModelApprovalStatus: status,
+      InferenceSpecification: { Containers: [{ ModelDataUrl: 's3://models/models/run-4/output/model.tar.gz' }] },
+    }),
+    CreateModel: (input) => {
+      runId = String(input.ModelName);
+      return { ModelArn: 'arn:model' };
+    },
+    CreateEndpointConfig: () => ({ EndpointConfigArn: 'arn:config' }),
+    FindEndpoint: () => {
+      throw awsError('SageMaker.SageMakerException', `Could not find endpoint "${endpointName}".`);
+    },
+    CreateEndpoint: () => ({ EndpointArn: 'arn:endpoint' }),
+    DescribeEndpoint: () => ({ EndpointName: endpointName, EndpointConfigName: runId, EndpointStatus: 'InService' }),
+    ListEndpointConfigs: () => ({ EndpointConfigs: [{ EndpointConfigName: runId }] }),
+    ListModels: () => ({ Models: [{ ModelName: runId }] }),
+  });
+
+  test('is valid Amazon States Language', () => {
+    const { isValid, errors } = aslValidator(definition);
+    expect(errors).toEqual([]);
+    expect(isValid).toBe(true);
+  });
+
+  test('rolls out the approved version, the model tagged with it, as the training pipeline would', async () => {
+    const run = await execute(definition, approval, rollout('Approved'));
+    expect(run.error).toBeUndefined();
+    expect(run.calls.ReadApprovedVersion).toEqual([{ ModelPackageName: PACKAGE }]);
+    expect(run.calls.CreateModel[0]).toMatchObject({
+      PrimaryContainer: { ModelDataUrl: 's3://models/models/run-4/output/model.tar.gz' },
+    });
+    expect(run.calls.CreateModel[0].Tags).toContainEqual({ Key: 'ml-pipeline:model-package', Value: PACKAGE });
+    expect(String(run.calls.CreateModel[0].ModelName)).toMatch(new RegExp(`^${prefix}-[0-9a-f-]{36}$`));
+    expect(run.output).toEqual({ modelPackageArn: PACKAGE, endpointName, endpointConfigName: runId });
+  });
+
+  test('rolls out nothing for a version rejected since it was approved', async () => {
+    const run = await execute(definition, approval, rollout('Rejected'));
+    expect(run.error).toBeUndefined();
+    expect(run.calls.CreateModel).toBeUndefined();
+  });
+
+  test('starts on the approval of a version of this stage group only', () => {
+    training.hasResourceProperties('AWS::Events::Rule', {
+      EventPattern: {
+        source: ['aws.sagemaker'],
+        'detail-type': ['SageMaker Model Package State Change'],
+        detail: { ModelPackageGroupName: [`${prefix}-models`], ModelApprovalStatus: ['Approved'] },
+      },
+    });
+  });
+
+  test('does not exist where approval is automatic (the sandbox)', () => {
+    const sandbox = synthPipeline({ stage: 'sandbox' }).training;
+    const rules = Object.values(sandbox.findResources('AWS::Events::Rule')).map((r) => JSON.stringify(r.Properties));
+    expect(rules.filter((r) => r.includes('Model Package State Change'))).toEqual([]);
+  });
+});
