@@ -35,7 +35,7 @@ export interface CleanupReport {
   readonly endpoints: string[];
   readonly endpointConfigs: string[];
   readonly models: string[];
-  /** The registry's versions left: none, since CloudFormation cannot delete a model package group that has any. */
+  /** The registry's versions left: none, since CloudFormation cannot delete a model package group that still has versions. */
   readonly modelPackages: string[];
 }
 

@@ -83,41 +83,40 @@ export class MonitoringStack extends Stack {
       budgetEmail: config.cost.budgetEmail,
     });
     const { lake } = props;
-    const c = config;
     const retention = {
-      logRetention: c.logRetentionDays as logs.RetentionDays,
-      removalPolicy: dataRemoval(c.data).removalPolicy,
+      logRetention: config.logRetentionDays as logs.RetentionDays,
+      removalPolicy: dataRemoval(config.data).removalPolicy,
     };
     this.driftMonitor = new DriftMonitor(this, 'DriftMonitor', {
-      namePrefix: c.namePrefix,
+      namePrefix: config.namePrefix,
       schema: lake.schema,
       windows: {
         database: lake.databaseName,
-        windowHours: c.monitor.windowHours,
-        referenceDays: c.monitor.referenceDays,
-        labelWindowDays: c.monitor.labelWindowDays,
-        minRecords: c.monitor.minRecords,
-        minPositives: c.monitor.minLabelledPositives,
+        windowHours: config.monitor.windowHours,
+        referenceDays: config.monitor.referenceDays,
+        labelWindowDays: config.monitor.labelWindowDays,
+        minRecords: config.monitor.minRecords,
+        minPositives: config.monitor.minLabelledPositives,
       },
       workgroupName: lake.workgroupName,
-      endpointName: c.serving.endpointName,
+      endpointName: config.serving.endpointName,
       rawBucket: lake.rawBucket,
       modelsBucket: lake.modelsBucket,
       curatedBucket: lake.curatedBucket,
       athenaResultsBucket: lake.athenaResultsBucket,
       encryptionKey: lake.encryptionKey,
-      schedule: c.monitor.schedule,
-      minRealizedRecall: c.monitor.minRealizedRecall,
+      schedule: config.monitor.schedule,
+      minRealizedRecall: config.monitor.minRealizedRecall,
       alarmTopic: props.alarmTopic,
       ...retention,
     });
     const loopAlarms = Object.values(this.driftMonitor.alarms);
-    if (c.monitor.retrainOnAlarm) {
+    if (config.monitor.retrainOnAlarm) {
       this.retrainTrigger = new RetrainTrigger(this, 'RetrainTrigger', {
-        namePrefix: c.namePrefix,
-        trainingStateMachineName: trainingStateMachineName(c.namePrefix),
+        namePrefix: config.namePrefix,
+        trainingStateMachineName: trainingStateMachineName(config.namePrefix),
         alarm: this.driftMonitor.anyAlarm,
-        cooldown: Duration.hours(c.monitor.retrainCooldownHours),
+        cooldown: Duration.hours(config.monitor.retrainCooldownHours),
         encryptionKey: lake.encryptionKey,
         ...retention,
       });
@@ -130,7 +129,7 @@ export class MonitoringStack extends Stack {
         height: 3,
       }),
       new cloudwatch.AlarmStatusWidget({
-        title: c.monitor.retrainOnAlarm ? 'Drift and quality (each starts a retrain)' : 'Drift and quality',
+        title: config.monitor.retrainOnAlarm ? 'Drift and quality (each starts a retrain)' : 'Drift and quality',
         alarms: loopAlarms,
         width: 8,
         height: 3,

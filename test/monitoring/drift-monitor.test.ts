@@ -1,8 +1,8 @@
 import aslValidator from 'asl-validator';
 import { Match } from 'aws-cdk-lib/assertions';
-import { StateMachine, type StateMachineDefinition } from 'aws-local-stepfunctions';
 import { MONITOR_METRICS } from '../../lib/schema/monitoring-queries';
 import { stateMachineDefinition, synthPipeline } from '../helpers';
+import { awsError, runLocally, type Handler, type Json } from '../local-state-machine';
 
 /**
  * The monitor and the retrain trigger, synthesized and then executed locally: every AWS call is answered by a mock,
@@ -13,45 +13,12 @@ const prefix = config.namePrefix;
 const monitor = stateMachineDefinition(template, 'DriftMonitor');
 const trigger = stateMachineDefinition(template, 'RetrainTrigger');
 
-type Json = Record<string, unknown>;
-type Handler = (input: Json) => unknown;
-
-function awsError(name: string, message: string): Error {
-  return Object.assign(new Error(message), { name });
-}
-
-async function execute(definition: Json, input: Json, handlers: Record<string, Handler>, executionName = 'exec-1') {
-  const calls: Record<string, Json[]> = {};
-  const machine = new StateMachine(definition as unknown as StateMachineDefinition, {
-    validationOptions: { checkArn: false },
+const execute = (definition: Json, input: Json, handlers: Record<string, Handler>, executionName = 'exec-1') =>
+  runLocally(definition, input, handlers, {
+    executionName,
+    stateMachineArn: `arn:aws:states:eu-west-1:123456789012:stateMachine:${prefix}-retrain-trigger`,
+    waits: ['CoolDown'],
   });
-  const local = Object.fromEntries(
-    Object.entries(handlers).map(([state, handler]) => [
-      state,
-      async (value: unknown) => {
-        (calls[state] ??= []).push(value as Json);
-        return handler(value as Json);
-      },
-    ]),
-  );
-  const retrying = Object.keys(handlers);
-  const run = machine.run(input as never, {
-    overrides: {
-      taskResourceLocalHandlers: local as never,
-      waitTimeOverrides: { CoolDown: 0 },
-      retryIntervalOverrides: Object.fromEntries(retrying.map((state) => [state, 0])),
-    },
-    context: {
-      Execution: { Id: `arn:aws:states:eu-west-1:123456789012:execution:x:${executionName}`, Name: executionName },
-      StateMachine: { Id: `arn:aws:states:eu-west-1:123456789012:stateMachine:${prefix}-retrain-trigger` },
-    } as never,
-  });
-  try {
-    return { calls, output: (await run.result) as Json, error: undefined };
-  } catch (error) {
-    return { calls, output: undefined, error: error as Error };
-  }
-}
 
 /** GetQueryResults' rows: the header, then one row per measure, every value as text. */
 const resultRows = (rows: readonly [string, string, string, string][]) => ({

@@ -1,8 +1,8 @@
 import aslValidator from 'asl-validator';
-import { StateMachine, type StateMachineDefinition } from 'aws-local-stepfunctions';
 import { evaluateTraining } from '../../lambda/evaluate-training/evaluate';
 import { parseReport } from '../../scripts/train/pipeline-runner';
 import { PIPELINE_STATE_MACHINE, stateMachineDefinition, synthPipeline } from '../helpers';
+import { awsError, runLocally, type Handler, type Json } from '../local-state-machine';
 
 /**
  * Manual approval (prod's registry.approval): the training run registers a version and stops; approving the version
@@ -13,43 +13,8 @@ const prefix = config.namePrefix;
 const endpointName = config.serving.endpointName;
 const PACKAGE = `arn:aws:sagemaker:eu-west-1:123456789012:model-package/${prefix}-models/4`;
 
-type Json = Record<string, unknown>;
-type Handler = (input: Json) => unknown;
-
-const awsError = (name: string, message: string) => Object.assign(new Error(message), { name });
-
-async function execute(definition: Json, input: Json, handlers: Record<string, Handler>) {
-  const calls: Record<string, Json[]> = {};
-  const machine = new StateMachine(definition as unknown as StateMachineDefinition, {
-    validationOptions: { checkArn: false },
-  });
-  const local = Object.fromEntries(
-    Object.entries(handlers).map(([state, handler]) => [
-      state,
-      async (value: unknown) => {
-        (calls[state] ??= []).push(value as Json);
-        return handler(value as Json);
-      },
-    ]),
-  );
-  const execution = 'arn:aws:states:eu-west-1:123456789012:execution:x:run-1';
-  const run = machine.run(input as never, {
-    overrides: {
-      taskResourceLocalHandlers: local as never,
-      waitTimeOverrides: { WaitForCrawler: 0, WaitForEndpoint: 0, WaitBeforeEndpointLookup: 0 },
-      retryIntervalOverrides: Object.fromEntries(Object.keys(handlers).map((state) => [state, 0])),
-    },
-    context: {
-      Execution: { Id: execution, Name: 'run-1' },
-      StateMachine: { Id: 'arn:aws:states:eu-west-1:123456789012:stateMachine:x' },
-    } as never,
-  });
-  try {
-    return { calls, output: (await run.result) as Json, error: undefined };
-  } catch (error) {
-    return { calls, output: undefined, error: error as Error };
-  }
-}
+const execute = (definition: Json, input: Json, handlers: Record<string, Handler>) =>
+  runLocally(definition, input, handlers, { waits: ['WaitForCrawler', 'WaitForEndpoint', 'WaitBeforeEndpointLookup'] });
 
 const guard = {
   FindRunningRuns: () => ({
