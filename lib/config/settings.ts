@@ -150,8 +150,18 @@ export const STAGE_CONFIG = group({
       'it decides whether a gated model is deployed at once or on approval',
     ).default('automatic'),
   }),
+  /** The floors and the champion/challenger comparison (lib/training/model-quality-gate.ts, champion-challenger.ts). */
   qualityGate: group({
     minValidationAuc: num(0, 1, 'AUC is between 0 and 1 (0.5 is a coin toss)').default(0.75),
+    /** The share of validation frauds the model flags at the container's cut of 0.5; 0 leaves recall out. */
+    minValidationRecall: num(0, 1, 'recall is the share of frauds flagged, between 0 and 1').default(0.5),
+    /**
+     * How far the candidate's validation AUC must be above the serving model's, scored on the same split by a batch
+     * transform. Negative is a tolerance: a slightly worse model on fresher data still replaces the champion.
+     */
+    minImprovement: num(-1, 1, 'it is a difference of two AUCs, between -1 and 1').default(0),
+    /** The instance of the champion's batch transform job, which runs for minutes per training run. */
+    transformInstanceType: mlType('SageMaker runs batch transform jobs only on ml.* instance types', 'ml.m5.large'),
   }),
   serving: group({
     endpointName: text(

@@ -49,6 +49,46 @@ export const MODEL_OUTPUT_PREFIX = 'models/';
  */
 export const baselineKeyPrefix = (runId: string) => `${MODEL_OUTPUT_PREFIX}${runId}/baseline/`;
 
+/**
+ * Where the batch transform writes the champion's scores of a run's validation split, next to the run's model: one
+ * `<label>,<score>` line per record (the transform joins its input and keeps the first and last column).
+ */
+export const championScoresPrefix = (runId: string) => `${MODEL_OUTPUT_PREFIX}${runId}/champion-scores/`;
+
+/**
+ * The probability above which the built-in container's accuracy, precision and recall count a record as fraud
+ * (log-odds above 0, see EVAL_METRICS). The champion's recall and precision are measured at the same cut, so the two
+ * models are compared alike; the API's decision threshold (api.decisionThreshold) is a serving choice and may differ.
+ */
+export const CONTAINER_CLASS_CUT = 0.5;
+
+/** The champion's figures on the new validation split, from the batch transform of its model. */
+export interface ChampionFigures {
+  /** The model the endpoint was serving when the run compared. */
+  readonly modelName: string;
+  /** The rank-based AUC of its scores. */
+  readonly auc: number;
+  /** Recall and precision at {@link CONTAINER_CLASS_CUT}; precision is null when it flags no record. */
+  readonly recall: number;
+  readonly precision: number | null;
+  /** The records it scored. */
+  readonly records: number;
+}
+
+/**
+ * How the candidate fared against the model now serving, on the same validation split. `first-model`: nothing
+ * serves yet, and the floors alone decided. `challenger-wins`: its AUC beats the champion's by at least
+ * `minImprovement`. `champion-kept`: it does not, and the endpoint keeps the champion.
+ */
+export interface ModelComparison {
+  readonly decision: 'first-model' | 'challenger-wins' | 'champion-kept';
+  readonly minImprovement: number;
+  readonly challenger: { readonly auc: number; readonly recall: number | null };
+  readonly champion: ChampionFigures | null;
+  /** The challenger's AUC minus the champion's, or null for the first model. */
+  readonly improvement: number | null;
+}
+
 /** Where a run's model-quality report, registered with its model package version, lives in the models bucket. */
 export const modelMetricsKey = (runId: string) => `${MODEL_OUTPUT_PREFIX}${runId}/model-metrics.json`;
 
@@ -60,6 +100,9 @@ export const TRAINING_STATES = {
   /** Announces a model below the quality gate, then ends the run in `modelRejected`. */
   notifyRejected: 'NotifyRejected',
   modelRejected: 'ModelRejected',
+  /** Announces a candidate that does not beat the champion by `minImprovement`, then ends in `championKept`. */
+  notifyChampionKept: 'NotifyChampionKept',
+  championKept: 'ChampionKept',
   /** Its output is the execution's output, a {@link RunReport}. */
   report: 'Report',
 } as const;
@@ -70,6 +113,8 @@ export const FAILURE_HANDLING_STATES = [
   TRAINING_STATES.runFailed,
   TRAINING_STATES.notifyRejected,
   TRAINING_STATES.modelRejected,
+  TRAINING_STATES.notifyChampionKept,
+  TRAINING_STATES.championKept,
 ] as const;
 
 /** The state whose output is the execution's output, a {@link RunReport}. */
@@ -85,6 +130,8 @@ export interface RunReport {
   readonly billableSeconds: number;
   readonly trainingSeconds: number;
   readonly spotSavingPercent: number;
+  /** The candidate against the model serving when the run started, on the same validation split. */
+  readonly comparison: ModelComparison;
   /** The model package version the run registered. */
   readonly modelPackageArn: string;
   /**

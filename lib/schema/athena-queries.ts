@@ -111,6 +111,36 @@ export function trainingExportQuery(schema: FeatureSchema, options: ExportQueryO
 }
 
 /**
+ * The validation split again, as the CSV a batch transform of the built-in XGBoost reads (`text/csv`, its inference
+ * format): one line per record, no header, the label first and then the features as the export encodes them, so a
+ * transform's `InputFilter` of `$[1:]` hands the model the features alone. UNLOAD writes TEXTFILE gzip-compressed by
+ * default (Athena, "Compression support"), which the transform reads with `CompressionType: Gzip`. The same window
+ * and split expression as trainingExportQuery select the same records, unless the day changes between the two
+ * queries, which moves the window by one day.
+ */
+export function scoringExportQuery(schema: FeatureSchema, options: ExportQueryOptions): string {
+  if (!options.destination.startsWith('s3://') || !options.destination.endsWith('/')) {
+    throw new Error(`scoringExportQuery: destination '${options.destination}' must be an s3:// URI ending in '/'`);
+  }
+  if (!(options.validationPercent > 0 && options.validationPercent < 100)) {
+    throw new Error(`scoringExportQuery: validationPercent ${options.validationPercent} must be between 0 and 100`);
+  }
+  const exported = [labelField(schema), ...featureFields(schema)];
+  return [
+    `-- The validation split as CSV (label first, no header) for the champion's batch transform, from the last ${options.windowDays} day(s).`,
+    'UNLOAD (',
+    '  SELECT',
+    exported.map((f) => `    ${encodedExpression(f)} AS ${quoteIdentifier(f.name)}`).join(',\n'),
+    `  FROM ${tableRef(options.database, schema)}`,
+    `  WHERE ${exportedRecordsPredicate(schema, options.windowDays)}`,
+    `    AND ${splitExpression(schema, options.validationPercent)} = 'validation'`,
+    ')',
+    `TO ${quoteLiteral(options.destination)}`,
+    "WITH (format = 'TEXTFILE', field_delimiter = ',')",
+  ].join('\n');
+}
+
+/**
  * The records a training run learns from: the last `windowDays` days of partitions, without a null in the label or
  * a feature (a missing label cannot be learned from; the null-count query shows how many are left out).
  */

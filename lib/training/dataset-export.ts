@@ -3,7 +3,12 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
-import { exportSplitPrefix, trainingExportQuery, type DatasetSplit } from '../schema/athena-queries';
+import {
+  exportSplitPrefix,
+  scoringExportQuery,
+  trainingExportQuery,
+  type DatasetSplit,
+} from '../schema/athena-queries';
 import { baselineUnloadQuery } from '../schema/drift-queries';
 import { baselineKeyPrefix } from '../contract/training-run';
 import type { FeatureSchema } from '../schema/feature-schema';
@@ -40,12 +45,13 @@ export interface DatasetExportProps {
  * The export step: one Athena UNLOAD that writes both splits of the last `window` of raw partitions as Parquet, label
  * first, under a prefix of this run (`$.run.id`): `split=train/` and `split=validation/`, the two channels of the
  * training job. A second UNLOAD writes the feature baseline of the same training records next to the run's model
- * (lib/schema/drift-queries.ts), which the drift monitor compares predictions with. Both are raw `.sync` task states
+ * (lib/schema/drift-queries.ts), which the drift monitor compares predictions with, and a third the validation split
+ * again as CSV, which the champion's batch transform scores (champion-challenger.ts). All three are raw `.sync` task states
  * rather than CDK's `AthenaStartQueryExecution`, whose generated policy would let the pipeline create and delete Glue
  * tables and write to any bucket; `grantExportQueries` and `grantCatalogRead` state exactly what the queries need.
  */
 export class DatasetExport extends Construct {
-  /** ExportDatasets, then WriteBaseline. */
+  /** ExportDatasets, WriteBaseline, then ExportScoringSet. */
   readonly startState: sfn.IChainable;
   private readonly props: DatasetExportProps;
 
@@ -79,6 +85,12 @@ export class DatasetExport extends Construct {
       validationPercent,
       windowDays,
     });
+    const scoringQuery = scoringExportQuery(props.schema, {
+      database: props.databaseName,
+      destination: this.scoringUri('{}'),
+      validationPercent,
+      windowDays,
+    });
     const athenaQuery = (comment: string, queryString: string): sfn.CustomStateProps => ({
       stateJson: {
         Type: 'Task',
@@ -107,14 +119,31 @@ export class DatasetExport extends Construct {
         baselineQuery,
       ),
     );
-    this.startState = sfn.Chain.start(retryOrFail(exportState, 'athena', props.onFailure)).next(
-      retryOrFail(baselineState, 'athena', props.onFailure),
+    const scoringState = new sfn.CustomState(
+      this,
+      'ExportScoringSet',
+      athenaQuery(
+        "The validation split as CSV, label first, which the champion's batch transform scores",
+        scoringQuery,
+      ),
     );
+    this.startState = sfn.Chain.start(retryOrFail(exportState, 'athena', props.onFailure))
+      .next(retryOrFail(baselineState, 'athena', props.onFailure))
+      .next(retryOrFail(scoringState, 'athena', props.onFailure));
   }
 
   /** The S3 prefix of one split of this run's export, as a `States.Format` expression over `$.run.id`. */
   splitUri(split: DatasetSplit): string {
     return sfn.JsonPath.format(this.exportUri('{}') + exportSplitPrefix(split), sfn.JsonPath.stringAt('$.run.id'));
+  }
+
+  /**
+   * The S3 prefix of this run's validation split as CSV (scoringExportQuery), as a `States.Format` expression over
+   * `$.run.id`: a sibling of the Parquet export, `<run id>-scoring/`, so each UNLOAD writes to a
+   * location of its own (Athena checks that a CTAS location holds no data, HIVE_PATH_ALREADY_EXISTS).
+   */
+  scoringSetUri(): string {
+    return sfn.JsonPath.format(this.scoringUri('{}'), sfn.JsonPath.stringAt('$.run.id'));
   }
 
   /**
@@ -209,6 +238,10 @@ export class DatasetExport extends Construct {
         ],
       }),
     );
+  }
+
+  private scoringUri(runId: string): string {
+    return `s3://${this.props.curatedBucket.bucketName}/${TRAINING_EXPORTS_PREFIX}${runId}-scoring/`;
   }
 
   /** The run's export destination; UNLOAD writes one `split=<name>/` prefix per split under it. */

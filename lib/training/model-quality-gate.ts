@@ -12,6 +12,11 @@ export interface ModelQualityGateProps {
   readonly evaluator: lambda.IFunction;
   /** Smallest validation AUC that may be deployed, from 0 to 1 (0.5 is a coin toss). */
   readonly minValidationAuc: number;
+  /**
+   * Smallest validation recall that may be deployed, from 0 to 1: the share of frauds the model flags at the
+   * container's cut of 0.5 (CONTAINER_CLASS_CUT). 0 leaves recall out of the gate. @default 0
+   */
+  readonly minValidationRecall?: number;
   /** Where a rejected model is announced. */
   readonly notifications: sns.ITopic;
   /** Names the stage in the announcement's subject. */
@@ -21,8 +26,9 @@ export interface ModelQualityGateProps {
 }
 
 /**
- * The gate step between training and rollout: evaluate the finished job, then deploy only a model whose validation
- * AUC reaches the threshold. A model below it, or without the metric, is announced and the run fails with
+ * The gate step between training and rollout: evaluate the finished job, then pass on only a model whose validation
+ * AUC, and recall when `minValidationRecall` is set, reach their floors. A model below one, or without the metric,
+ * is announced and the run fails with
  * ModelBelowQualityGate; the endpoint keeps serving the previous model.
  *
  * Writes `$.training` (job name, artifact, metric, billed and trained seconds, spot saving). The step that follows an
@@ -34,6 +40,7 @@ export class ModelQualityGate extends Construct {
   private readonly decision: sfn.Choice;
   private readonly rejected: sfn.IChainable;
   private readonly minValidationAuc: number;
+  private readonly minValidationRecall: number;
   private approved = false;
 
   constructor(scope: Construct, id: string, props: ModelQualityGateProps) {
@@ -45,7 +52,15 @@ export class ModelQualityGate extends Construct {
           'for example 0.8',
       );
     }
+    const minRecall = props.minValidationRecall ?? 0;
+    if (!Number.isFinite(minRecall) || minRecall < 0 || minRecall > 1) {
+      throw new Error(
+        `ModelQualityGate ${this.node.path}: minValidationRecall ${minRecall} is not a recall; pass a number from 0 ` +
+          'to 1, for example 0.5, or 0 to gate on AUC alone',
+      );
+    }
     this.minValidationAuc = minAuc;
+    this.minValidationRecall = minRecall;
     const evaluate = new tasks.LambdaInvoke(this, 'EvaluateModel', {
       lambdaFunction: props.evaluator,
       payload: sfn.TaskInput.fromJsonPathAt('$.job'),
@@ -71,18 +86,27 @@ export class ModelQualityGate extends Construct {
         execution: sfn.JsonPath.executionId,
         trainingJob: sfn.JsonPath.stringAt('$.training.jobName'),
         validationAuc: sfn.JsonPath.objectAt('$.training.metricValue'),
+        validationRecall: sfn.JsonPath.objectAt('$.training.validationMetrics.recall'),
         minValidationAuc: minAuc,
+        minValidationRecall: minRecall,
       },
       next: new sfn.Fail(this, 'ModelRejected', {
         stateName: TRAINING_STATES.modelRejected,
         error: 'ModelBelowQualityGate',
-        cause: `Validation AUC below ${minAuc}; the endpoint keeps serving the previous model`,
+        cause:
+          minRecall > 0
+            ? `Validation AUC below ${minAuc} or recall below ${minRecall}; the endpoint keeps serving the previous model`
+            : `Validation AUC below ${minAuc}; the endpoint keeps serving the previous model`,
       }),
     });
     // Choice rules are tried in order: a missing metric is rejected before it is compared.
     this.decision = new sfn.Choice(this, 'QualityGate', {
-      comment: `Deploy only when validation:auc >= ${minAuc}`,
+      comment:
+        minRecall > 0
+          ? `Deploy only when validation:auc >= ${minAuc} and validation:recall >= ${minRecall}`
+          : `Deploy only when validation:auc >= ${minAuc}`,
     }).when(sfn.Condition.isNull('$.training.metricValue'), this.rejected);
+    if (minRecall > 0) this.decision.when(sfn.Condition.isNull('$.training.validationMetrics.recall'), this.rejected);
     evaluate.next(this.decision);
     this.startState = evaluate;
   }
@@ -91,8 +115,12 @@ export class ModelQualityGate extends Construct {
   approveTo(next: sfn.IChainable): void {
     if (this.approved) throw new Error(`ModelQualityGate ${this.node.path}: approveTo was already called`);
     this.approved = true;
-    this.decision
-      .when(sfn.Condition.numberGreaterThanEquals('$.training.metricValue', this.minValidationAuc), next)
-      .otherwise(this.rejected);
+    const floors = [sfn.Condition.numberGreaterThanEquals('$.training.metricValue', this.minValidationAuc)];
+    if (this.minValidationRecall > 0) {
+      floors.push(
+        sfn.Condition.numberGreaterThanEquals('$.training.validationMetrics.recall', this.minValidationRecall),
+      );
+    }
+    this.decision.when(floors.length === 1 ? floors[0] : sfn.Condition.and(...floors), next).otherwise(this.rejected);
   }
 }

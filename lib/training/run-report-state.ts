@@ -12,7 +12,8 @@ export interface RunReportStateProps {
 /**
  * The last state of a successful run: its output, and so the execution's, is the run's report (`RunReport` in
  * lib/contract/training-run.ts, which `npm run train` prints): what was trained, how well, where it lives, and what
- * spot saved. Expects `$.training` (the quality gate's evaluation), `$.registry`, and, for a rolled-out version,
+ * spot saved. Expects `$.training` (the quality gate's evaluation), `$.comparison` (champion-challenger.ts),
+ * `$.registry`, and, for a rolled-out version,
  * `$.endpoint` (the rollout's last description).
  */
 export class RunReportState extends sfn.Pass {
@@ -28,6 +29,7 @@ export class RunReportState extends sfn.Pass {
         billableSeconds: sfn.JsonPath.numberAt('$.training.billableSeconds'),
         trainingSeconds: sfn.JsonPath.numberAt('$.training.trainingSeconds'),
         spotSavingPercent: sfn.JsonPath.numberAt('$.training.spotSavingPercent'),
+        comparison: sfn.JsonPath.objectAt('$.comparison'),
         modelPackageArn: sfn.JsonPath.stringAt('$.registry.packageArn'),
         approval: props.approval ?? 'Approved',
         endpointName: props.endpointName,

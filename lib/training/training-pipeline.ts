@@ -1,4 +1,4 @@
-import { Duration, type RemovalPolicy, type Size, Stack, Validations } from 'aws-cdk-lib';
+import { Duration, type RemovalPolicy, type Size } from 'aws-cdk-lib';
 import type * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import type * as logs from 'aws-cdk-lib/aws-logs';
@@ -16,7 +16,6 @@ import {
 import type { FeatureSchema } from '../schema/feature-schema';
 import { EncryptedLogGroup } from '../shared/encrypted-log-group';
 import { executionLogs } from '../shared/execution-logs';
-import { resourceFindingId } from '../shared/nag-findings';
 import { DatasetExport } from './dataset-export';
 import type { EndpointCapacity } from './endpoint-capacity';
 import { EndpointRollout } from './endpoint-rollout';
@@ -24,13 +23,14 @@ import { EvaluateTrainingFunction } from './evaluate-training-function';
 import { createVolumeGrants, useLakeKey } from './lake-key-statements';
 import { ModelQualityGate } from './model-quality-gate';
 import { ModelRegistry } from './model-registry';
+import { ChampionChallenger } from './champion-challenger';
 import { ApprovedRollout } from './approved-rollout';
 import { PartitionCrawl } from './partition-crawl';
 import { PipelineNotification } from './pipeline-notification';
 import { retryOrFail } from '../shared/retries';
-import { runResourceArn } from './run-names';
 import { RunReportState } from './run-report-state';
 import { SageMakerExecutionRole } from './sagemaker-execution-role';
+import { acknowledgeTrainingWildcards } from './training-wildcards';
 import { SingleRunGuard } from '../shared/single-run-guard';
 import { SpotTrainingJob } from './spot-training-job';
 import { XgboostImage } from './xgboost-image';
@@ -87,6 +87,12 @@ export interface TrainingPipelineProps {
   readonly hyperparameters: XgboostHyperparameters;
   /** Smallest validation AUC that may be deployed. */
   readonly minValidationAuc: number;
+  /** Smallest validation recall (at the container's cut of 0.5) that may be deployed; 0 leaves it out. @default 0 */
+  readonly minValidationRecall?: number;
+  /** How far the candidate's AUC must be above the serving model's on the same split, from -1 to 1. @default 0 */
+  readonly minImprovement?: number;
+  /** The instance type of the champion's batch transform. @default 'ml.m5.large' */
+  readonly transformInstanceType?: string;
   /**
    * `automatic`: a gated model is registered Approved and rolled out in the run. `manual`: it is registered
    * PendingManualApproval and the run ends; approving the version rolls it out (approved-rollout.ts).
@@ -107,7 +113,8 @@ export interface TrainingPipelineProps {
  *
  * guard against a concurrent run → crawl (partition-crawl.ts) → export train/validation Parquet with one Athena
  * UNLOAD, and the training split's feature baseline next to the model with another (dataset-export.ts) → XGBoost training on spot capacity with checkpoints (spot-training-job.ts) → quality
- * gate on validation AUC (model-quality-gate.ts) → model, endpoint config, create or update the endpoint, wait for
+ * gate on validation AUC and recall (model-quality-gate.ts) → the serving model scores the same validation split in a
+ * batch transform, and the candidate must beat it (champion-challenger.ts) → register (model-registry.ts) → model, endpoint config, create or update the endpoint, wait for
  * InService (endpoint-rollout.ts) → report.
  *
  * Every service call retries its transient errors with exponential backoff and jitter (retries.ts); any failure is
@@ -228,6 +235,7 @@ export class TrainingPipeline extends Construct {
     const gate = new ModelQualityGate(this, 'Gate', {
       evaluator: evaluator.function,
       minValidationAuc: props.minValidationAuc,
+      minValidationRecall: props.minValidationRecall,
       notifications,
       namePrefix,
       onFailure: failure,
@@ -243,7 +251,23 @@ export class TrainingPipeline extends Construct {
       approvalStatus: manual ? 'PendingManualApproval' : 'Approved',
     });
     this.registry = registry;
-    gate.approveTo(registry.startState);
+    const challenge = new ChampionChallenger(this, 'ChampionChallenger', {
+      namePrefix,
+      endpointName: props.endpointName,
+      scoringSetUri: datasets.scoringSetUri(),
+      modelsBucket: props.modelsBucket,
+      encryptionKey,
+      transformInstanceType: props.transformInstanceType ?? 'ml.m5.large',
+      minImprovement: props.minImprovement ?? 0,
+      ownerTag: { key: OWNER_TAG_KEY, value: ownerTagValue },
+      notifications,
+      logRetention: props.logRetention,
+      removalPolicy: props.removalPolicy,
+      onFailure: failure,
+      next: registry.startState,
+      pollInterval,
+    });
+    gate.approveTo(challenge.startState);
     if (manual) {
       // The endpoint keeps serving; approving the version starts its rollout.
       registry.endState.next(
@@ -282,7 +306,7 @@ export class TrainingPipeline extends Construct {
 
     const stateMachine = new sfn.StateMachine(this, 'StateMachine', {
       stateMachineName,
-      comment: 'Crawl, export, train on spot, gate on AUC, roll out to the endpoint',
+      comment: 'Crawl, export, train on spot, gate on AUC and recall, challenge the champion, register, roll out',
       definitionBody: sfn.DefinitionBody.fromChainable(
         sfn.Chain.start(prepareRun)
           .next(guard.chain)
@@ -309,40 +333,8 @@ export class TrainingPipeline extends Construct {
     stateMachine.role.addToPrincipalPolicy(useLakeKey(encryptionKey));
     stateMachine.role.addToPrincipalPolicy(createVolumeGrants(encryptionKey));
     datasets.grantCatalogRead(stateMachine.role);
-    this.acknowledgeStateMachineWildcards(stateMachine.role, namePrefix, evaluator);
+    acknowledgeTrainingWildcards(this, stateMachine.role, namePrefix, evaluator.function.functionArn);
     registry.acknowledgeWildcards(stateMachine.role);
-  }
-
-  /** Each wildcard the states' generated grants leave in the state machine's role, with why it cannot be narrower. */
-  private acknowledgeStateMachineWildcards(
-    role: iam.IRole,
-    namePrefix: string,
-    evaluator: EvaluateTrainingFunction,
-  ): void {
-    const trainingJobs = Stack.of(this).formatArn({
-      service: 'sagemaker',
-      resource: 'training-job',
-      resourceName: '*',
-    });
-    Validations.of(role).acknowledge(
-      {
-        id: resourceFindingId(role, `${evaluator.function.functionArn}:*`),
-        reason: 'LambdaInvoke grants invoking every version and alias of the one evaluation function.',
-      },
-      {
-        id: resourceFindingId(role, trainingJobs),
-        reason:
-          'The createTrainingJob.sync integration acts on training-job/*; jobs are named <namePrefix>-<uuid> at run time.',
-      },
-      ...(['model', 'endpoint-config'] as const).map((resource) => ({
-        id: resourceFindingId(role, runResourceArn(this, resource, namePrefix)),
-        reason: `Each run creates a ${resource} named <namePrefix>-<uuid>; the wildcard covers only this stage's runs.`,
-      })),
-      {
-        id: 'AwsSolutions-IAM5[Resource::*]',
-        reason:
-          'Log delivery, X-Ray tracing, sagemaker:ListModels / ListEndpointConfigs (the clean-up of old versions) and sagemaker:ListTags (which the createTrainingJob.sync integration needs) have no resource-level permissions.',
-      },
-    );
+    challenge.acknowledgeWildcards(stateMachine.role);
   }
 }

@@ -83,6 +83,9 @@ export class TrainingStack extends Stack {
       maxWait: Duration.seconds(training.maxWaitSeconds),
       hyperparameters: training.hyperparameters,
       minValidationAuc: config.qualityGate.minValidationAuc,
+      minValidationRecall: config.qualityGate.minValidationRecall,
+      minImprovement: config.qualityGate.minImprovement,
+      transformInstanceType: config.qualityGate.transformInstanceType,
       approval: config.registry.approval,
       endpointName: serving.endpointName,
       endpointCapacity:

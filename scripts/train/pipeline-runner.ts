@@ -155,6 +155,17 @@ const FIELD_CHECKS = {
   'approval status': (value: unknown) => value === 'Approved' || value === 'PendingManualApproval',
   number: (value: unknown) => typeof value === 'number',
   'number or null': isNumberOrNull,
+  comparison: (value: unknown) => {
+    const c = value as Record<string, unknown> | null;
+    return (
+      typeof c === 'object' &&
+      c !== null &&
+      ['first-model', 'challenger-wins', 'champion-kept'].includes(c.decision as string) &&
+      typeof c.minImprovement === 'number' &&
+      isNumberOrNull(c.improvement) &&
+      (c.champion === null || typeof (c.champion as Record<string, unknown>).auc === 'number')
+    );
+  },
   'metric per evaluation metric': (value: unknown) =>
     typeof value === 'object' &&
     value !== null &&
@@ -169,6 +180,7 @@ const REPORT_FIELDS: { readonly [K in keyof RunReport]: keyof typeof FIELD_CHECK
   billableSeconds: 'number',
   trainingSeconds: 'number',
   spotSavingPercent: 'number',
+  comparison: 'comparison',
   modelPackageArn: 'string',
   approval: 'approval status',
   endpointName: 'string',
@@ -208,6 +220,21 @@ const oneLine = (text: string) => text.replace(/\s+/g, ' ').slice(0, 300);
 export const duration = (seconds: number) =>
   seconds < 60 ? `${seconds}s` : `${Math.floor(seconds / 60)}m ${String(seconds % 60).padStart(2, '0')}s`;
 
+/** The champion/challenger decision in two lines: both models' figures on the same split, and the rule. */
+export function describeComparison(comparison: RunReport['comparison']): string[] {
+  const { champion, challenger } = comparison;
+  if (champion === null) {
+    return ['  Champion         none: the endpoint served no model, so the floors alone decided (first model)'];
+  }
+  const recall = (value: number | null) => (value === null ? 'n/a' : value.toFixed(4));
+  return [
+    `  Champion         ${champion.modelName}: AUC ${champion.auc.toFixed(4)}, recall ${recall(champion.recall)} ` +
+      `on the same ${champion.records} validation records (batch transform)`,
+    `  Challenger       AUC ${challenger.auc.toFixed(4)}, recall ${recall(challenger.recall)}: improvement ` +
+      `${comparison.improvement?.toFixed(4)}, at least ${comparison.minImprovement} needed: ${comparison.decision}`,
+  ];
+}
+
 /** The lines that close a run: the report of a successful run, or where and why it failed. */
 export function describeOutcome(
   result: RunOutcome,
@@ -231,6 +258,7 @@ export function describeOutcome(
       ? `  Spot saving      ${Math.round(report.spotSavingPercent)}% (billed ${report.billableSeconds} s of ` +
         `${report.trainingSeconds} s of training)`
       : `  Spot saving      none: on-demand training (training.useSpot is false), billed ${report.billableSeconds} s`,
+    ...describeComparison(report.comparison),
     `  Model            ${report.modelArtifacts}`,
     `  Registered       ${report.modelPackageArn}`,
     report.approval === 'PendingManualApproval'

@@ -1,6 +1,7 @@
 import aslValidator from 'asl-validator';
 import { StateMachine, type StateMachineDefinition } from 'aws-local-stepfunctions';
 import { evaluateTraining, type TrainingJobDescription } from '../../lambda/evaluate-training/evaluate';
+import { championFigures, compareWithChampion, type ScoredRecord } from '../../lambda/compare-champion/compare';
 import { QUALITY_METRIC } from '../../lib/contract/training-run';
 import { PIPELINE_STATE_MACHINE, stateMachineDefinition, synthPipeline } from '../helpers';
 import { parseReport } from '../../scripts/train/pipeline-runner';
@@ -16,6 +17,27 @@ const prefix = config.namePrefix;
 const EXECUTION_ARN = 'arn:aws:states:eu-west-1:123456789012:execution:training:run-1';
 
 type Handler = (input: Record<string, unknown>) => unknown;
+
+/** The champion's scores of the validation split: 11 of its 12 fraud/legitimate pairs are in order, an AUC of 11/12. */
+const CHAMPION_SCORES: ScoredRecord[] = [
+  ...[0.9, 0.8, 0.35].map((score) => ({ label: 1 as const, score })),
+  ...[0.7, 0.2, 0.1, 0.05].map((score) => ({ label: 0 as const, score })),
+];
+/** The Lambda task's answer: the function's real comparison, on the scores the transform would have written. */
+function compared(input: Record<string, unknown>, scores: ScoredRecord[]) {
+  const payload = input.Payload as { championModel: string; challenger: { auc: number; recall: number | null } };
+  return {
+    StatusCode: 200,
+    Payload: compareWithChampion(
+      payload.challenger,
+      championFigures(payload.championModel, scores),
+      config.qualityGate.minImprovement,
+    ),
+  };
+}
+
+/** An endpoint that serves a previous run's model: the champion. */
+const SERVING = { FindChampion: () => ({ EndpointName: 'e', EndpointConfigName: 'mlpipe-sandbox-previous' }) };
 type Json = Record<string, unknown>;
 
 /** How Step Functions reports SageMaker throttling: the name is generic, the cause says what happened. */
@@ -50,6 +72,17 @@ function serviceMocks(
     GetCrawler: () => ({ Crawler: { Name: 'crawler', State: 'READY', LastCrawl: { Status: 'SUCCEEDED' } } }),
     ExportDatasets: () => ({ QueryExecution: { Status: { State: 'SUCCEEDED' } } }),
     WriteBaseline: () => ({ QueryExecution: { Status: { State: 'SUCCEEDED' } } }),
+    ExportScoringSet: () => ({ QueryExecution: { Status: { State: 'SUCCEEDED' } } }),
+    FindChampion: () => {
+      throw awsError('SageMaker.SageMakerException', `Could not find endpoint "${endpointName}".`);
+    },
+    DescribeChampionConfig: (input) => ({
+      EndpointConfigName: input.EndpointConfigName,
+      ProductionVariants: [{ VariantName: 'primary', ModelName: `${prefix}-champion` }],
+    }),
+    ScoreChampion: (input) => ({ TransformJobName: input.TransformJobName, TransformJobStatus: 'Completed' }),
+    CompareWithChampion: (input) => compared(input, CHAMPION_SCORES),
+    NotifyChampionKept: () => ({ MessageId: 'm-4' }),
     WriteModelMetrics: () => ({ ETag: '"abc"' }),
     RegisterModel: () => ({
       ModelPackageArn: `arn:aws:sagemaker:eu-west-1:123456789012:model-package/${prefix}-models/3`,
@@ -135,6 +168,12 @@ async function execute(
     'GetCrawler',
     'ExportDatasets',
     'WriteBaseline',
+    'ExportScoringSet',
+    'FindChampion',
+    'DescribeChampionConfig',
+    'ScoreChampion',
+    'CompareWithChampion',
+    'NotifyChampionKept',
     'WriteModelMetrics',
     'RegisterModel',
     'TrainModel',
@@ -159,7 +198,7 @@ async function execute(
     {
       overrides: {
         taskResourceLocalHandlers: serviceMocks(calls, overrides, failFirst) as never,
-        waitTimeOverrides: zero(['WaitForCrawler', 'WaitForEndpoint', 'WaitBeforeEndpointLookup']),
+        waitTimeOverrides: zero(['WaitForCrawler', 'WaitForEndpoint', 'WaitBeforeEndpointLookup', 'WaitBeforeChampionLookup']),
         retryIntervalOverrides: zero(retrying),
       },
       context: {
@@ -202,11 +241,20 @@ describe('a local execution of the training pipeline', () => {
       billableSeconds: 240,
       trainingSeconds: 800,
       spotSavingPercent: 70,
+      comparison: {
+        decision: 'first-model',
+        minImprovement: 0,
+        challenger: { auc: 0.93, recall: 0.78 },
+        champion: null,
+        improvement: null,
+      },
       modelPackageArn: `arn:aws:sagemaker:eu-west-1:123456789012:model-package/${prefix}-models/3`,
       approval: 'Approved',
       endpointName,
       endpointConfigName: runId,
     });
+    // Without an endpoint there is no champion to score.
+    expect(called(run, 'ScoreChampion')).toBe(0);
     // `npm run train` reads this output; it must still understand it.
     expect(parseReport(JSON.stringify(run.output))).toEqual(run.output);
   });
@@ -357,6 +405,101 @@ describe('a local execution of the training pipeline', () => {
     expect(run.error).toBeUndefined();
     expect(called(run, state)).toBe(state === 'DescribeEndpoint' ? 3 : 2);
     expect(called(run, 'NotifyFailure')).toBe(0);
+  });
+
+  test('scores the serving model on the same validation split and rolls out a challenger that beats it', async () => {
+    const run = await execute(SERVING);
+    expect(run.error).toBeUndefined();
+    const runId = String(run.calls.TrainModel[0].TrainingJobName);
+    // The champion is the model of the config the endpoint serves.
+    expect(run.calls.DescribeChampionConfig[0]).toEqual({ EndpointConfigName: `${prefix}-previous` });
+    // The same records, as CSV with the label first: a sibling of the Parquet export of this run.
+    const scoringSql = String(run.calls.ExportScoringSet[0].QueryString);
+    expect(scoringSql).toContain(`/training-exports/${runId}-scoring/'`);
+    expect(scoringSql).toContain("format = 'TEXTFILE', field_delimiter = ','");
+    expect(scoringSql).toContain("= 'validation'");
+    const transform = run.calls.ScoreChampion[0] as Json & {
+      TransformInput: { DataSource: { S3DataSource: { S3Uri: string } } };
+      TransformOutput: { S3OutputPath: string };
+    };
+    expect(transform).toMatchObject({
+      TransformJobName: runId,
+      ModelName: `${prefix}-champion`,
+      TransformInput: { ContentType: 'text/csv', CompressionType: 'Gzip', SplitType: 'Line' },
+      TransformOutput: { Accept: 'text/csv', AssembleWith: 'Line' },
+      // The model sees the features only; the output keeps the label and the score.
+      DataProcessing: { InputFilter: '$[1:]', JoinSource: 'Input', OutputFilter: '$[0,-1]' },
+      Tags: [{ Key: 'ml-pipeline:owner', Value: `${prefix}-training-pipeline` }],
+    });
+    expect(transform.TransformInput.DataSource.S3DataSource.S3Uri).toMatch(
+      new RegExp(`/training-exports/${runId}-scoring/$`),
+    );
+    expect(transform.TransformOutput.S3OutputPath).toMatch(new RegExp(`/models/${runId}/champion-scores/$`));
+    expect(run.calls.CompareWithChampion[0].Payload).toEqual({
+      runId,
+      championModel: `${prefix}-champion`,
+      challenger: { auc: 0.93, recall: 0.78 },
+    });
+    expect(run.output?.comparison).toEqual({
+      decision: 'challenger-wins',
+      minImprovement: 0,
+      challenger: { auc: 0.93, recall: 0.78 },
+      champion: { modelName: `${prefix}-champion`, auc: 0.916667, recall: 0.666667, precision: 0.666667, records: 7 },
+      improvement: 0.013333,
+    });
+    expect(called(run, 'RegisterModel')).toBe(1);
+    expect(called(run, 'CreateModel')).toBe(1);
+    expect(parseReport(JSON.stringify(run.output))).toEqual(run.output);
+  });
+
+  test('keeps the champion when the challenger does not beat it, registering and deploying nothing', async () => {
+    const run = await execute({
+      ...SERVING,
+      CompareWithChampion: (input) =>
+        compared(input, [
+          { label: 1, score: 0.9 },
+          { label: 0, score: 0.1 },
+        ]),
+    });
+    expect(run.error?.message).toMatch(/ChampionKept|against the champion/);
+    expect(run.error?.message).toContain(`Validation AUC 0.93 against the champion ${prefix}-champion at 1`);
+    expect(called(run, 'NotifyChampionKept')).toBe(1);
+    expect(run.calls.NotifyChampionKept[0].Message).toMatchObject({
+      comparison: { decision: 'champion-kept', improvement: -0.07 },
+    });
+    for (const state of ['WriteModelMetrics', 'RegisterModel', 'CreateModel', 'CreateEndpointConfig', 'FindEndpoint']) {
+      expect(called(run, state)).toBe(0);
+    }
+  });
+
+  test('fails when the champion cannot be looked up for a reason other than a missing endpoint', async () => {
+    const run = await execute({
+      FindChampion: () => {
+        throw awsError('SageMaker.SageMakerException', 'User is not authorized to perform sagemaker:DescribeEndpoint');
+      },
+    });
+    expect(called(run, 'ScoreChampion')).toBe(0);
+    expect(called(run, 'RegisterModel')).toBe(0);
+    expect(called(run, 'NotifyFailure')).toBe(1);
+    expect(run.error?.message).toContain('not authorized');
+  });
+
+  test('rejects a model below the recall floor even with a good AUC', async () => {
+    const run = await execute({
+      TrainModel: (input) => ({
+        TrainingJobName: input.TrainingJobName,
+        ModelArtifacts: { S3ModelArtifacts: 's3://models/model.tar.gz' },
+        FinalMetricDataList: [
+          { MetricName: 'validation:recall', Value: 0.3 },
+          { MetricName: 'validation:auc', Value: 0.95 },
+        ],
+        BillableTimeInSeconds: 100,
+        TrainingTimeInSeconds: 100,
+      }),
+    });
+    expect(run.error?.message).toMatch(/recall below 0.5/);
+    expect(run.calls.NotifyRejected[0].Message).toMatchObject({ validationRecall: 0.3, minValidationRecall: 0.5 });
+    expect(called(run, 'FindChampion')).toBe(0);
   });
 
   test('gives up on a SageMaker error after a few attempts, failing with that error', async () => {

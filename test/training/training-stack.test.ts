@@ -72,6 +72,7 @@ describe('the state machine definition', () => {
       billableSeconds: true,
       trainingSeconds: true,
       spotSavingPercent: true,
+      comparison: true,
       modelPackageArn: true,
       approval: true,
       endpointName: true,

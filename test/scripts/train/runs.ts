@@ -21,6 +21,13 @@ export const REPORT: RunReport = {
   billableSeconds: 96,
   trainingSeconds: 330,
   spotSavingPercent: 70.9,
+  comparison: {
+    decision: 'challenger-wins',
+    minImprovement: 0,
+    challenger: { auc: 0.93125, recall: 0.7733 },
+    champion: { modelName: 'mlpipe-sandbox-1000', auc: 0.9204, recall: 0.7512, precision: 0.5, records: 4012 },
+    improvement: 0.01085,
+  },
   modelPackageArn: 'arn:aws:sagemaker:eu-west-1:123456789012:model-package/mlpipe-sandbox-models/3',
   approval: 'Approved',
   endpointName: 'mlpipe-sandbox-fraud',

@@ -1,0 +1,30 @@
+/** Reads a run's champion scores from S3: every object under the run's championScoresPrefix, page by page. */
+
+import { GetObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
+import { championScoresPrefix } from '../../lib/contract/training-run';
+import { UnreadableScoresError, parseScores, type ScoredRecord } from './compare';
+
+export async function readChampionScores(s3: S3Client, bucket: string, runId: string): Promise<ScoredRecord[]> {
+  const prefix = championScoresPrefix(runId);
+  const records: ScoredRecord[] = [];
+  let files = 0;
+  let token: string | undefined;
+  do {
+    const page = await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }));
+    for (const { Key: key } of page.Contents ?? []) {
+      if (key === undefined) continue;
+      const object = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+      const text = (await object.Body?.transformToString('utf8')) ?? '';
+      records.push(...parseScores(text, `s3://${bucket}/${key}`));
+      files += 1;
+    }
+    token = page.IsTruncated === true ? page.NextContinuationToken : undefined;
+  } while (token !== undefined);
+  if (records.length === 0) {
+    throw new UnreadableScoresError(
+      `s3://${bucket}/${prefix} holds ${files} file(s) and no scored record; the champion's batch transform ` +
+        'wrote nothing to compare with',
+    );
+  }
+  return records;
+}

@@ -1,0 +1,336 @@
+import { Aws, Duration, type RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as kms from 'aws-cdk-lib/aws-kms';
+import type * as logs from 'aws-cdk-lib/aws-logs';
+import type * as s3 from 'aws-cdk-lib/aws-s3';
+import type * as sns from 'aws-cdk-lib/aws-sns';
+import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
+import { Construct } from 'constructs';
+import { TRAINING_STATES, championScoresPrefix } from '../contract/training-run';
+import { resourceFindingId } from '../shared/nag-findings';
+import { retryOrFail } from '../shared/retries';
+import { CompareChampionFunction } from './compare-champion-function';
+import { PipelineNotification } from './pipeline-notification';
+import { runResourceArn } from './run-names';
+
+export interface ChampionChallengerProps {
+  /** Names the stage in the announcement's subject. */
+  readonly namePrefix: string;
+  /** The endpoint whose model is the champion. */
+  readonly endpointName: string;
+  /** The run's validation split as CSV, label first (DatasetExport.scoringSetUri). */
+  readonly scoringSetUri: string;
+  /** Where the champion's scores land, next to the run's model. */
+  readonly modelsBucket: s3.IBucket;
+  /** Encrypts the transform's output and its instance's volume. */
+  readonly encryptionKey: kms.IKey;
+  /** The instance type of the champion's batch transform, an `ml.*` type. */
+  readonly transformInstanceType: string;
+  /**
+   * How far the candidate's validation AUC must be above the champion's, from -1 to 1: 0 asks for at least as good,
+   * a negative value tolerates a slightly worse model (fresher data), a positive one asks for a real gain.
+   */
+  readonly minImprovement: number;
+  /** The tag every pipeline-made SageMaker resource carries. */
+  readonly ownerTag: { readonly key: string; readonly value: string };
+  /** Where a kept champion is announced. */
+  readonly notifications: sns.ITopic;
+  readonly logRetention: logs.RetentionDays;
+  readonly removalPolicy: RemovalPolicy;
+  /** Where an error goes: the pipeline's failure path. */
+  readonly onFailure: sfn.IChainable;
+  /** The step after a first model or a winning challenger: the registry. */
+  readonly next: sfn.IChainable;
+  /** How long to wait before looking the endpoint up again after throttling. @default Duration.seconds(30) */
+  readonly pollInterval?: Duration;
+}
+
+const SAGEMAKER_INSTANCE_TYPE = /^ml\.[a-z0-9-]+\.[a-z0-9]+$/;
+
+/**
+ * Champion and challenger on the same data: the model the endpoint serves now (the champion) scores the new
+ * validation split in a SageMaker batch transform job (S3 in, S3 out: the exam's batch inference), and the candidate
+ * replaces it only if its validation AUC is at least `minImprovement` above the champion's AUC on those scores.
+ *
+ * FindChampion → DescribeChampionConfig → ScoreChampion (createTransformJob.sync) → CompareWithChampion (a Lambda
+ * function: rank-based AUC, recall, precision, decision) → IsChallengerBetter. Without an endpoint there is no
+ * champion: the first model meets the floors alone. A kept champion is announced and the run fails with
+ * ChampionKept; the endpoint keeps serving it. Expects `$.run.id` and `$.training`; writes `$.comparison`
+ * (ModelComparison in lib/contract/training-run.ts).
+ *
+ * The transform joins each output line to its input and keeps the label and the score (`InputFilter` `$[1:]`,
+ * `JoinSource` Input, `OutputFilter` `$[0,-1]`; SageMaker developer guide, "Associate Prediction Results with Input
+ * Records"), so the model sees only the features and the function reads `<label>,<score>` lines.
+ */
+export class ChampionChallenger extends Construct {
+  /** FindChampion. */
+  readonly startState: sfn.IChainable;
+  private readonly transformJobsArn: string;
+  private readonly compareFunctionArn: string;
+
+  constructor(scope: Construct, id: string, props: ChampionChallengerProps) {
+    super(scope, id);
+    const owner = `ChampionChallenger ${this.node.path}`;
+    if (!(props.minImprovement >= -1 && props.minImprovement <= 1)) {
+      throw new Error(
+        `${owner}: minImprovement ${props.minImprovement} must be an AUC difference from -1 to 1, for example 0 ` +
+          '(the challenger must be at least as good) or -0.01 (it may be slightly worse)',
+      );
+    }
+    if (
+      !Token.isUnresolved(props.transformInstanceType) &&
+      !SAGEMAKER_INSTANCE_TYPE.test(props.transformInstanceType)
+    ) {
+      throw new Error(
+        `${owner}: transformInstanceType '${props.transformInstanceType}' is not a SageMaker instance type; pass ` +
+          "one such as 'ml.m5.large'",
+      );
+    }
+    const stack = Stack.of(this);
+    const endpointArn = stack.formatArn({
+      service: 'sagemaker',
+      resource: 'endpoint',
+      resourceName: props.endpointName,
+    });
+    const runId = sfn.JsonPath.stringAt('$.run.id');
+    const challenger = {
+      auc: sfn.JsonPath.numberAt('$.training.metricValue'),
+      recall: sfn.JsonPath.objectAt('$.training.validationMetrics.recall'),
+    };
+
+    const findChampion = new tasks.CallAwsService(this, 'FindChampion', {
+      comment: 'The champion is the model the endpoint serves now; without an endpoint this is the first model',
+      service: 'sagemaker',
+      action: 'describeEndpoint',
+      parameters: { EndpointName: props.endpointName },
+      iamResources: [endpointArn],
+      resultSelector: { 'configName.$': '$.EndpointConfigName' },
+      resultPath: '$.championEndpoint',
+    });
+    const describeConfig = new tasks.CallAwsService(this, 'DescribeChampionConfig', {
+      service: 'sagemaker',
+      action: 'describeEndpointConfig',
+      parameters: { EndpointConfigName: sfn.JsonPath.stringAt('$.championEndpoint.configName') },
+      // The endpoint serves a config one of this stage's runs created.
+      iamResources: [runResourceArn(this, 'endpoint-config', props.namePrefix)],
+      resultSelector: { 'modelName.$': '$.ProductionVariants[0].ModelName' },
+      resultPath: '$.champion',
+    });
+    retryOrFail(describeConfig, 'sagemakerSdk', props.onFailure);
+
+    const transform = new ChampionTransformJob(this, 'ScoreChampion', {
+      scoringSetUri: props.scoringSetUri,
+      outputUri: sfn.JsonPath.format(`s3://${props.modelsBucket.bucketName}/${championScoresPrefix('{}')}`, runId),
+      encryptionKey: props.encryptionKey,
+      instanceType: props.transformInstanceType,
+      ownerTag: props.ownerTag,
+      namePrefix: props.namePrefix,
+    });
+    retryOrFail(transform, 'sagemakerJob', props.onFailure);
+
+    const compareFunction = new CompareChampionFunction(this, 'CompareFunction', {
+      modelsBucket: props.modelsBucket,
+      encryptionKey: props.encryptionKey,
+      minImprovement: props.minImprovement,
+      logRetention: props.logRetention,
+      removalPolicy: props.removalPolicy,
+    });
+    const compare = new tasks.LambdaInvoke(this, 'CompareWithChampion', {
+      lambdaFunction: compareFunction.function,
+      payload: sfn.TaskInput.fromObject({
+        runId,
+        championModel: sfn.JsonPath.stringAt('$.champion.modelName'),
+        challenger,
+      }),
+      retryOnServiceExceptions: false,
+      resultSelector: Object.fromEntries(
+        ['decision', 'minImprovement', 'challenger', 'champion', 'improvement'].map((field) => [
+          `${field}.$`,
+          `$.Payload.${field}`,
+        ]),
+      ),
+      resultPath: '$.comparison',
+    });
+    retryOrFail(compare, 'lambda', props.onFailure);
+
+    const kept = new PipelineNotification(this, 'NotifyChampionKept', {
+      stateName: TRAINING_STATES.notifyChampionKept,
+      topic: props.notifications,
+      subject: `ML pipeline ${props.namePrefix}: the champion beat the new model`,
+      message: {
+        execution: sfn.JsonPath.executionId,
+        comparison: sfn.JsonPath.objectAt('$.comparison'),
+      },
+      next: new sfn.Pass(this, 'ChampionKeptCause', {
+        parameters: {
+          cause: sfn.JsonPath.format(
+            'Validation AUC {} against the champion {} at {}, improvement {} below the minimum {}; the endpoint keeps serving the champion',
+            sfn.JsonPath.stringAt('$.comparison.challenger.auc'),
+            sfn.JsonPath.stringAt('$.comparison.champion.modelName'),
+            sfn.JsonPath.stringAt('$.comparison.champion.auc'),
+            sfn.JsonPath.stringAt('$.comparison.improvement'),
+            sfn.JsonPath.stringAt('$.comparison.minImprovement'),
+          ),
+        },
+        resultPath: '$.kept',
+      }).next(
+        new sfn.Fail(this, 'ChampionKept', {
+          stateName: TRAINING_STATES.championKept,
+          error: 'ChampionKept',
+          causePath: '$.kept.cause',
+        }),
+      ),
+    });
+    compare.next(
+      new sfn.Choice(this, 'IsChallengerBetter')
+        .when(sfn.Condition.stringEquals('$.comparison.decision', 'challenger-wins'), props.next)
+        .otherwise(kept),
+    );
+
+    // DescribeEndpoint answers a missing endpoint with "Could not find endpoint" under the same error name as
+    // throttling (see endpoint-rollout.ts), so the catch tells them apart by the cause.
+    const firstModel = new sfn.Pass(this, 'NoChampion', {
+      comment: 'No endpoint yet: the first model meets the floors alone',
+      parameters: {
+        decision: 'first-model',
+        minImprovement: props.minImprovement,
+        challenger,
+        // A literal null would be dropped from the rendered state; the intrinsic keeps the field, as null.
+        'champion.$': "States.StringToJson('null')",
+        'improvement.$': "States.StringToJson('null')",
+      },
+      resultPath: '$.comparison',
+    });
+    firstModel.next(props.next);
+    const waitBeforeLookup = new sfn.Wait(this, 'WaitBeforeChampionLookup', {
+      time: sfn.WaitTime.duration(props.pollInterval ?? Duration.seconds(30)),
+    });
+    waitBeforeLookup.next(findChampion);
+    findChampion.addCatch(
+      new sfn.Choice(this, 'IsThereAChampion')
+        .when(sfn.Condition.stringMatches('$.lookup.Cause', '*Could not find endpoint*'), firstModel)
+        .when(
+          sfn.Condition.or(
+            sfn.Condition.stringMatches('$.lookup.Cause', '*Rate exceeded*'),
+            sfn.Condition.stringMatches('$.lookup.Cause', '*ThrottlingException*'),
+          ),
+          waitBeforeLookup,
+        )
+        .otherwise(
+          new sfn.Pass(this, 'ChampionLookupFailed', {
+            parameters: { 'Error.$': '$.lookup.Error', 'Cause.$': '$.lookup.Cause' },
+            resultPath: '$.failure',
+          }).next(props.onFailure),
+        ),
+      { errors: [sfn.Errors.ALL], resultPath: '$.lookup' },
+    );
+    findChampion.next(describeConfig).next(transform).next(compare);
+    this.startState = findChampion;
+    this.transformJobsArn = transform.jobsArn;
+    this.compareFunctionArn = compareFunction.function.functionArn;
+  }
+
+  /** The wildcard the transform's generated grant leaves in `role` (the state machine's), with why. */
+  acknowledgeWildcards(role: iam.IRole): void {
+    Validations.of(role).acknowledge(
+      {
+        id: resourceFindingId(role, this.transformJobsArn),
+        reason: "Each run's champion transform job is named after the run, <namePrefix>-<uuid>, at run time.",
+      },
+      {
+        id: resourceFindingId(role, `${this.compareFunctionArn}:*`),
+        reason: 'LambdaInvoke grants invoking every version and alias of the one comparison function.',
+      },
+    );
+  }
+}
+
+interface ChampionTransformJobProps {
+  readonly scoringSetUri: string;
+  readonly outputUri: string;
+  readonly encryptionKey: kms.IKey;
+  readonly instanceType: string;
+  readonly ownerTag: { readonly key: string; readonly value: string };
+  /** The run ids' prefix: the job is named after the run. */
+  readonly namePrefix: string;
+}
+
+/**
+ * The champion's batch transform, run by Step Functions' optimized `createTransformJob.sync` integration. CDK's
+ * `SageMakerCreateTransformJob` cannot express `DataProcessing`, and would create a role with
+ * AmazonSageMakerFullAccess; a transform job needs none (it runs as its model's execution role). The job is named
+ * after the run, like the run's training job, model and endpoint config.
+ */
+class ChampionTransformJob extends sfn.CustomState {
+  /** Every transform job of this stage's runs. */
+  readonly jobsArn: string;
+  private readonly policyStatements: iam.PolicyStatement[];
+
+  constructor(scope: Construct, id: string, props: ChampionTransformJobProps) {
+    super(scope, id, {
+      stateJson: {
+        Type: 'Task',
+        Comment: "The champion scores the run's validation split: S3 in, S3 out",
+        Resource: `arn:${Aws.PARTITION}:states:::sagemaker:createTransformJob.sync`,
+        Parameters: sfn.FieldUtils.renderObject({
+          TransformJobName: sfn.JsonPath.stringAt('$.run.id'),
+          ModelName: sfn.JsonPath.stringAt('$.champion.modelName'),
+          // Many CSV lines per request, each answered by one line; 6 MB is the payload a request may carry.
+          BatchStrategy: 'MultiRecord',
+          MaxPayloadInMB: 6,
+          TransformInput: {
+            DataSource: { S3DataSource: { S3DataType: 'S3Prefix', S3Uri: props.scoringSetUri } },
+            ContentType: 'text/csv',
+            CompressionType: 'Gzip',
+            SplitType: 'Line',
+          },
+          TransformOutput: {
+            S3OutputPath: props.outputUri,
+            Accept: 'text/csv',
+            AssembleWith: 'Line',
+            KmsKeyId: props.encryptionKey.keyArn,
+          },
+          TransformResources: {
+            InstanceType: props.instanceType,
+            InstanceCount: 1,
+            VolumeKmsKeyId: props.encryptionKey.keyArn,
+          },
+          DataProcessing: { InputFilter: '$[1:]', JoinSource: 'Input', OutputFilter: '$[0,-1]' },
+          Tags: [{ Key: props.ownerTag.key, Value: props.ownerTag.value }],
+        }),
+        ResultPath: null,
+      },
+    });
+    const stack = Stack.of(this);
+    const jobs = stack.formatArn({
+      service: 'sagemaker',
+      resource: 'transform-job',
+      resourceName: `${props.namePrefix}-*`,
+    });
+    this.jobsArn = jobs;
+    this.policyStatements = [
+      new iam.PolicyStatement({
+        actions: ['sagemaker:CreateTransformJob', 'sagemaker:DescribeTransformJob', 'sagemaker:StopTransformJob'],
+        resources: [jobs],
+      }),
+      new iam.PolicyStatement({ actions: ['sagemaker:AddTags'], resources: [jobs] }),
+      new iam.PolicyStatement({ actions: ['sagemaker:ListTags'], resources: ['*'] }),
+      new iam.PolicyStatement({
+        actions: ['events:PutTargets', 'events:PutRule', 'events:DescribeRule'],
+        resources: [
+          stack.formatArn({
+            service: 'events',
+            resource: 'rule',
+            resourceName: 'StepFunctionsGetEventsForSageMakerTransformJobsRule',
+          }),
+        ],
+      }),
+    ];
+  }
+
+  protected override whenBoundToGraph(graph: sfn.StateGraph): void {
+    super.whenBoundToGraph(graph);
+    for (const statement of this.policyStatements) graph.registerPolicyStatement(statement);
+  }
+}
