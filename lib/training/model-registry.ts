@@ -34,7 +34,8 @@ export interface ModelRegistryProps {
  * or PendingManualApproval, and its approval starts the rollout (approved-rollout.ts). The endpoint's model is tagged
  * with the version's ARN, so what serves is traceable to its version.
  *
- * Expects `$.run.id`, `$.run.token` and `$.training` (the gate's evaluation); writes `$.registry.packageArn`.
+ * Expects `$.run.id`, `$.run.token`, `$.training` (the gate's evaluation) and `$.comparison` (champion-challenger.ts);
+ * writes `$.registry.packageArn`.
  */
 export class ModelRegistry extends Construct {
   readonly groupName: string;
@@ -120,6 +121,11 @@ export class ModelRegistry extends Construct {
           trainingJob: sfn.JsonPath.stringAt('$.training.jobName'),
           exportWindowDays: String(props.exportWindowDays),
           baseline: sfn.JsonPath.format(`s3://${bucket}/${baselineKeyPrefix('{}')}`, runId),
+          // What `npm run approve` shows next to the champion's: metadata values are strings, a null prints 'null'.
+          validationAuc: sfn.JsonPath.format('{}', sfn.JsonPath.stringAt('$.training.metricValue')),
+          validationRecall: sfn.JsonPath.format('{}', sfn.JsonPath.stringAt('$.training.validationMetrics.recall')),
+          challenge: sfn.JsonPath.stringAt('$.comparison.decision'),
+          improvementOverChampion: sfn.JsonPath.format('{}', sfn.JsonPath.stringAt('$.comparison.improvement')),
         },
         // A version takes its group's tags; CreateModelPackage refuses Tags with a group name.
         // Retried after a 5xx, the same token cannot register a second version.

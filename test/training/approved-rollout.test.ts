@@ -14,7 +14,9 @@ const endpointName = config.serving.endpointName;
 const PACKAGE = `arn:aws:sagemaker:eu-west-1:123456789012:model-package/${prefix}-models/4`;
 
 const execute = (definition: Json, input: Json, handlers: Record<string, Handler>) =>
-  runLocally(definition, input, handlers, { waits: ['WaitForCrawler', 'WaitForEndpoint', 'WaitBeforeEndpointLookup'] });
+  runLocally(definition, input, handlers, {
+    waits: ['WaitForCrawler', 'WaitForEndpoint', 'WaitBeforeEndpointLookup', 'WaitBeforeChampionLookup'],
+  });
 
 const guard = {
   FindRunningRuns: () => ({
@@ -28,7 +30,10 @@ describe('a training run with manual approval', () => {
     TrainingJobName: input.TrainingJobName,
     TrainingJobStatus: 'Completed',
     ModelArtifacts: { S3ModelArtifacts: `s3://models/models/${String(input.TrainingJobName)}/output/model.tar.gz` },
-    FinalMetricDataList: [{ MetricName: 'validation:auc', Value: 0.93 }],
+    FinalMetricDataList: [
+      { MetricName: 'validation:recall', Value: 0.8 },
+      { MetricName: 'validation:auc', Value: 0.93 },
+    ],
     EnableManagedSpotTraining: true,
     BillableTimeInSeconds: 100,
     TrainingTimeInSeconds: 300,
@@ -44,11 +49,16 @@ describe('a training run with manual approval', () => {
         GetCrawler: () => ({ Crawler: { State: 'READY', LastCrawl: { Status: 'SUCCEEDED' } } }),
         ExportDatasets: () => ({}),
         WriteBaseline: () => ({}),
+        ExportScoringSet: () => ({}),
         TrainModel: job,
         EvaluateModel: (input) => ({
           StatusCode: 200,
           Payload: evaluateTraining(input.Payload as never, 'validation:auc'),
         }),
+        // The first model: nothing serves yet, so there is no champion to challenge.
+        FindChampion: () => {
+          throw awsError('SageMaker.SageMakerException', `Could not find endpoint "${endpointName}".`);
+        },
         WriteModelMetrics: () => ({}),
         RegisterModel: () => ({ ModelPackageArn: PACKAGE }),
       },

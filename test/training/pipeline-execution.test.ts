@@ -198,7 +198,12 @@ async function execute(
     {
       overrides: {
         taskResourceLocalHandlers: serviceMocks(calls, overrides, failFirst) as never,
-        waitTimeOverrides: zero(['WaitForCrawler', 'WaitForEndpoint', 'WaitBeforeEndpointLookup', 'WaitBeforeChampionLookup']),
+        waitTimeOverrides: zero([
+          'WaitForCrawler',
+          'WaitForEndpoint',
+          'WaitBeforeEndpointLookup',
+          'WaitBeforeChampionLookup',
+        ]),
         retryIntervalOverrides: zero(retrying),
       },
       context: {
@@ -294,6 +299,10 @@ describe('a local execution of the training pipeline', () => {
       trainingJob: runId,
       exportWindowDays: String(config.training.exportWindowDays),
       baseline: expect.stringMatching(new RegExp(`/models/${runId}/baseline/$`)),
+      validationAuc: '0.93',
+      validationRecall: '0.78',
+      challenge: 'first-model',
+      improvementOverChampion: 'null',
     });
     const packageArn = `arn:aws:sagemaker:eu-west-1:123456789012:model-package/${prefix}-models/3`;
     expect(run.calls.CreateModel[0].Tags).toContainEqual({ Key: 'ml-pipeline:model-package', Value: packageArn });
@@ -447,7 +456,10 @@ describe('a local execution of the training pipeline', () => {
       champion: { modelName: `${prefix}-champion`, auc: 0.916667, recall: 0.666667, precision: 0.666667, records: 7 },
       improvement: 0.013333,
     });
-    expect(called(run, 'RegisterModel')).toBe(1);
+    expect(run.calls.RegisterModel[0].CustomerMetadataProperties).toMatchObject({
+      challenge: 'challenger-wins',
+      improvementOverChampion: '0.013333',
+    });
     expect(called(run, 'CreateModel')).toBe(1);
     expect(parseReport(JSON.stringify(run.output))).toEqual(run.output);
   });

@@ -1,3 +1,4 @@
+import { Match } from 'aws-cdk-lib/assertions';
 import { PIPELINE_STATE_MACHINE, stateMachineDefinition, synthPipeline } from '../helpers';
 
 /**
@@ -92,7 +93,9 @@ describe('training configuration', () => {
       'One UNLOAD of the last 7 day(s): split=train/ and split=validation/',
     );
     expect(JSON.stringify(tuned.states.ExportDatasets.Parameters)).toContain('% 100 < 70 THEN');
-    expect(tuned.states.QualityGate.Comment).toBe('Deploy only when validation:auc >= 0.9');
+    expect(tuned.states.QualityGate.Comment).toBe(
+      'Deploy only when validation:auc >= 0.9 and validation:recall >= 0.5',
+    );
     expect(parameters(tuned.states, 'CreateEndpointConfig')).toMatchObject({
       ProductionVariants: [{ ServerlessConfig: { MemorySizeInMB: 4096, MaxConcurrency: 20 } }],
     });
@@ -104,5 +107,34 @@ describe('the schedule', () => {
     sandbox.template.resourceCountIs('AWS::Events::Rule', 0);
     const scheduled = trainingStack('sandbox', { pipeline: { schedule: 'cron(0 3 ? * MON *)' } });
     scheduled.template.hasResourceProperties('AWS::Events::Rule', { ScheduleExpression: 'cron(0 3 ? * MON *)' });
+  });
+});
+
+describe('champion and challenger configuration', () => {
+  const challenged = trainingStack('sandbox', {
+    qualityGate: { minValidationRecall: 0, minImprovement: -0.02, transformInstanceType: 'ml.c5.xlarge' },
+  });
+
+  test('runs the transform on the configured instance and passes the minimum improvement to the comparison', () => {
+    expect(parameters(challenged.states, 'ScoreChampion').TransformResources).toMatchObject({
+      InstanceType: 'ml.c5.xlarge',
+      InstanceCount: 1,
+    });
+    challenged.template.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: { Variables: Match.objectLike({ MIN_IMPROVEMENT: '-0.02' }) },
+    });
+    expect(parameters(challenged.states, 'NoChampion')).toMatchObject({ minImprovement: -0.02 });
+  });
+
+  test('leaves recall out of the gate at a floor of 0', () => {
+    expect(challenged.states.QualityGate.Comment).toBe('Deploy only when validation:auc >= 0.75');
+  });
+
+  test.each([
+    [{ minImprovement: 1.5 }, /qualityGate\.minImprovement/],
+    [{ minValidationRecall: -0.1 }, /qualityGate\.minValidationRecall/],
+    [{ transformInstanceType: 'm5.large' }, /qualityGate\.transformInstanceType/],
+  ])('refuses %p with the setting to change', (qualityGate, message) => {
+    expect(() => trainingStack('sandbox', { qualityGate })).toThrow(message);
   });
 });
