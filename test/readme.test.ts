@@ -24,6 +24,7 @@ import { DRIFT_SCENARIOS, generateRecords } from '../scripts/ingest/transactions
 import { SPEC as PREDICT } from '../scripts/predict/main';
 import { SPEC as PREFLIGHT } from '../scripts/preflight/main';
 import { SPEC as TRAIN } from '../scripts/train/main';
+import { SPEC as APPROVE } from '../scripts/approve/main';
 import { SPEC as BENCH } from '../scripts/bench-predict';
 import { SPEC as BENCH_LAKE } from '../scripts/bench-lake/main';
 import { SPEC as BENCH_SYNTH } from '../scripts/bench-synth/main';
@@ -53,6 +54,7 @@ const TOOLS: Record<string, ToolSpec<string>> = {
   ingest: INGEST,
   train: TRAIN,
   predict: PREDICT,
+  approve: APPROVE,
   preflight: PREFLIGHT,
   diagram: DIAGRAM,
   bench: BENCH,

@@ -7,6 +7,24 @@
 /** The training pipeline's state machine name, which the retrain trigger starts by name. */
 export const trainingStateMachineName = (namePrefix: string) => `${namePrefix}-training`;
 
+/** The stage's model package group, which holds a version per gated model (lib/training/model-registry.ts). */
+export const modelPackageGroupName = (namePrefix: string) => `${namePrefix}-models`;
+
+/** With manual approval: the workflow an approved version starts, which rolls it out (approved-rollout.ts). */
+export const approvedRolloutStateMachineName = (namePrefix: string) => `${namePrefix}-deploy-approved`;
+
+/**
+ * The metadata of a version that `npm run approve` shows: the values are strings, a missing figure is `null`; see
+ * model-registry.ts.
+ */
+export const VERSION_METADATA = {
+  trainingJob: 'trainingJob',
+  validationAuc: 'validationAuc',
+  validationRecall: 'validationRecall',
+  challenge: 'challenge',
+  improvementOverChampion: 'improvementOverChampion',
+} as const;
+
 /** Tag key on every model and endpoint config a run creates; the clean-up deletes only what carries it. */
 export const OWNER_TAG_KEY = 'ml-pipeline:owner';
 

@@ -8,6 +8,7 @@ import type * as sns from 'aws-cdk-lib/aws-sns';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
+import { approvedRolloutStateMachineName } from '../contract/training-run';
 import { EncryptedLogGroup } from '../shared/encrypted-log-group';
 import { executionLogs } from '../shared/execution-logs';
 import { resourceFindingId } from '../shared/nag-findings';
@@ -51,7 +52,7 @@ export class ApprovedRollout extends Construct {
   constructor(scope: Construct, id: string, props: ApprovedRolloutProps) {
     super(scope, id);
     const stack = Stack.of(this);
-    const stateMachineName = `${props.namePrefix}-deploy-approved`;
+    const stateMachineName = approvedRolloutStateMachineName(props.namePrefix);
     const failure = new PipelineNotification(this, 'NotifyDeployFailure', {
       topic: props.notifications,
       subject: `ML pipeline ${props.namePrefix}: rollout of an approved model failed`,

@@ -5,7 +5,13 @@ import * as sagemaker from 'aws-cdk-lib/aws-sagemaker';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
-import { EVAL_METRICS, baselineKeyPrefix, modelMetricsKey } from '../contract/training-run';
+import {
+  EVAL_METRICS,
+  VERSION_METADATA as META,
+  baselineKeyPrefix,
+  modelMetricsKey,
+  modelPackageGroupName,
+} from '../contract/training-run';
 import { objectArnFindingId, resourceFindingId } from '../shared/nag-findings';
 import { retryOrFail } from '../shared/retries';
 
@@ -51,7 +57,7 @@ export class ModelRegistry extends Construct {
   constructor(scope: Construct, id: string, props: ModelRegistryProps) {
     super(scope, id);
     const stack = Stack.of(this);
-    this.groupName = `${props.namePrefix}-models`;
+    this.groupName = modelPackageGroupName(props.namePrefix);
     const group = new sagemaker.CfnModelPackageGroup(this, 'Group', {
       modelPackageGroupName: this.groupName,
       // Create-only in CloudFormation: with the fixed name, changing this text would fail the update.
@@ -118,14 +124,17 @@ export class ModelRegistry extends Construct {
           },
         },
         CustomerMetadataProperties: {
-          trainingJob: sfn.JsonPath.stringAt('$.training.jobName'),
+          [META.trainingJob]: sfn.JsonPath.stringAt('$.training.jobName'),
           exportWindowDays: String(props.exportWindowDays),
           baseline: sfn.JsonPath.format(`s3://${bucket}/${baselineKeyPrefix('{}')}`, runId),
           // What `npm run approve` shows next to the champion's: metadata values are strings, a null prints 'null'.
-          validationAuc: sfn.JsonPath.format('{}', sfn.JsonPath.stringAt('$.training.metricValue')),
-          validationRecall: sfn.JsonPath.format('{}', sfn.JsonPath.stringAt('$.training.validationMetrics.recall')),
-          challenge: sfn.JsonPath.stringAt('$.comparison.decision'),
-          improvementOverChampion: sfn.JsonPath.format('{}', sfn.JsonPath.stringAt('$.comparison.improvement')),
+          [META.validationAuc]: sfn.JsonPath.format('{}', sfn.JsonPath.stringAt('$.training.metricValue')),
+          [META.validationRecall]: sfn.JsonPath.format(
+            '{}',
+            sfn.JsonPath.stringAt('$.training.validationMetrics.recall'),
+          ),
+          [META.challenge]: sfn.JsonPath.stringAt('$.comparison.decision'),
+          [META.improvementOverChampion]: sfn.JsonPath.format('{}', sfn.JsonPath.stringAt('$.comparison.improvement')),
         },
         // A version takes its group's tags; CreateModelPackage refuses Tags with a group name.
         // Retried after a 5xx, the same token cannot register a second version.

@@ -263,8 +263,8 @@ export function describeOutcome(
     `  Registered       ${report.modelPackageArn}`,
     report.approval === 'PendingManualApproval'
       ? `  Endpoint         ${report.endpointName}: unchanged; the version awaits approval (registry.approval is ` +
-        'manual), and approving it rolls it out: aws sagemaker update-model-package --model-approval-status ' +
-        `Approved --model-package-arn ${report.modelPackageArn}`
+        'manual), and approving it rolls it out: npm run approve -- --stage <stage> --approve ' +
+        report.modelPackageArn.split('/').pop()
       : `  Endpoint         ${report.endpointName}: ${endpointStatus} (config ${report.endpointConfigName})`,
   ];
 }

@@ -91,7 +91,18 @@ describe('every tool', () => {
 
   test('covers the tools the docs describe', () => {
     expect(tools.map(([name]) => name).sort()).toEqual(
-      ['bench', 'bench:lake', 'bench:synth', 'diagram', 'ingest', 'predict', 'preflight', 'readme', 'train'].sort(),
+      [
+        'approve',
+        'bench',
+        'bench:lake',
+        'bench:synth',
+        'diagram',
+        'ingest',
+        'predict',
+        'preflight',
+        'readme',
+        'train',
+      ].sort(),
     );
   });
 });

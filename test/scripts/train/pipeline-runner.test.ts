@@ -105,8 +105,7 @@ describe('the run summary', () => {
     const lines = describeOutcome({ status: 'SUCCEEDED', report: pending, seconds: 843 }, '', 0.75);
     expect(lines.at(-1)).toBe(
       '  Endpoint         mlpipe-sandbox-fraud: unchanged; the version awaits approval (registry.approval is manual), ' +
-        'and approving it rolls it out: aws sagemaker update-model-package --model-approval-status Approved ' +
-        `--model-package-arn ${REPORT.modelPackageArn}`,
+        'and approving it rolls it out: npm run approve -- --stage <stage> --approve 3',
     );
   });
 
