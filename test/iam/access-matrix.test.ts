@@ -66,6 +66,7 @@ function accessMatrix(app: DeployedApp, namePrefix: string, endpointName: string
   // With manual approval (prod), the approved-rollout workflow rolls models out, not the training run.
   const rollout = stage === 'prod' ? role('Training/Pipeline/ApprovedRollout/StateMachine/Role') : pipeline;
   const sagemakerRole = role('Training/Pipeline/SageMakerRole');
+  const compare = role('Training/Pipeline/ChampionChallenger/CompareFunction/Role');
   const predict = role('Serving/Inference/PredictFunction/Role');
   // The clean-up's two handlers and the provider framework's entry point, which invokes them.
   const cleanupOnEvent = role('Training/SageMakerCleanup/OnEventHandler/Role');
@@ -1019,6 +1020,95 @@ function accessMatrix(app: DeployedApp, namePrefix: string, endpointName: string
       action: 's3:PutObject',
       resource: `${bucket('Models')}/models/${namePrefix}-run/model-metrics.json`,
       expect: 'allowed',
+    },
+    // Champion and challenger: the serving model scores the run's validation split in a batch transform.
+    {
+      name: "The pipeline starts a run's champion transform job",
+      caller: pipeline,
+      action: 'sagemaker:CreateTransformJob',
+      resource: sagemaker(`transform-job/${namePrefix}-run`),
+      expect: 'allowed',
+    },
+    {
+      name: "The pipeline cannot start another stage's transform jobs",
+      caller: pipeline,
+      action: 'sagemaker:CreateTransformJob',
+      resource: sagemaker('transform-job/someone-elses-run'),
+      expect: 'denied',
+    },
+    {
+      name: 'The pipeline reads which model the served endpoint config names',
+      caller: pipeline,
+      action: 'sagemaker:DescribeEndpointConfig',
+      resource: sagemaker(`endpoint-config/${namePrefix}-previous`),
+      expect: 'allowed',
+    },
+    {
+      name: 'The transform, as the model role, reads the CSV validation split',
+      caller: sagemakerRole,
+      action: 's3:GetObject',
+      resource: `${bucket('Curated')}/training-exports/${namePrefix}-run-scoring/part-0.gz`,
+      expect: 'allowed',
+    },
+    {
+      name: "The transform, as the model role, writes the champion's scores next to the run's model",
+      caller: sagemakerRole,
+      action: 's3:PutObject',
+      resource: `${bucket('Models')}/models/${namePrefix}-run/champion-scores/part-0.gz.out`,
+      expect: 'allowed',
+    },
+    {
+      name: "The comparison function lists a run's champion scores",
+      caller: compare,
+      action: 's3:ListBucket',
+      resource: bucket('Models'),
+      context: { 's3:prefix': `models/${namePrefix}-run/champion-scores/` },
+      expect: 'allowed',
+    },
+    {
+      name: 'The comparison function cannot list the rest of the models bucket',
+      caller: compare,
+      action: 's3:ListBucket',
+      resource: bucket('Models'),
+      context: { 's3:prefix': 'models/' },
+      expect: 'denied',
+    },
+    {
+      name: "The comparison function reads a run's champion scores",
+      caller: compare,
+      action: 's3:GetObject',
+      resource: `${bucket('Models')}/models/${namePrefix}-run/champion-scores/part-0.gz.out`,
+      expect: 'allowed',
+    },
+    {
+      name: 'The comparison function cannot read a model artefact',
+      caller: compare,
+      action: 's3:GetObject',
+      resource: `${bucket('Models')}/models/${namePrefix}-run/output/model.tar.gz`,
+      expect: 'denied',
+    },
+    {
+      name: 'The comparison function cannot write to the models bucket',
+      caller: compare,
+      action: 's3:PutObject',
+      resource: `${bucket('Models')}/models/${namePrefix}-run/champion-scores/forged.out`,
+      expect: 'denied',
+    },
+    {
+      name: 'The comparison function decrypts the scores through S3',
+      caller: compare,
+      action: 'kms:Decrypt',
+      resource: key,
+      context: viaS3,
+      expect: 'allowed',
+    },
+    {
+      name: 'The comparison function cannot use the lake key outside S3',
+      caller: compare,
+      action: 'kms:Decrypt',
+      resource: key,
+      context: { 'kms:CallerAccount': ACCOUNT },
+      expect: 'denied',
     },
     {
       name: 'The clean-up deletes the versions of the stage group',
