@@ -13,6 +13,7 @@ import {
   labelBalanceQuery,
   latestPartitionQuery,
   nullCountsQuery,
+  scoringExportQuery,
   trainingExportQuery,
   exportSplitPrefix,
   partitionWindowPredicate,
@@ -90,6 +91,38 @@ describe('Athena queries derived from the schema', () => {
       validationPercent: options.validationPercent ?? 20,
       windowDays: options.windowDays ?? 30,
     });
+
+  test("the champion's scoring set is the export's validation split, as CSV with the same columns in the same order", () => {
+    const scoring = scoringExportQuery(TRANSACTION_SCHEMA, {
+      database,
+      destination: 's3://curated/exports/run-1-scoring/',
+      validationPercent: 20,
+      windowDays: 30,
+    });
+    const training = exportSql();
+    // The same encoded columns: the SELECT list of the Parquet export without its split column.
+    const columns = (sql: string) => sql.split('\n').filter((line) => /^ {4}.* AS "[a-z_]+",?$/.test(line));
+    expect(columns(scoring).map((c) => c.replace(/,$/, ''))).toEqual(
+      columns(training)
+        .map((c) => c.replace(/,$/, ''))
+        .filter((c) => !c.endsWith('AS "split"')),
+    );
+    // The same records: the export's window and null filter, and the split expression's validation side.
+    const where = (sql: string) => sql.slice(sql.indexOf('  WHERE'), sql.indexOf(')\nTO'));
+    expect(where(scoring).startsWith(where(training))).toBe(true);
+    expect(scoring).toContain("THEN 'train' ELSE 'validation' END = 'validation'");
+    expect(scoring).toContain(
+      "TO 's3://curated/exports/run-1-scoring/'\nWITH (format = 'TEXTFILE', field_delimiter = ',')",
+    );
+    expect(() =>
+      scoringExportQuery(TRANSACTION_SCHEMA, {
+        database,
+        destination: 's3://x/no-slash',
+        validationPercent: 20,
+        windowDays: 1,
+      }),
+    ).toThrow(/must be an s3:\/\/ URI ending in '\/'/);
+  });
 
   test('exports the label first, then every feature in model order, then the split', () => {
     const sql = exportSql();

@@ -168,6 +168,6 @@ describe('npm run approve', () => {
     [['--reason', 'why'], /--reason goes with --approve or --reject/],
   ])('refuses the usage %p with what to pass', async (args, message) => {
     await expect(stdoutOf(() => main(['--stage', 'prod', ...args]))).rejects.toThrow(message);
-    expect(sagemaker.commandCalls()).toHaveLength(0);
+    expect(sagemaker.calls()).toHaveLength(0);
   });
 });
