@@ -27,7 +27,6 @@ export interface ApprovedRolloutProps {
   readonly modelPackageGroupName: string;
   readonly endpointName: string;
   readonly capacity: EndpointCapacity;
-  readonly imageUri: string;
   readonly sagemakerRole: iam.IRole;
   readonly encryptionKey: kms.IKey;
   readonly ownerTag: { readonly key: string; readonly value: string };
@@ -87,11 +86,8 @@ export class ApprovedRollout extends Construct {
       action: 'describeModelPackage',
       parameters: { ModelPackageName: sfn.JsonPath.stringAt('$.detail.ModelPackageArn') },
       iamResources: [packages],
-      resultSelector: {
-        'modelArtifacts.$': '$.InferenceSpecification.Containers[0].ModelDataUrl',
-        'status.$': '$.ModelApprovalStatus',
-      },
-      resultPath: '$.training',
+      resultSelector: { 'status.$': '$.ModelApprovalStatus' },
+      resultPath: '$.version',
     });
     retryOrFail(describe, 'sagemakerSdk', failure);
     const registry = new sfn.Pass(this, 'UseVersion', {
@@ -102,7 +98,7 @@ export class ApprovedRollout extends Construct {
       namePrefix: props.namePrefix,
       endpointName: props.endpointName,
       capacity: props.capacity,
-      imageUri: props.imageUri,
+      modelPackagesArn: packages,
       sagemakerRole: props.sagemakerRole,
       encryptionKey: props.encryptionKey,
       ownerTag: props.ownerTag,
@@ -120,7 +116,7 @@ export class ApprovedRollout extends Construct {
     });
     // Approved when the event was sent, and still: a version rejected since is not rolled out.
     const stillApproved = new sfn.Choice(this, 'IsStillApproved')
-      .when(sfn.Condition.stringEquals('$.training.status', 'Approved'), registry.next(rollout.startState))
+      .when(sfn.Condition.stringEquals('$.version.status', 'Approved'), registry.next(rollout.startState))
       .otherwise(
         new sfn.Succeed(this, 'NoLongerApproved', { comment: 'The version was rejected since; nothing changes' }),
       );

@@ -18,8 +18,8 @@ export interface EndpointRolloutProps {
   readonly endpointName: string;
   /** How the endpoint serves. */
   readonly capacity: EndpointCapacity;
-  /** The serving image, the same algorithm image that trained the model. */
-  readonly imageUri: string;
+  /** The ARN pattern of the registry's versions (`model-package/<group>/*`), whose version `$.registry` names. */
+  readonly modelPackagesArn: string;
   /** The role SageMaker assumes to host the model. */
   readonly sagemakerRole: iam.IRole;
   /** Encrypts an instance endpoint's storage volume. */
@@ -43,8 +43,9 @@ const TRANSITIONAL_STATUSES = ['Creating', 'Updating', 'SystemUpdating', 'Rollin
  * Model → endpoint config → create or update the stable endpoint → wait until it serves the new config → delete
  * the models and endpoint configs older than the previous one.
  *
- * Expects `$.run.id` (the names of this run's model and config), `$.training.modelArtifacts` and
- * `$.registry.packageArn` (the version it deploys, tagged on the model).
+ * Expects `$.run.id` (the names of this run's model and config) and `$.registry.packageArn`: the model is created
+ * from that registered version (its image and artefact), so only a registered version can serve, and it carries the
+ * version's ARN in a tag.
  */
 export class EndpointRollout extends Construct {
   readonly startState: sfn.IChainable;
@@ -77,13 +78,17 @@ export class EndpointRollout extends Construct {
         ExecutionRoleArn: props.sagemakerRole.roleArn,
         // Serverless inference does not support network isolation; instance endpoints get it.
         EnableNetworkIsolation: 'instances' in props.capacity,
-        PrimaryContainer: { Image: props.imageUri, ModelDataUrl: sfn.JsonPath.stringAt('$.training.modelArtifacts') },
+        // Deployed from the registry: SageMaker takes the image and artefact the version holds (SageMaker developer
+        // guide, "Create a model (using Model Registry)", for serverless and instance endpoints alike).
+        PrimaryContainer: { ModelPackageName: sfn.JsonPath.stringAt('$.registry.packageArn') },
         // What serves is traceable to its registered version.
         Tags: [...tags, { Key: MODEL_PACKAGE_TAG_KEY, Value: sfn.JsonPath.stringAt('$.registry.packageArn') }],
       },
       iamResources: [this.runArn('model')],
       additionalIamStatements: [
         tagOnCreate([this.runArn('model')]),
+        // Only the stage's versions can be made into a model here.
+        new iam.PolicyStatement({ actions: ['sagemaker:DescribeModelPackage'], resources: [props.modelPackagesArn] }),
         new iam.PolicyStatement({
           actions: ['iam:PassRole'],
           resources: [props.sagemakerRole.roleArn],

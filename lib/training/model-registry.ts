@@ -1,4 +1,4 @@
-import { RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import type * as iam from 'aws-cdk-lib/aws-iam';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sagemaker from 'aws-cdk-lib/aws-sagemaker';
@@ -36,22 +36,24 @@ export interface ModelRegistryProps {
  * The model registry: a SageMaker model package group that owns every version the pipeline trained and the gate
  * passed, each registered with its image and artefact, its validation metrics as a model-quality report in S3
  * (`models/<run id>/model-metrics.json`, the format SageMaker Studio shows), and its training job, export window and
- * baseline as metadata. A version is registered Approved, and the rollout that follows deploys the same artefact,
- * or PendingManualApproval, and its approval starts the rollout (approved-rollout.ts). The endpoint's model is tagged
- * with the version's ARN, so what serves is traceable to its version.
+ * baseline as metadata. A version is registered Approved, and the rollout that follows makes the model from it
+ * (`ModelPackageName`) once SageMaker has completed it, or PendingManualApproval, and its approval starts the
+ * rollout (approved-rollout.ts). The endpoint's model is also tagged with the version's ARN, so what serves is
+ * traceable to its version.
  *
  * Expects `$.run.id`, `$.run.token`, `$.training` (the gate's evaluation) and `$.comparison` (champion-challenger.ts);
  * writes `$.registry.packageArn`.
  */
 export class ModelRegistry extends Construct {
   readonly groupName: string;
-  private readonly packagesArn: string;
+  /** Every version of the group, `model-package/<group>/*`. */
+  readonly packagesArn: string;
   private readonly modelsBucket: s3.IBucket;
   /** The group, which the clean-up must outlive: CloudFormation cannot delete a group that still has versions. */
   readonly group: sagemaker.CfnModelPackageGroup;
-  /** WriteModelMetrics, then RegisterModel. */
+  /** BuildMetricsReport, WriteModelMetrics, RegisterModel, then the wait until the version is Completed. */
   readonly startState: sfn.IChainable;
-  /** RegisterModel, to chain the rollout after. */
+  /** VersionReady, to chain the rollout after. */
   readonly endState: sfn.INextable;
 
   constructor(scope: Construct, id: string, props: ModelRegistryProps) {
@@ -146,8 +148,46 @@ export class ModelRegistry extends Construct {
     });
     retryOrFail(writeMetrics, 's3', props.onFailure);
     retryOrFail(register, 'sagemakerSdk', props.onFailure);
-    this.startState = report.next(writeMetrics).next(register);
-    this.endState = register;
+
+    // A version is Pending, then InProgress, until SageMaker has checked it; a model is created from a Completed one.
+    const describe = new tasks.CallAwsService(this, 'DescribeVersion', {
+      service: 'sagemaker',
+      action: 'describeModelPackage',
+      parameters: { ModelPackageName: sfn.JsonPath.stringAt('$.registry.packageArn') },
+      iamResources: [packages],
+      resultSelector: { 'status.$': '$.ModelPackageStatus' },
+      resultPath: '$.registry.version',
+    });
+    retryOrFail(describe, 'sagemakerSdk', props.onFailure);
+    const ready = new sfn.Pass(this, 'VersionReady', { comment: 'The version is Completed' });
+    const wait = new sfn.Wait(this, 'WaitForVersion', { time: sfn.WaitTime.duration(Duration.seconds(5)) });
+    wait.next(describe);
+    describe.next(
+      new sfn.Choice(this, 'IsVersionCompleted')
+        .when(sfn.Condition.stringEquals('$.registry.version.status', 'Completed'), ready)
+        .when(
+          sfn.Condition.or(
+            sfn.Condition.stringEquals('$.registry.version.status', 'Pending'),
+            sfn.Condition.stringEquals('$.registry.version.status', 'InProgress'),
+          ),
+          wait,
+        )
+        .otherwise(
+          new sfn.Pass(this, 'VersionFailed', {
+            parameters: {
+              Error: 'ModelPackageNotCompleted',
+              Cause: sfn.JsonPath.format(
+                'Model package version {} is {}, not Completed; see it in the registry',
+                sfn.JsonPath.stringAt('$.registry.packageArn'),
+                sfn.JsonPath.stringAt('$.registry.version.status'),
+              ),
+            },
+            resultPath: '$.failure',
+          }).next(props.onFailure),
+        ),
+    );
+    this.startState = report.next(writeMetrics).next(register).next(describe);
+    this.endState = ready;
     this.group = group;
     this.packagesArn = packages;
     this.modelsBucket = props.modelsBucket;

@@ -1008,6 +1008,20 @@ function accessMatrix(app: DeployedApp, namePrefix: string, endpointName: string
       expect: 'denied',
     },
     {
+      name: 'The pipeline reads a version of the stage group, to make a model from it once it is Completed',
+      caller: pipeline,
+      action: 'sagemaker:DescribeModelPackage',
+      resource: sagemaker(`model-package/${namePrefix}-models/3`),
+      expect: 'allowed',
+    },
+    {
+      name: "The pipeline cannot read another group's versions",
+      caller: pipeline,
+      action: 'sagemaker:DescribeModelPackage',
+      resource: sagemaker('model-package/someone-elses-models/1'),
+      expect: 'denied',
+    },
+    {
       name: "The pipeline cannot change a version's approval",
       caller: pipeline,
       action: 'sagemaker:UpdateModelPackage',

@@ -15,7 +15,13 @@ const PACKAGE = `arn:aws:sagemaker:eu-west-1:123456789012:model-package/${prefix
 
 const execute = (definition: Json, input: Json, handlers: Record<string, Handler>) =>
   runLocally(definition, input, handlers, {
-    waits: ['WaitForCrawler', 'WaitForEndpoint', 'WaitBeforeEndpointLookup', 'WaitBeforeChampionLookup'],
+    waits: [
+      'WaitForCrawler',
+      'WaitForEndpoint',
+      'WaitBeforeEndpointLookup',
+      'WaitBeforeChampionLookup',
+      'WaitForVersion',
+    ],
   });
 
 const guard = {
@@ -61,6 +67,7 @@ describe('a training run with manual approval', () => {
         },
         WriteModelMetrics: () => ({}),
         RegisterModel: () => ({ ModelPackageArn: PACKAGE }),
+        DescribeVersion: () => ({ ModelPackageStatus: 'Completed' }),
       },
     );
     expect(run.error).toBeUndefined();
@@ -113,9 +120,8 @@ describe('the approved-rollout workflow', () => {
     const run = await execute(definition, approval, rollout('Approved'));
     expect(run.error).toBeUndefined();
     expect(run.calls.ReadApprovedVersion).toEqual([{ ModelPackageName: PACKAGE }]);
-    expect(run.calls.CreateModel[0]).toMatchObject({
-      PrimaryContainer: { ModelDataUrl: 's3://models/models/run-4/output/model.tar.gz' },
-    });
+    // The model is made from the approved version itself, not from an artefact path.
+    expect(run.calls.CreateModel[0].PrimaryContainer).toEqual({ ModelPackageName: PACKAGE });
     expect(run.calls.CreateModel[0].Tags).toContainEqual({ Key: 'ml-pipeline:model-package', Value: PACKAGE });
     expect(String(run.calls.CreateModel[0].ModelName)).toMatch(new RegExp(`^${prefix}-[0-9a-f-]{36}$`));
     expect(run.output).toEqual({ modelPackageArn: PACKAGE, endpointName, endpointConfigName: runId });

@@ -11,7 +11,7 @@ function rollout(overrides: Partial<EndpointRolloutProps> = {}) {
     namePrefix: 'mlpipe-test',
     endpointName: 'mlpipe-test-fraud',
     capacity: serverless(Size.gibibytes(2)),
-    imageUri: '123456789012.dkr.ecr.eu-west-1.amazonaws.com/algorithm:1',
+    modelPackagesArn: 'arn:aws:sagemaker:eu-west-1:123456789012:model-package/mlpipe-test-models/*',
     sagemakerRole: importedRole(stack),
     encryptionKey: importedKey(stack),
     ownerTag: { key: 'owner', value: 'test' },

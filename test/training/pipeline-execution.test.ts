@@ -61,6 +61,7 @@ function serviceMocks(
 ): Record<string, Handler> {
   let runId = '';
   let describeCount = 0;
+  let versionLooks = 0;
   const versions = (kind: 'EndpointConfig' | 'Model') => ({
     [`${kind}s`]: [runId, `${prefix}-previous`, `${prefix}-older`, `other-${prefix}-lookalike`].map((name) => ({
       [`${kind}Name`]: name,
@@ -84,6 +85,8 @@ function serviceMocks(
     CompareWithChampion: (input) => compared(input, CHAMPION_SCORES),
     NotifyChampionKept: () => ({ MessageId: 'm-4' }),
     WriteModelMetrics: () => ({ ETag: '"abc"' }),
+    // SageMaker checks a new version before it is Completed: the first look finds it in progress.
+    DescribeVersion: () => ({ ModelPackageStatus: (versionLooks += 1) === 1 ? 'InProgress' : 'Completed' }),
     RegisterModel: () => ({
       ModelPackageArn: `arn:aws:sagemaker:eu-west-1:123456789012:model-package/${prefix}-models/3`,
     }),
@@ -176,6 +179,7 @@ async function execute(
     'NotifyChampionKept',
     'WriteModelMetrics',
     'RegisterModel',
+    'DescribeVersion',
     'TrainModel',
     'CreateModel',
     'CreateEndpointConfig',
@@ -305,6 +309,10 @@ describe('a local execution of the training pipeline', () => {
       improvementOverChampion: 'null',
     });
     const packageArn = `arn:aws:sagemaker:eu-west-1:123456789012:model-package/${prefix}-models/3`;
+    // The model is made from the version, once SageMaker has completed it.
+    expect(called(run, 'DescribeVersion')).toBe(2);
+    expect(run.calls.DescribeVersion[0]).toEqual({ ModelPackageName: packageArn });
+    expect(run.calls.CreateModel[0].PrimaryContainer).toEqual({ ModelPackageName: packageArn });
     expect(run.calls.CreateModel[0].Tags).toContainEqual({ Key: 'ml-pipeline:model-package', Value: packageArn });
     expect(run.output).toMatchObject({ modelPackageArn: packageArn });
   });
@@ -512,6 +520,13 @@ describe('a local execution of the training pipeline', () => {
     expect(run.error?.message).toMatch(/recall below 0.5/);
     expect(run.calls.NotifyRejected[0].Message).toMatchObject({ validationRecall: 0.3, minValidationRecall: 0.5 });
     expect(called(run, 'FindChampion')).toBe(0);
+  });
+
+  test('fails, deploying nothing, when SageMaker does not complete the registered version', async () => {
+    const run = await execute({ DescribeVersion: () => ({ ModelPackageStatus: 'Failed' }) });
+    expect(run.error?.message).toMatch(/ModelPackageNotCompleted|is Failed, not Completed/);
+    expect(called(run, 'CreateModel')).toBe(0);
+    expect(called(run, 'NotifyFailure')).toBe(1);
   });
 
   test('gives up on a SageMaker error after a few attempts, failing with that error', async () => {
