@@ -1,10 +1,10 @@
 import aslValidator from 'asl-validator';
-import { StateMachine, type StateMachineDefinition } from 'aws-local-stepfunctions';
 import { evaluateTraining, type TrainingJobDescription } from '../../lambda/evaluate-training/evaluate';
 import { championFigures, compareWithChampion, type ScoredRecord } from '../../lambda/compare-champion/compare';
 import { QUALITY_METRIC } from '../../lib/contract/training-run';
 import { PIPELINE_STATE_MACHINE, stateMachineDefinition, synthPipeline } from '../helpers';
 import { parseReport } from '../../scripts/train/pipeline-runner';
+import { awsError, runLocally, type Handler, type Json, type LocalRun } from '../local-state-machine';
 
 /**
  * The synthesized state machine, executed locally: every AWS call is answered by a mock, while Step Functions'
@@ -14,9 +14,9 @@ const { training, config } = synthPipeline({ stage: 'sandbox' });
 const definition = stateMachineDefinition(training, PIPELINE_STATE_MACHINE);
 const endpointName = config.serving.endpointName;
 const prefix = config.namePrefix;
-const EXECUTION_ARN = 'arn:aws:states:eu-west-1:123456789012:execution:training:run-1';
-
-type Handler = (input: Record<string, unknown>) => unknown;
+const STATE_MACHINE_ARN = 'arn:aws:states:eu-west-1:123456789012:stateMachine:mlpipe-sandbox-training';
+/** The execution the local runner runs as (test/local-state-machine.ts), which the single-run guard finds itself as. */
+const EXECUTION_ARN = 'arn:aws:states:eu-west-1:123456789012:execution:x:run-1';
 
 /** The champion's scores of the validation split: 11 of its 12 fraud/legitimate pairs are in order, an AUC of 11/12. */
 const CHAMPION_SCORES: ScoredRecord[] = [
@@ -38,27 +38,19 @@ function compared(input: Record<string, unknown>, scores: ScoredRecord[]) {
 
 /** An endpoint that serves a previous run's model: the champion. */
 const SERVING = { FindChampion: () => ({ EndpointName: 'e', EndpointConfigName: 'mlpipe-sandbox-previous' }) };
-type Json = Record<string, unknown>;
 
 /** How Step Functions reports SageMaker throttling: the name is generic, the cause says what happened. */
 const THROTTLED = 'Rate exceeded (Service: SageMaker, Status Code: 400, Error Code: ThrottlingException)';
-
-/** An AWS error as Step Functions names it (for example `SageMaker.ThrottlingException`). */
-function awsError(name: string, message = name): Error {
-  const error = new Error(message);
-  error.name = name;
-  return error;
-}
 
 /**
  * Answers for a healthy run; each scenario replaces the ones it is about, or makes a state's first call fail with
  * `failFirst` before it answers as in a healthy run.
  */
 function serviceMocks(
-  calls: Record<string, Json[]>,
   overrides: Record<string, Handler> = {},
   failFirst: Record<string, Error> = {},
 ): Record<string, Handler> {
+  const attempts: Record<string, number> = {};
   let runId = '';
   let describeCount = 0;
   let versionLooks = 0;
@@ -141,87 +133,29 @@ function serviceMocks(
   return Object.fromEntries(
     Object.entries(handlers).map(([state, handler]) => [
       state,
-      async (input: unknown) => {
-        (calls[state] ??= []).push(input as Json);
-        if (failFirst[state] !== undefined && calls[state].length === 1) throw failFirst[state];
-        return handler(input as Json);
+      (input: Json) => {
+        attempts[state] = (attempts[state] ?? 0) + 1;
+        if (failFirst[state] !== undefined && attempts[state] === 1) throw failFirst[state];
+        return handler(input);
       },
     ]),
   );
 }
 
-interface Execution {
-  readonly calls: Record<string, Json[]>;
-  readonly output?: Json;
-  readonly error?: Error;
-}
+type Execution = LocalRun;
 
-async function execute(
-  overrides: Record<string, Handler> = {},
-  failFirst: Record<string, Error> = {},
-): Promise<Execution> {
-  const calls: Record<string, Json[]> = {};
-  const machine = new StateMachine(definition as unknown as StateMachineDefinition, {
-    validationOptions: { checkArn: false },
+/** A run of the synthesized definition with the healthy-run answers, `overrides` and `failFirst` applied. */
+const execute = (overrides: Record<string, Handler> = {}, failFirst: Record<string, Error> = {}): Promise<Execution> =>
+  runLocally(definition, {}, serviceMocks(overrides, failFirst), {
+    stateMachineArn: STATE_MACHINE_ARN,
+    waits: [
+      'WaitForCrawler',
+      'WaitForEndpoint',
+      'WaitBeforeEndpointLookup',
+      'WaitBeforeChampionLookup',
+      'WaitForVersion',
+    ],
   });
-  const zero = (states: string[]) => Object.fromEntries(states.map((s) => [s, 0]));
-  const retrying = [
-    'FindRunningRuns',
-    'StartCrawler',
-    'GetCrawler',
-    'ExportDatasets',
-    'WriteBaseline',
-    'ExportScoringSet',
-    'FindChampion',
-    'DescribeChampionConfig',
-    'ScoreChampion',
-    'CompareWithChampion',
-    'NotifyChampionKept',
-    'WriteModelMetrics',
-    'RegisterModel',
-    'DescribeVersion',
-    'TrainModel',
-    'CreateModel',
-    'CreateEndpointConfig',
-    'FindEndpoint',
-    'CreateEndpoint',
-    'UpdateEndpoint',
-    'DescribeEndpoint',
-    'DeleteFailedEndpoint',
-    'EvaluateModel',
-    'ListEndpointConfigs',
-    'ListModels',
-    'DeleteEndpointConfig',
-    'DeleteModel',
-    'NotifyFailure',
-    'NotifyRejected',
-    'NotifyCleanupFailed',
-  ];
-  const run = machine.run(
-    {},
-    {
-      overrides: {
-        taskResourceLocalHandlers: serviceMocks(calls, overrides, failFirst) as never,
-        waitTimeOverrides: zero([
-          'WaitForCrawler',
-          'WaitForEndpoint',
-          'WaitBeforeEndpointLookup',
-          'WaitBeforeChampionLookup',
-        ]),
-        retryIntervalOverrides: zero(retrying),
-      },
-      context: {
-        Execution: { Id: EXECUTION_ARN, Name: 'run-1' },
-        StateMachine: { Id: 'arn:aws:states:eu-west-1:123456789012:stateMachine:mlpipe-sandbox-training' },
-      } as never,
-    },
-  );
-  try {
-    return { calls, output: (await run.result) as Json };
-  } catch (error) {
-    return { calls, error: error as Error };
-  }
-}
 
 const called = (execution: Execution, state: string) => execution.calls[state]?.length ?? 0;
 
