@@ -1,5 +1,3 @@
-import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
-import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { encodedExpression } from '../../lib/schema/athena-queries';
 import {
@@ -15,53 +13,31 @@ import {
 } from '../../lib/schema/drift-queries';
 import { featureFields, TRANSACTION_SCHEMA, type FieldSpec } from '../../lib/schema/feature-schema';
 import { checkRecord } from '../../lib/schema/record-validation';
-import { DUCKDB_TYPES } from '../../scripts/bench-lake/lake';
 import { generateRecords, type DriftScenario, type GeneratedRecord } from '../../scripts/ingest/transactions';
-import { tempDir } from '../temp-dirs';
+import { duckDbParquet } from './duckdb-parquet';
 
 /**
  * The PSI query runs for real, in DuckDB, on Parquet files written with the Glue types of the schema's columns (as
  * Firehose writes them), from the producer's records.
  */
-let instance: DuckDBInstance;
-let connection: DuckDBConnection;
-const dir = tempDir('drift-queries');
-
-beforeAll(async () => {
-  instance = await DuckDBInstance.create(':memory:');
-  connection = await instance.connect();
-});
-afterAll(() => {
-  connection.closeSync();
-  instance.closeSync();
-});
+const duck = duckDbParquet('drift-queries');
 
 const FEATURES = featureFields(TRANSACTION_SCHEMA);
 
-/** Writes records as a Parquet file with the schema's column types and returns it as a query source. */
-async function parquetOf(name: string, records: readonly object[]): Promise<string> {
-  const json = join(dir, `${name}.json`);
-  writeFileSync(json, records.map((record) => `${JSON.stringify(record)}\n`).join(''));
-  const columns = FEATURES.map((f) => `"${f.name}": '${DUCKDB_TYPES[f.type]}'`).join(', ');
-  const parquet = join(dir, `${name}.parquet`);
-  await connection.run(
-    `COPY (SELECT * FROM read_json('${json}', format = 'newline_delimited', columns = {${columns}}))
-     TO '${parquet}' (FORMAT PARQUET, COMPRESSION SNAPPY)`,
-  );
-  return `(SELECT * FROM read_parquet('${parquet}'))`;
-}
+/** Writes records as a Parquet file with the schema's feature types and returns it as a query source. */
+const parquetOf = (name: string, records: readonly object[]) => duck.parquetOf(name, FEATURES, records);
 
 /** PSI per feature of `source` against a baseline: written-out baselines, or a relation of baseline rows. */
 async function psi(baseline: readonly FeatureBaseline[] | string, source: string): Promise<Map<string, number>> {
   const relation = typeof baseline === 'string' ? baseline : baselineValues(TRANSACTION_SCHEMA, baseline);
-  const reader = await connection.runAndReadAll(psiQuery(TRANSACTION_SCHEMA, relation, source));
+  const reader = await duck.connection.runAndReadAll(psiQuery(TRANSACTION_SCHEMA, relation, source));
   return new Map(reader.getRowObjects().map((row) => [String(row.feature), Number(row.psi)]));
 }
 
 /** Runs the baseline query on `source` into a Parquet file, as the pipeline's UNLOAD does, and returns it as a relation. */
 async function baselineTable(name: string, source: string): Promise<string> {
-  const parquet = join(dir, `${name}-baseline.parquet`);
-  await connection.run(`COPY (${baselineQuery(TRANSACTION_SCHEMA, source)}) TO '${parquet}' (FORMAT PARQUET)`);
+  const parquet = join(duck.dir, `${name}-baseline.parquet`);
+  await duck.connection.run(`COPY (${baselineQuery(TRANSACTION_SCHEMA, source)}) TO '${parquet}' (FORMAT PARQUET)`);
   return `(SELECT * FROM read_parquet('${parquet}')) AS baseline`;
 }
 
@@ -101,7 +77,7 @@ describe('the baseline query, run in DuckDB on Parquet', () => {
 
   test('bins every feature as the reference computation does, with the same shares', async () => {
     const source = await parquetOf('baseline-training', training);
-    const reader = await connection.runAndReadAll(baselineQuery(TRANSACTION_SCHEMA, source));
+    const reader = await duck.connection.runAndReadAll(baselineQuery(TRANSACTION_SCHEMA, source));
     const rows = reader.getRowObjects().map((row) => ({
       feature: String(row.feature),
       bin: Number(row.bin),
@@ -129,7 +105,7 @@ describe('the baseline query, run in DuckDB on Parquet', () => {
 
   test('gives no rows for no training records', async () => {
     const source = (await parquetOf('baseline-empty', training.slice(0, 1))).replace('))', ') WHERE false)');
-    const reader = await connection.runAndReadAll(baselineQuery(TRANSACTION_SCHEMA, source));
+    const reader = await duck.connection.runAndReadAll(baselineQuery(TRANSACTION_SCHEMA, source));
     expect(reader.getRowObjects()).toEqual([]);
   });
 
@@ -210,7 +186,7 @@ describe('the PSI query, run in DuckDB on Parquet', () => {
     const window = await parquetOf('sparse-psi', records(50, 9));
     const rows = async (minRecords: number) =>
       (
-        await connection.runAndReadAll(psiQuery(TRANSACTION_SCHEMA, trainingBaseline, window, minRecords))
+        await duck.connection.runAndReadAll(psiQuery(TRANSACTION_SCHEMA, trainingBaseline, window, minRecords))
       ).getRowObjects();
     expect(await rows(51)).toEqual([]);
     expect((await rows(50)).map((row) => Number(row.records))).toEqual(FEATURES.map(() => 50));

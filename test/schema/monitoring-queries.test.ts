@@ -1,4 +1,3 @@
-import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { BASELINE_COLUMNS, baselineQuery, baselineValues, psiQuery } from '../../lib/schema/drift-queries';
@@ -14,39 +13,19 @@ import {
   scoreDriftQuery,
 } from '../../lib/schema/monitoring-queries';
 import { DUCKDB_TYPES } from '../../scripts/bench-lake/lake';
-import { tempDir } from '../temp-dirs';
+import { duckDbParquet } from './duckdb-parquet';
 
 /**
  * The monitor's measuring SQL runs for real, in DuckDB, on Parquet written with the Glue types of the inference
  * log's and the raw table's columns, against reference computations written in TypeScript.
  */
-let instance: DuckDBInstance;
-let connection: DuckDBConnection;
-const dir = tempDir('monitoring-queries');
-
-beforeAll(async () => {
-  instance = await DuckDBInstance.create(':memory:');
-  connection = await instance.connect();
-});
-afterAll(() => {
-  connection.closeSync();
-  instance.closeSync();
-});
+const duck = duckDbParquet('monitoring-queries');
 
 const LOG_COLUMNS = inferenceLogColumns(TRANSACTION_SCHEMA);
 
 /** Writes rows as Parquet with the given Glue-typed columns, and returns the file as a query source. */
-async function parquetOf(name: string, columns: readonly { name: string; type: string }[], rows: readonly object[]) {
-  const json = join(dir, `${name}.json`);
-  writeFileSync(json, rows.map((row) => `${JSON.stringify(row)}\n`).join(''));
-  const types = columns.map((c) => `"${c.name}": '${DUCKDB_TYPES[c.type as keyof typeof DUCKDB_TYPES]}'`).join(', ');
-  const parquet = join(dir, `${name}.parquet`);
-  // An empty file still needs its columns: read them from a JSON of no rows.
-  await connection.run(
-    `COPY (SELECT * FROM read_json('${json}', format = 'newline_delimited', columns = {${types}})) TO '${parquet}' (FORMAT PARQUET)`,
-  );
-  return `(SELECT * FROM read_parquet('${parquet}'))`;
-}
+const parquetOf = (name: string, columns: readonly { name: string; type: string }[], rows: readonly object[]) =>
+  duck.parquetOf(name, columns, rows);
 
 /** Inference-log rows: a score, its decision at 0.5, the record id, and a time. */
 const logRows = (scores: readonly number[], ids: readonly (string | null)[] = scores.map((_, i) => `t-${i}`)) =>
@@ -63,7 +42,7 @@ const logRows = (scores: readonly number[], ids: readonly (string | null)[] = sc
   }));
 
 async function measures(query: string): Promise<Map<string, { value: number; records: number }>> {
-  const reader = await connection.runAndReadAll(query);
+  const reader = await duck.connection.runAndReadAll(query);
   return new Map(
     reader
       .getRowObjects()
@@ -262,15 +241,15 @@ describe('the whole monitor statement, run in DuckDB on tables shaped like the G
   // DuckDB lacks Trino's date_format; strftime reads the same %Y, %m, %d and %H.
   beforeAll(async () => {
     // Athena's session runs in UTC, as Firehose's partition values are.
-    await connection.run("SET TimeZone = 'UTC'");
-    await connection.run('CREATE MACRO date_format(t, f) AS strftime(t, f)');
-    await connection.run('CREATE SCHEMA lake');
+    await duck.connection.run("SET TimeZone = 'UTC'");
+    await duck.connection.run('CREATE MACRO date_format(t, f) AS strftime(t, f)');
+    await duck.connection.run('CREATE SCHEMA lake');
     const table = async (name: string, columns: readonly { name: string; type: string }[], partitions: string[]) => {
       const all = [
         ...columns.map((c) => `"${c.name}" ${DUCKDB_TYPES[c.type as keyof typeof DUCKDB_TYPES]}`),
         ...partitions.map((p) => `"${p}" VARCHAR`),
       ];
-      await connection.run(`CREATE TABLE lake."${name}" (${all.join(', ')})`);
+      await duck.connection.run(`CREATE TABLE lake."${name}" (${all.join(', ')})`);
     };
     const hourly = ['year', 'month', 'day', 'hour'];
     await table('predictions', LOG_COLUMNS, hourly);
@@ -287,9 +266,9 @@ describe('the whole monitor statement, run in DuckDB on tables shaped like the G
       day: String(at.getUTCDate()).padStart(2, '0'),
       hour: String(at.getUTCHours()).padStart(2, '0'),
     };
-    const json = join(dir, `${name}-${at.getTime()}-${rows.length}.json`);
+    const json = join(duck.dir, `${name}-${at.getTime()}-${rows.length}.json`);
     writeFileSync(json, rows.map((row) => `${JSON.stringify({ ...row, ...partitions })}\n`).join(''));
-    await connection.run(`INSERT INTO lake."${name}" BY NAME SELECT * FROM read_json_auto('${json}')`);
+    await duck.connection.run(`INSERT INTO lake."${name}" BY NAME SELECT * FROM read_json_auto('${json}')`);
   }
 
   test('writes the drift, score and quality rows of the serving model only, from its windows only', async () => {
@@ -318,15 +297,15 @@ describe('the whole monitor statement, run in DuckDB on tables shaped like the G
       ['amount', [50], [1, 0]],
       ['hour_of_day', [12], [0, 1]],
     ] as const) {
-      await connection.run(
+      await duck.connection.run(
         `INSERT INTO lake.baselines SELECT * FROM ${baselineValues(TRANSACTION_SCHEMA, [{ feature, edges, expected }]).replace('AS baseline(', 'AS b(')}` +
           ` CROSS JOIN (SELECT 'run-1' AS run)`,
       );
     }
     const fill = (sql: string) =>
       sql.replaceAll(MONITOR_PLACEHOLDERS.model, 'run-1').replaceAll(MONITOR_PLACEHOLDERS.run, 'monitor-1');
-    await connection.run(fill(monitoringInsertQuery(TRANSACTION_SCHEMA, windows)));
-    const rows = (await connection.runAndReadAll(fill(monitorRunQuery('lake')))).getRowObjects();
+    await duck.connection.run(fill(monitoringInsertQuery(TRANSACTION_SCHEMA, windows)));
+    const rows = (await duck.connection.runAndReadAll(fill(monitorRunQuery('lake')))).getRowObjects();
     const byMetric = (metric: string, dimension = '') =>
       rows.find((row) => row.metric === metric && row.dimension === dimension);
     expect(Number(byMetric(MONITOR_METRICS.featurePsi, 'amount')?.value)).toBeCloseTo(0, 6);
@@ -340,7 +319,7 @@ describe('the whole monitor statement, run in DuckDB on tables shaped like the G
     expect(Number(byMetric(MONITOR_METRICS.recall)?.value)).toBe(1);
     expect(Number(byMetric(MONITOR_METRICS.precision)?.value)).toBe(0.5);
     const stored = (
-      await connection.runAndReadAll('SELECT DISTINCT monitor_run, model_name FROM lake.monitoring')
+      await duck.connection.runAndReadAll('SELECT DISTINCT monitor_run, model_name FROM lake.monitoring')
     ).getRowObjects();
     expect(stored).toEqual([{ monitor_run: 'monitor-1', model_name: 'run-1' }]);
   });
