@@ -15,7 +15,8 @@ export async function readChampionScores(s3: S3Client, bucket: string, runId: st
       if (key === undefined) continue;
       const object = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
       const text = (await object.Body?.transformToString('utf8')) ?? '';
-      records.push(...parseScores(text, `s3://${bucket}/${key}`));
+      // One by one: spreading a file's records into push() overflows the stack past about 100,000 of them.
+      for (const record of parseScores(text, `s3://${bucket}/${key}`)) records.push(record);
       files += 1;
     }
     token = page.IsTruncated === true ? page.NextContinuationToken : undefined;

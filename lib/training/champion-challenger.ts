@@ -47,6 +47,11 @@ export interface ChampionChallengerProps {
 }
 
 const SAGEMAKER_INSTANCE_TYPE = /^ml\.[a-z0-9-]+\.[a-z0-9]+$/;
+/**
+ * Families with local NVMe storage carry a `d` in their name (ml.m5d, ml.c5d, ml.g4dn); SageMaker encrypts that
+ * storage in hardware and refuses a `VolumeKmsKeyId` for them (TransformResources), which the job sets.
+ */
+const LOCAL_STORAGE_FAMILY = /^ml\.[a-z]+[0-9]+[a-z]*dn?\./;
 
 /**
  * Champion and challenger on the same data: the model the endpoint serves now (the champion) scores the new
@@ -54,8 +59,8 @@ const SAGEMAKER_INSTANCE_TYPE = /^ml\.[a-z0-9-]+\.[a-z0-9]+$/;
  * replaces it only if its validation AUC is at least `minImprovement` above the champion's AUC on those scores.
  *
  * FindChampion → DescribeChampionConfig → ScoreChampion (createTransformJob.sync) → CompareWithChampion (a Lambda
- * function: rank-based AUC, recall, precision, decision) → IsChallengerBetter. Without an endpoint there is no
- * champion: the first model meets the floors alone. A kept champion is announced and the run fails with
+ * function: rank-based AUC, recall, precision, decision) → IsChallengerBetter. Without an endpoint, or with a Failed
+ * one, nothing serves and there is no champion: the model meets the floors alone (`first-model`). A kept champion is announced and the run fails with
  * ChampionKept; the endpoint keeps serving it. Expects `$.run.id` and `$.training`; writes `$.comparison`
  * (ModelComparison in lib/contract/training-run.ts).
  *
@@ -87,6 +92,12 @@ export class ChampionChallenger extends Construct {
           "one such as 'ml.m5.large'",
       );
     }
+    if (LOCAL_STORAGE_FAMILY.test(props.transformInstanceType)) {
+      throw new Error(
+        `${owner}: transformInstanceType '${props.transformInstanceType}' has local storage, for which SageMaker ` +
+          "refuses the volume key the job encrypts with; pick a family without 'd', such as 'ml.m5.large'",
+      );
+    }
     const stack = Stack.of(this);
     const endpointArn = stack.formatArn({
       service: 'sagemaker',
@@ -105,7 +116,7 @@ export class ChampionChallenger extends Construct {
       action: 'describeEndpoint',
       parameters: { EndpointName: props.endpointName },
       iamResources: [endpointArn],
-      resultSelector: { 'configName.$': '$.EndpointConfigName' },
+      resultSelector: { 'configName.$': '$.EndpointConfigName', 'status.$': '$.EndpointStatus' },
       resultPath: '$.championEndpoint',
     });
     const describeConfig = new tasks.CallAwsService(this, 'DescribeChampionConfig', {
@@ -191,7 +202,7 @@ export class ChampionChallenger extends Construct {
     // DescribeEndpoint answers a missing endpoint with "Could not find endpoint" under the same error name as
     // throttling (see endpoint-rollout.ts), so the catch tells them apart by the cause.
     const firstModel = new sfn.Pass(this, 'NoChampion', {
-      comment: 'No endpoint yet: the first model meets the floors alone',
+      comment: 'Nothing serves (no endpoint, or a Failed one): the floors alone decide',
       parameters: {
         decision: 'first-model',
         minImprovement: props.minImprovement,
@@ -225,7 +236,14 @@ export class ChampionChallenger extends Construct {
         ),
       { errors: [sfn.Errors.ALL], resultPath: '$.lookup' },
     );
-    findChampion.next(describeConfig).next(transform).next(compare);
+    // A Failed endpoint serves nothing: its model is no champion (and may be why it failed), and the rollout replaces
+    // the endpoint. Any other status has a model that served or will.
+    findChampion.next(
+      new sfn.Choice(this, 'DoesTheEndpointServe')
+        .when(sfn.Condition.stringEquals('$.championEndpoint.status', 'Failed'), firstModel)
+        .otherwise(describeConfig),
+    );
+    describeConfig.next(transform).next(compare);
     this.startState = findChampion;
     this.transformJobsArn = transform.jobsArn;
     this.compareFunctionArn = compareFunction.function.functionArn;

@@ -1,4 +1,4 @@
-import { type RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import { Duration, type RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import type * as logs from 'aws-cdk-lib/aws-logs';
@@ -31,8 +31,10 @@ export class CompareChampionFunction extends PipelineFunction {
       entry: 'compare-champion',
       description: "Scores the champion on the run's validation split and decides champion or challenger",
       environment: { MIN_IMPROVEMENT: String(props.minImprovement), MODELS_BUCKET: modelsBucket.bucketName },
-      // Up to 256 MiB of scores: a line is about 25 bytes, so some ten million validation records.
+      // Scores of a few million validation records (a line is about 25 bytes, a parsed record some 100) fit in memory
+      // and sort in well under the timeout; the default data's split is some 2,000.
       memorySize: 1024,
+      timeout: Duration.minutes(5),
       encryptionKey,
       logRetention: props.logRetention,
       logRemovalPolicy: props.removalPolicy,

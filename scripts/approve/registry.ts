@@ -163,9 +163,9 @@ export function describePending(
     return lines;
   }
   lines.push(
-    `${pending.length} version(s) of ${group} await approval, newest first. The champion's AUC is the one it had on ` +
-      "each candidate's validation split (batch transform):",
-    '  Version  Registered (UTC)  Validation AUC  Recall  Champion AUC  Decision',
+    `${pending.length} version(s) of ${group} await approval, newest first. "Champion then" is the AUC of the model ` +
+      "that served when the candidate was trained, on the candidate's validation split (batch transform):",
+    '  Version  Registered (UTC)  Validation AUC  Recall  Champion then  Decision',
   );
   for (const v of pending) {
     const championAuc =
@@ -175,7 +175,7 @@ export function describePending(
     const registered = v.registered?.toISOString().slice(0, 16).replace('T', ' ') ?? 'unknown';
     lines.push(
       `  ${String(v.version).padEnd(7)}  ${registered.padEnd(16)}  ${four(v.validationAuc).padEnd(14)}  ` +
-        `${four(v.validationRecall).padEnd(6)}  ${four(championAuc).padEnd(12)}  ${v.challenge ?? 'n/a'}`,
+        `${four(v.validationRecall).padEnd(6)}  ${four(championAuc).padEnd(13)}  ${v.challenge ?? 'n/a'}`,
     );
   }
   const newest = pending[0].version;

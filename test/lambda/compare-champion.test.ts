@@ -212,6 +212,15 @@ describe('readChampionScores, with the real S3 client against a local stand-in',
     expect(requests.some((r) => r.includes('run-2/champion-scores/a'))).toBe(false);
   });
 
+  test('reads a file of 200,000 records, more than a spread into push() survives', async () => {
+    objects['models/run-1/champion-scores/big.gz.out'] = Array.from({ length: 200_000 }, (_, i) =>
+      i % 50 === 0 ? '1,0.9' : '0,0.1',
+    ).join('\n');
+    const records = await readChampionScores(client(), 'models-bucket', 'run-1');
+    expect(records).toHaveLength(200_000);
+    expect(championFigures('m', records)).toMatchObject({ auc: 1, recall: 1, records: 200_000 });
+  });
+
   test('fails with the prefix when the transform wrote nothing', async () => {
     objects['models/run-1/champion-scores/empty.out'] = '';
     await expect(readChampionScores(client(), 'models-bucket', 'run-1')).rejects.toThrow(

@@ -37,7 +37,13 @@ function compared(input: Record<string, unknown>, scores: ScoredRecord[]) {
 }
 
 /** An endpoint that serves a previous run's model: the champion. */
-const SERVING = { FindChampion: () => ({ EndpointName: 'e', EndpointConfigName: 'mlpipe-sandbox-previous' }) };
+const SERVING = {
+  FindChampion: () => ({
+    EndpointName: 'e',
+    EndpointConfigName: 'mlpipe-sandbox-previous',
+    EndpointStatus: 'InService',
+  }),
+};
 
 /** How Step Functions reports SageMaker throttling: the name is generic, the cause says what happened. */
 const THROTTLED = 'Rate exceeded (Service: SageMaker, Status Code: 400, Error Code: ThrottlingException)';
@@ -424,6 +430,15 @@ describe('a local execution of the training pipeline', () => {
     for (const state of ['WriteModelMetrics', 'RegisterModel', 'CreateModel', 'CreateEndpointConfig', 'FindEndpoint']) {
       expect(called(run, state)).toBe(0);
     }
+  });
+
+  test('takes no champion from an endpoint that failed, whose model never served', async () => {
+    const run = await execute({
+      FindChampion: () => ({ EndpointName: 'e', EndpointConfigName: `${prefix}-broken`, EndpointStatus: 'Failed' }),
+    });
+    expect(called(run, 'DescribeChampionConfig')).toBe(0);
+    expect(called(run, 'ScoreChampion')).toBe(0);
+    expect(run.calls.RegisterModel[0].CustomerMetadataProperties).toMatchObject({ challenge: 'first-model' });
   });
 
   test('fails when the champion cannot be looked up for a reason other than a missing endpoint', async () => {

@@ -134,6 +134,8 @@ describe('champion and challenger configuration', () => {
     [{ minImprovement: 1.5 }, /qualityGate\.minImprovement/],
     [{ minValidationRecall: -0.1 }, /qualityGate\.minValidationRecall/],
     [{ transformInstanceType: 'm5.large' }, /qualityGate\.transformInstanceType/],
+    [{ transformInstanceType: 'ml.m5d.large' }, /has local storage.*such as 'ml.m5.large'/],
+    [{ transformInstanceType: 'ml.g4dn.xlarge' }, /has local storage/],
   ])('refuses %p with the setting to change', (qualityGate, message) => {
     expect(() => trainingStack('sandbox', { qualityGate })).toThrow(message);
   });

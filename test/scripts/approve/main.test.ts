@@ -109,10 +109,10 @@ describe('npm run approve', () => {
     expect(text).toContain(`2 version(s) of ${GROUP} await approval`);
     // The champion's AUC on each candidate's split is the candidate's AUC minus its improvement.
     expect(lines.find((line) => line.startsWith('  6 '))).toBe(
-      '  6        2026-12-06 09:30  0.9313          0.7733  0.9204        challenger-wins',
+      '  6        2026-12-06 09:30  0.9313          0.7733  0.9204         challenger-wins',
     );
     expect(lines.find((line) => line.startsWith('  5 '))).toBe(
-      '  5        2026-12-05 09:30  0.9012          n/a     0.9062        challenger-wins',
+      '  5        2026-12-05 09:30  0.9012          n/a     0.9062         challenger-wins',
     );
     expect(text).toContain('Approve: npm run approve -- --approve 6');
     expect(sagemaker.commandCalls(UpdateModelPackageCommand)).toHaveLength(0);
