@@ -16,6 +16,28 @@ import { ATHENA_RESULTS_PREFIX, RAW_EVENTS_PREFIX, TRAINING_EXPORTS_PREFIX } fro
 import { objectArnFindingId } from '../shared/nag-findings';
 import { retryOrFail } from '../shared/retries';
 
+/** Where a query names its run: the run id, and the day the execution started. */
+const RUN_ID = 'RUN_ID_OF_THIS_RUN';
+const RUN_START = 'START_TIME_OF_THIS_RUN';
+/**
+ * The run's start day in UTC, from the execution's start time (ISO 8601 with `Z`, `2026-12-02T13:00:00.123Z`, which
+ * Trino's from_iso8601_timestamp reads as a UTC timestamp; `date()` keeps its zone, as Firehose's partitions do).
+ */
+const RUN_START_DAY = `date(from_iso8601_timestamp('${RUN_START}'))`;
+
+/**
+ * A query naming its run, as a `States.Format` over the run id and the execution's start time: each marker becomes a
+ * `{}`, and its value an argument in the order the markers appear.
+ */
+function runQuery(query: string): string {
+  const values: Record<string, string> = { [RUN_ID]: '$.run.id', [RUN_START]: '$$.Execution.StartTime' };
+  const markers = query.match(new RegExp(`${RUN_ID}|${RUN_START}`, 'g')) ?? [];
+  return sfn.JsonPath.format(
+    query.replace(new RegExp(`${RUN_ID}|${RUN_START}`, 'g'), '{}'),
+    ...markers.map((marker) => sfn.JsonPath.stringAt(values[marker])),
+  );
+}
+
 export interface DatasetExportProps {
   /** The features, label and table the export selects. */
   readonly schema: FeatureSchema;
@@ -73,24 +95,15 @@ export class DatasetExport extends Construct {
           'least 1 (the raw table is partitioned by day); pass for example Duration.days(30)',
       );
     }
-    const exportQuery = trainingExportQuery(props.schema, {
-      database: props.databaseName,
-      destination: this.exportUri('{}'),
-      validationPercent,
-      windowDays,
-    });
+    // The three queries end their window on the day the run started, not on the day each one runs: a run that
+    // crosses midnight still trains, baselines and challenges on the same records.
+    const selection = { database: props.databaseName, validationPercent, windowDays, lastDay: RUN_START_DAY };
+    const exportQuery = trainingExportQuery(props.schema, { ...selection, destination: this.exportUri(RUN_ID) });
     const baselineQuery = baselineUnloadQuery(props.schema, {
-      database: props.databaseName,
-      destination: props.modelsBucket.s3UrlForObject(baselineKeyPrefix('{}')),
-      validationPercent,
-      windowDays,
+      ...selection,
+      destination: props.modelsBucket.s3UrlForObject(baselineKeyPrefix(RUN_ID)),
     });
-    const scoringQuery = scoringExportQuery(props.schema, {
-      database: props.databaseName,
-      destination: this.scoringUri('{}'),
-      validationPercent,
-      windowDays,
-    });
+    const scoringQuery = scoringExportQuery(props.schema, { ...selection, destination: this.scoringUri(RUN_ID) });
     const athenaQuery = (comment: string, queryString: string): sfn.CustomStateProps => ({
       stateJson: {
         Type: 'Task',
@@ -98,7 +111,7 @@ export class DatasetExport extends Construct {
         Resource: `arn:${Stack.of(this).partition}:states:::athena:startQueryExecution.sync`,
         Parameters: {
           ...sfn.FieldUtils.renderObject({
-            QueryString: sfn.JsonPath.format(queryString, sfn.JsonPath.stringAt('$.run.id')),
+            QueryString: runQuery(queryString),
           }),
           QueryExecutionContext: { Database: props.databaseName },
           WorkGroup: props.workgroupName,

@@ -267,13 +267,25 @@ describe('a local execution of the training pipeline', () => {
     expect(exportSql).toContain(`TO 's3://TOKEN_`);
     expect(exportSql).toContain(`/training-exports/${runId}/'`);
     expect(exportSql).toContain("partitioned_by = ARRAY['split']");
-    // The window survives Step Functions' string formatting: its quotes and the date patterns arrive intact.
-    expect(exportSql).toContain(`>= date_format(current_date - INTERVAL '29' DAY, '%Y-%m-%d')`);
+    // The window ends on the day the execution started, whenever the query runs; it survives Step Functions' string
+    // formatting, quotes and date patterns intact.
+    const lastDay = /date\(from_iso8601_timestamp\('(\d{4}-\d\d-\d\dT[\d:.]+Z)'\)\)/.exec(exportSql)?.[1];
+    expect(lastDay).toBeDefined();
+    expect(exportSql).toContain(
+      `>= date_format(date(from_iso8601_timestamp('${lastDay}')) - INTERVAL '29' DAY, '%Y-%m-%d')`,
+    );
     // The baseline of the same records lands next to the run's model, before training starts.
     expect(called(run, 'WriteBaseline')).toBe(1);
     const baselineSql = String(run.calls.WriteBaseline[0].QueryString);
     expect(baselineSql).toContain(`/models/${runId}/baseline/'`);
-    expect(baselineSql).toContain(`>= date_format(current_date - INTERVAL '29' DAY, '%Y-%m-%d')`);
+    expect(baselineSql).toContain(
+      `>= date_format(date(from_iso8601_timestamp('${lastDay}')) - INTERVAL '29' DAY, '%Y-%m-%d')`,
+    );
+    // So does the CSV of the validation split the champion scores.
+    expect(String(run.calls.ExportScoringSet[0].QueryString)).toContain(
+      `>= date_format(date(from_iso8601_timestamp('${lastDay}')) - INTERVAL '29' DAY, '%Y-%m-%d')`,
+    );
+    expect(String(run.calls.ExportScoringSet[0].QueryString)).toContain(`/training-exports/${runId}-scoring/'`);
     expect(baselineSql).toContain('ntile(10) OVER (PARTITION BY feature ORDER BY value)');
     const channels = run.calls.TrainModel[0].InputDataConfig as {
       ChannelName: string;
