@@ -118,8 +118,9 @@ export const TRAINING_STATES = {
   /** Announces a model below the quality gate, then ends the run in `modelRejected`. */
   notifyRejected: 'NotifyRejected',
   modelRejected: 'ModelRejected',
-  /** Announces a candidate that does not beat the champion by `minImprovement`, then ends in `championKept`. */
+  /** Announces a candidate that does not beat the champion by `minImprovement`, words the cause, ends in `championKept`. */
   notifyChampionKept: 'NotifyChampionKept',
+  championKeptCause: 'ChampionKeptCause',
   championKept: 'ChampionKept',
   /** Its output is the execution's output, a {@link RunReport}. */
   report: 'Report',
@@ -132,6 +133,7 @@ export const FAILURE_HANDLING_STATES = [
   TRAINING_STATES.notifyRejected,
   TRAINING_STATES.modelRejected,
   TRAINING_STATES.notifyChampionKept,
+  TRAINING_STATES.championKeptCause,
   TRAINING_STATES.championKept,
 ] as const;
 

@@ -175,6 +175,7 @@ export class ChampionChallenger extends Construct {
         comparison: sfn.JsonPath.objectAt('$.comparison'),
       },
       next: new sfn.Pass(this, 'ChampionKeptCause', {
+        stateName: TRAINING_STATES.championKeptCause,
         parameters: {
           cause: sfn.JsonPath.format(
             'Validation AUC {} against the champion {} at {}, improvement {} below the minimum {}; the endpoint keeps serving the champion',

@@ -1,7 +1,16 @@
 import { GetExecutionHistoryCommand, type HistoryEvent, SFNClient } from '@aws-sdk/client-sfn';
 import { ToolError } from '../../../scripts/lib/cli';
 import { describeOutcome, followExecution, parseReport } from '../../../scripts/train/pipeline-runner';
-import { EXECUTION, FAILED_RUN, REJECTED_RUN, REPORT, serveHistory, sfn, SUCCESSFUL_RUN } from './runs';
+import {
+  CHAMPION_KEPT_RUN,
+  EXECUTION,
+  FAILED_RUN,
+  REJECTED_RUN,
+  REPORT,
+  serveHistory,
+  sfn,
+  SUCCESSFUL_RUN,
+} from './runs';
 
 /** Follows a run whose whole history is already there, writing nothing. */
 function followFinished(events: HistoryEvent[]) {
@@ -72,6 +81,12 @@ describe('following a run', () => {
       'Run FAILED after 42s in state TrainModel.',
       '  SageMaker.AmazonSageMakerException: ResourceLimitExceeded: ml.m5.xlarge for spot training job usage is 0',
     ]);
+  });
+
+  test('reports a kept champion at the comparison, with both figures', async () => {
+    const result = await followFinished(CHAMPION_KEPT_RUN);
+    expect(result).toMatchObject({ status: 'FAILED', failedState: 'IsChallengerBetter', error: 'ChampionKept' });
+    expect(describeOutcome(result, '', 0.75)[1]).toContain('against the champion mlpipe-sandbox-1000 at 0.92');
   });
 
   test('reports a model the quality gate rejected as a failure at the gate', async () => {

@@ -101,6 +101,23 @@ export const REJECTED_RUN = history(
   },
 );
 
+export const CHAMPION_KEPT_RUN = history(
+  { type: 'ExecutionStarted' },
+  entered('Task', 'CompareWithChampion'),
+  entered('Choice', 'IsChallengerBetter'),
+  entered('Task', 'NotifyChampionKept'),
+  entered('Pass', 'ChampionKeptCause'),
+  entered('Fail', 'ChampionKept'),
+  {
+    type: 'ExecutionFailed',
+    executionFailedEventDetails: {
+      error: 'ChampionKept',
+      cause:
+        'Validation AUC 0.9 against the champion mlpipe-sandbox-1000 at 0.92, improvement -0.02 below the minimum 0; the endpoint keeps serving the champion',
+    },
+  },
+);
+
 export const sfn = mockClient(SFNClient);
 
 /**
