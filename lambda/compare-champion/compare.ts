@@ -1,8 +1,8 @@
 /**
  * Compares a training run's candidate with the champion, the model the endpoint serves, on the same validation
- * split. The champion's figures come from its batch transform output (`<label>,<score>` lines, see
- * championScoresPrefix); the candidate's from its training job. Step Functions' JSONPath can neither rank scores nor
- * subtract two AUCs, so the figures and the decision are made here.
+ * split: both models' figures come from the same batch transform of the same records (`<label>,<score>` lines, see
+ * championScoresPrefix and challengerScoresPrefix). Step Functions' JSONPath can neither rank scores nor subtract
+ * two AUCs, so the figures and the decision are made here.
  */
 
 import { CONTAINER_CLASS_CUT, type ChampionFigures, type ModelComparison } from '../../lib/contract/training-run';
@@ -102,14 +102,14 @@ export function ratesAt(
   };
 }
 
-/** The champion's figures on its scores; an output without both classes cannot be compared with, and fails. */
+/** A model's figures on its scores; an output without both classes cannot be compared with, and fails. */
 export function championFigures(modelName: string, records: readonly ScoredRecord[]): ChampionFigures {
   const auc = rankAuc(records);
   const { recall, precision } = ratesAt(records, CONTAINER_CLASS_CUT);
   if (auc === null || recall === null) {
     throw new UnreadableScoresError(
-      `The champion ${modelName} scored ${records.length} record(s) without both a fraud and a legitimate one, so ` +
-        'it has no AUC; the export window must hold both classes (the candidate was gated on the same split)',
+      `${modelName} scored ${records.length} record(s) without both a fraud and a legitimate one, so it has no ` +
+        'AUC; the export window must hold both classes (the candidate was gated on the same split)',
     );
   }
   return { modelName, auc, recall, precision, records: records.length };
@@ -129,15 +129,16 @@ export function compareWithChampion(
   minImprovement: number,
 ): ModelComparison {
   const improvement = round(challenger.auc - champion.auc);
+  const rounded = (value: number | null) => (value === null ? null : round(value));
   return {
     decision: improvement >= round(minImprovement) ? 'challenger-wins' : 'champion-kept',
     minImprovement,
-    challenger,
+    challenger: { auc: round(challenger.auc), recall: rounded(challenger.recall) },
     champion: {
       ...champion,
       auc: round(champion.auc),
       recall: round(champion.recall),
-      precision: champion.precision === null ? null : round(champion.precision),
+      precision: rounded(champion.precision),
     },
     improvement,
   };

@@ -1,11 +1,14 @@
-/** Reads a run's champion scores from S3: every object under the run's championScoresPrefix, page by page. */
+/** Reads a run's scores from S3: every object under one of its score prefixes, page by page. */
 
 import { GetObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
-import { championScoresPrefix } from '../../lib/contract/training-run';
 import { UnreadableScoresError, parseScores, type ScoredRecord } from './compare';
 
-export async function readChampionScores(s3: S3Client, bucket: string, runId: string): Promise<ScoredRecord[]> {
-  const prefix = championScoresPrefix(runId);
+export async function readScores(
+  s3: S3Client,
+  bucket: string,
+  prefix: string,
+  model: 'champion' | 'challenger',
+): Promise<ScoredRecord[]> {
   const records: ScoredRecord[] = [];
   let files = 0;
   let token: string | undefined;
@@ -23,7 +26,7 @@ export async function readChampionScores(s3: S3Client, bucket: string, runId: st
   } while (token !== undefined);
   if (records.length === 0) {
     throw new UnreadableScoresError(
-      `s3://${bucket}/${prefix} holds ${files} file(s) and no scored record; the champion's batch transform ` +
+      `s3://${bucket}/${prefix} holds ${files} file(s) and no scored record; the ${model}'s batch transform ` +
         'wrote nothing to compare with',
     );
   }

@@ -160,7 +160,7 @@ export const STAGE_CONFIG = group({
      * transform. Negative is a tolerance: a slightly worse model on fresher data still replaces the champion.
      */
     minImprovement: num(-1, 1, 'it is a difference of two AUCs, between -1 and 1').default(0),
-    /** The instance of the champion's batch transform job, which runs for minutes per training run. */
+    /** The instance of the two batch transform jobs (champion and candidate), which run for minutes per training run. */
     transformInstanceType: mlType('SageMaker runs batch transform jobs only on ml.* instance types', 'ml.m5.large'),
   }),
   serving: group({

@@ -73,6 +73,9 @@ export const baselineKeyPrefix = (runId: string) => `${MODEL_OUTPUT_PREFIX}${run
  */
 export const championScoresPrefix = (runId: string) => `${MODEL_OUTPUT_PREFIX}${runId}/champion-scores/`;
 
+/** Where the same transform writes the candidate's scores of the same split, in the same form. */
+export const challengerScoresPrefix = (runId: string) => `${MODEL_OUTPUT_PREFIX}${runId}/challenger-scores/`;
+
 /**
  * The probability above which the built-in container's accuracy, precision and recall count a record as fraud
  * (log-odds above 0, see EVAL_METRICS). The champion's recall and precision are measured at the same cut, so the two
@@ -94,8 +97,9 @@ export interface ChampionFigures {
 }
 
 /**
- * How the candidate fared against the model now serving, on the same validation split. `first-model`: nothing
- * serves yet, and the floors alone decided. `challenger-wins`: its AUC beats the champion's by at least
+ * How the candidate fared against the model now serving, on the same validation split. With a champion, both
+ * models' figures come from the same batch transform of the same records; for a `first-model`, the candidate's are
+ * its training job's (last round). `first-model`: nothing serves yet, and the floors alone decided. `challenger-wins`: its AUC beats the champion's by at least
  * `minImprovement`. `champion-kept`: it does not, and the endpoint keeps the champion.
  */
 export interface ModelComparison {

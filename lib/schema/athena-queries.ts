@@ -132,7 +132,7 @@ export function scoringExportQuery(schema: FeatureSchema, options: ExportQueryOp
   }
   const exported = [labelField(schema), ...featureFields(schema)];
   return [
-    `-- The validation split as CSV (label first, no header) for the champion's batch transform, from the last ${options.windowDays} day(s).`,
+    `-- The validation split as CSV (label first, no header) for the champion's and the candidate's batch transforms, from the last ${options.windowDays} day(s).`,
     'UNLOAD (',
     '  SELECT',
     exported.map((f) => `    ${encodedExpression(f)} AS ${quoteIdentifier(f.name)}`).join(',\n'),

@@ -7,9 +7,9 @@ import type * as sns from 'aws-cdk-lib/aws-sns';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
-import { TRAINING_STATES, championScoresPrefix } from '../contract/training-run';
+import { TRAINING_STATES, challengerScoresPrefix, championScoresPrefix } from '../contract/training-run';
 import { resourceFindingId } from '../shared/nag-findings';
-import { retryOrFail } from '../shared/retries';
+import { retryOrFail, retryTransient } from '../shared/retries';
 import { CompareChampionFunction } from './compare-champion-function';
 import { ChampionTransformJob } from './champion-transform-job';
 import { PipelineNotification } from './pipeline-notification';
@@ -26,13 +26,17 @@ export interface ChampionChallengerProps {
   readonly modelsBucket: s3.IBucket;
   /** Encrypts the transform's output and its instance's volume. */
   readonly encryptionKey: kms.IKey;
-  /** The instance type of the champion's batch transform, an `ml.*` type. */
+  /** The instance type of the two batch transforms, an `ml.*` type. */
   readonly transformInstanceType: string;
   /**
    * How far the candidate's validation AUC must be above the champion's, from -1 to 1: 0 asks for at least as good,
    * a negative value tolerates a slightly worse model (fresher data), a positive one asks for a real gain.
    */
   readonly minImprovement: number;
+  /** The built-in XGBoost image the candidate is scored with, as it will be served. */
+  readonly imageUri: string;
+  /** The role SageMaker assumes for the candidate's model (and its transform). */
+  readonly sagemakerRole: iam.IRole;
   /** The tag every pipeline-made SageMaker resource carries. */
   readonly ownerTag: { readonly key: string; readonly value: string };
   /** Where a kept champion is announced. */
@@ -74,6 +78,7 @@ export class ChampionChallenger extends Construct {
   readonly startState: sfn.IChainable;
   private readonly transformJobsArn: string;
   private readonly compareFunctionArn: string;
+  private readonly challengerModelsArn: string;
 
   constructor(scope: Construct, id: string, props: ChampionChallengerProps) {
     super(scope, id);
@@ -131,15 +136,72 @@ export class ChampionChallenger extends Construct {
     });
     retryOrFail(describeConfig, 'sagemakerSdk', props.onFailure);
 
-    const transform = new ChampionTransformJob(this, 'ScoreChampion', {
+    // The candidate becomes a model of its own for the transform, `<run id>-c`, from its artefact: it is not yet a
+    // registered version. The clean-up after the next rollout deletes it with the other old models.
+    const challengerModel = sfn.JsonPath.format('{}-c', runId);
+    // Only candidate models: a run id ends in hex digits, never in `-c`, so where approval is manual the training
+    // run still cannot create a model an endpoint would serve.
+    const modelArns = stack.formatArn({
+      service: 'sagemaker',
+      resource: 'model',
+      resourceName: `${props.namePrefix}-*-c`,
+    });
+    this.challengerModelsArn = modelArns;
+    const createChallenger = new tasks.CallAwsService(this, 'CreateChallengerModel', {
+      service: 'sagemaker',
+      action: 'createModel',
+      parameters: {
+        ModelName: challengerModel,
+        ExecutionRoleArn: props.sagemakerRole.roleArn,
+        EnableNetworkIsolation: true,
+        PrimaryContainer: { Image: props.imageUri, ModelDataUrl: sfn.JsonPath.stringAt('$.training.modelArtifacts') },
+        Tags: [{ Key: props.ownerTag.key, Value: props.ownerTag.value }],
+      },
+      iamResources: [modelArns],
+      additionalIamStatements: [
+        new iam.PolicyStatement({ actions: ['sagemaker:AddTags'], resources: [modelArns] }),
+        new iam.PolicyStatement({
+          actions: ['iam:PassRole'],
+          resources: [props.sagemakerRole.roleArn],
+          conditions: { StringEquals: { 'iam:PassedToService': 'sagemaker.amazonaws.com' } },
+        }),
+      ],
+      resultPath: sfn.JsonPath.DISCARD,
+    });
+    retryOrFail(createChallenger, 'sagemakerSdk', props.onFailure);
+
+    // Both models score the same CSV at the same time, each in a job of its own named after the run.
+    const bucket = props.modelsBucket.bucketName;
+    const transformProps = {
       scoringSetUri: props.scoringSetUri,
-      outputUri: sfn.JsonPath.format(`s3://${props.modelsBucket.bucketName}/${championScoresPrefix('{}')}`, runId),
       encryptionKey: props.encryptionKey,
       instanceType: props.transformInstanceType,
       ownerTag: props.ownerTag,
       namePrefix: props.namePrefix,
+    };
+    const scoreChampion = new ChampionTransformJob(this, 'ScoreChampion', {
+      ...transformProps,
+      transformJobName: runId,
+      modelName: sfn.JsonPath.stringAt('$.champion.modelName'),
+      outputUri: sfn.JsonPath.format(`s3://${bucket}/${championScoresPrefix('{}')}`, runId),
     });
-    retryOrFail(transform, 'sagemakerJob', props.onFailure);
+    const scoreChallenger = new ChampionTransformJob(this, 'ScoreChallenger', {
+      ...transformProps,
+      transformJobName: challengerModel,
+      modelName: challengerModel,
+      outputUri: sfn.JsonPath.format(`s3://${bucket}/${challengerScoresPrefix('{}')}`, runId),
+    });
+    // A Catch inside a branch cannot leave it: the branches retry, the Parallel state catches.
+    retryTransient(scoreChampion, 'sagemakerJob');
+    retryTransient(scoreChallenger, 'sagemakerJob');
+    const scoreBoth = new sfn.Parallel(this, 'ScoreBothModels', {
+      comment: 'The champion and the candidate score the same validation records in two batch transform jobs',
+      resultPath: sfn.JsonPath.DISCARD,
+    })
+      .branch(scoreChampion)
+      .branch(scoreChallenger);
+    scoreBoth.addCatch(props.onFailure, { errors: [sfn.Errors.ALL], resultPath: '$.failure' });
+    this.transformJobsArn = scoreChampion.jobsArn;
 
     const compareFunction = new CompareChampionFunction(this, 'CompareFunction', {
       modelsBucket: props.modelsBucket,
@@ -153,7 +215,7 @@ export class ChampionChallenger extends Construct {
       payload: sfn.TaskInput.fromObject({
         runId,
         championModel: sfn.JsonPath.stringAt('$.champion.modelName'),
-        challenger,
+        challengerModel,
       }),
       retryOnServiceExceptions: false,
       resultSelector: Object.fromEntries(
@@ -178,7 +240,7 @@ export class ChampionChallenger extends Construct {
         stateName: TRAINING_STATES.championKeptCause,
         parameters: {
           cause: sfn.JsonPath.format(
-            'Validation AUC {} against the champion {} at {}, improvement {} below the minimum {}; the endpoint keeps serving the champion',
+            'Challenger AUC {} against the champion {} at {} on the same records, improvement {} below the minimum {}; the endpoint keeps serving the champion',
             sfn.JsonPath.stringAt('$.comparison.challenger.auc'),
             sfn.JsonPath.stringAt('$.comparison.champion.modelName'),
             sfn.JsonPath.stringAt('$.comparison.champion.auc'),
@@ -245,9 +307,8 @@ export class ChampionChallenger extends Construct {
         .when(sfn.Condition.stringEquals('$.championEndpoint.status', 'Failed'), firstModel)
         .otherwise(describeConfig),
     );
-    describeConfig.next(transform).next(compare);
+    describeConfig.next(createChallenger).next(scoreBoth).next(compare);
     this.startState = findChampion;
-    this.transformJobsArn = transform.jobsArn;
     this.compareFunctionArn = compareFunction.function.functionArn;
   }
 
@@ -257,6 +318,10 @@ export class ChampionChallenger extends Construct {
       {
         id: resourceFindingId(role, this.transformJobsArn),
         reason: "Each run's champion transform job is named after the run, <namePrefix>-<uuid>, at run time.",
+      },
+      {
+        id: resourceFindingId(role, this.challengerModelsArn),
+        reason: "Each run's candidate model is named after the run, <namePrefix>-<uuid>-c, at run time.",
       },
       {
         id: resourceFindingId(role, `${this.compareFunctionArn}:*`),

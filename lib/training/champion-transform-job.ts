@@ -5,6 +5,10 @@ import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import type { Construct } from 'constructs';
 
 export interface ChampionTransformJobProps {
+  /** The job's name, a JSONPath or `States.Format` expression (unique per run and model). */
+  readonly transformJobName: string;
+  /** The model that scores, a JSONPath or `States.Format` expression. */
+  readonly modelName: string;
   /** The run's validation split as CSV, label first (a `States.Format` expression over `$.run.id`). */
   readonly scoringSetUri: string;
   /** Where the scores go, an `s3://` prefix of the run. */
@@ -17,10 +21,10 @@ export interface ChampionTransformJobProps {
 }
 
 /**
- * The champion's batch transform, run by Step Functions' optimized `createTransformJob.sync` integration. CDK's
+ * A batch transform of the run's validation split (the champion's, or the candidate's), run by Step Functions' optimized `createTransformJob.sync` integration. CDK's
  * `SageMakerCreateTransformJob` cannot express `DataProcessing`, and would create a role with
- * AmazonSageMakerFullAccess; a transform job needs none (it runs as its model's execution role). The job is named
- * after the run, like the run's training job, model and endpoint config. Expects `$.run.id` and `$.champion.modelName`.
+ * AmazonSageMakerFullAccess; a transform job needs none (it runs as its model's execution role). The jobs are named
+ * after the run, like the run's training job, model and endpoint config.
  */
 export class ChampionTransformJob extends sfn.CustomState {
   /** Every transform job of this stage's runs. */
@@ -31,11 +35,11 @@ export class ChampionTransformJob extends sfn.CustomState {
     super(scope, id, {
       stateJson: {
         Type: 'Task',
-        Comment: "The champion scores the run's validation split: S3 in, S3 out",
+        Comment: "A model scores the run's validation split: S3 in, S3 out",
         Resource: `arn:${Aws.PARTITION}:states:::sagemaker:createTransformJob.sync`,
         Parameters: sfn.FieldUtils.renderObject({
-          TransformJobName: sfn.JsonPath.stringAt('$.run.id'),
-          ModelName: sfn.JsonPath.stringAt('$.champion.modelName'),
+          TransformJobName: props.transformJobName,
+          ModelName: props.modelName,
           // Many CSV lines per request, each answered by one line; 6 MB is the payload a request may carry.
           BatchStrategy: 'MultiRecord',
           MaxPayloadInMB: 6,

@@ -4,12 +4,12 @@ import type * as kms from 'aws-cdk-lib/aws-kms';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import type { Construct } from 'constructs';
-import { championScoresPrefix } from '../contract/training-run';
+import { challengerScoresPrefix, championScoresPrefix } from '../contract/training-run';
 import { objectArnFindingId } from '../shared/nag-findings';
 import { PipelineFunction } from '../shared/pipeline-function';
 
 export interface CompareChampionFunctionProps {
-  /** Where the champion's batch transform writes its scores, `models/<run id>/champion-scores/`. */
+  /** Where the batch transforms write the scores, `models/<run id>/{champion,challenger}-scores/`. */
   readonly modelsBucket: s3.IBucket;
   /** The lake key, which encrypts the scores and the function's log group. */
   readonly encryptionKey: kms.IKey;
@@ -20,9 +20,9 @@ export interface CompareChampionFunctionProps {
 }
 
 /**
- * The function that reads the champion's scores of a run's validation split, computes its rank-based AUC, recall
- * and precision, and decides whether the candidate replaces it (lambda/compare-champion). It may list and read the
- * champion scores of the stage's runs and nothing else of the models bucket.
+ * The function that reads both models' scores of a run's validation split, computes their rank-based AUC, recall
+ * and precision, and decides whether the candidate replaces the champion (lambda/compare-champion). It may list and
+ * read the scores of the stage's runs and nothing else of the models bucket.
  */
 export class CompareChampionFunction extends PipelineFunction {
   constructor(scope: Construct, id: string, props: CompareChampionFunctionProps) {
@@ -39,20 +39,20 @@ export class CompareChampionFunction extends PipelineFunction {
       logRetention: props.logRetention,
       logRemovalPolicy: props.removalPolicy,
     });
-    const scores = championScoresPrefix('*');
+    const scores = [championScoresPrefix('*'), challengerScoresPrefix('*')];
     this.role.addToPrincipalPolicy(
       new iam.PolicyStatement({
         sid: 'ListChampionScores',
         actions: ['s3:ListBucket'],
         resources: [modelsBucket.bucketArn],
-        conditions: { StringLike: { 's3:prefix': [scores] } },
+        conditions: { StringLike: { 's3:prefix': scores } },
       }),
     );
     this.role.addToPrincipalPolicy(
       new iam.PolicyStatement({
         sid: 'ReadChampionScores',
         actions: ['s3:GetObject'],
-        resources: [modelsBucket.arnForObjects(`${scores}*`)],
+        resources: scores.map((prefix) => modelsBucket.arnForObjects(`${prefix}*`)),
       }),
     );
     this.role.addToPrincipalPolicy(
@@ -64,10 +64,10 @@ export class CompareChampionFunction extends PipelineFunction {
       }),
     );
     Validations.of(this.role).acknowledge(
-      {
-        id: objectArnFindingId(this.role, modelsBucket, `${scores}*`),
-        reason: "Each run's champion scores live under models/<run id>/champion-scores/, named at run time.",
-      },
+      ...scores.map((prefix) => ({
+        id: objectArnFindingId(this.role, modelsBucket, `${prefix}*`),
+        reason: "Each run's scores live under models/<run id>/, next to its model, named at run time.",
+      })),
       {
         id: 'AwsSolutions-IAM5[Resource::*]',
         reason: 'X-Ray tracing (xray:PutTraceSegments, PutTelemetryRecords) has no resource-level permissions.',

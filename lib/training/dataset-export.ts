@@ -68,7 +68,7 @@ export interface DatasetExportProps {
  * first, under a prefix of this run (`$.run.id`): `split=train/` and `split=validation/`, the two channels of the
  * training job. A second UNLOAD writes the feature baseline of the same training records next to the run's model
  * (lib/schema/drift-queries.ts), which the drift monitor compares predictions with, and a third the validation split
- * again as CSV, which the champion's batch transform scores (champion-challenger.ts). All three are raw `.sync` task states
+ * again as CSV, which the champion and the candidate score in batch transforms (champion-challenger.ts). All three are raw `.sync` task states
  * rather than CDK's `AthenaStartQueryExecution`, whose generated policy would let the pipeline create and delete Glue
  * tables and write to any bucket; `grantExportQueries` and `grantCatalogRead` state exactly what the queries need.
  */
@@ -135,10 +135,7 @@ export class DatasetExport extends Construct {
     const scoringState = new sfn.CustomState(
       this,
       'ExportScoringSet',
-      athenaQuery(
-        "The validation split as CSV, label first, which the champion's batch transform scores",
-        scoringQuery,
-      ),
+      athenaQuery('The validation split as CSV, label first, which the champion and the candidate score', scoringQuery),
     );
     this.startState = sfn.Chain.start(retryOrFail(exportState, 'athena', props.onFailure))
       .next(retryOrFail(baselineState, 'athena', props.onFailure))

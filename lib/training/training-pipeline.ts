@@ -91,7 +91,7 @@ export interface TrainingPipelineProps {
   readonly minValidationRecall?: number;
   /** How far the candidate's AUC must be above the serving model's on the same split, from -1 to 1. @default 0 */
   readonly minImprovement?: number;
-  /** The instance type of the champion's batch transform. @default 'ml.m5.large' */
+  /** The instance type of the champion's and the candidate's batch transforms. @default 'ml.m5.large' */
   readonly transformInstanceType?: string;
   /**
    * `automatic`: a gated model is registered Approved and rolled out in the run. `manual`: it is registered
@@ -258,6 +258,8 @@ export class TrainingPipeline extends Construct {
       modelsBucket: props.modelsBucket,
       encryptionKey,
       transformInstanceType: props.transformInstanceType ?? 'ml.m5.large',
+      imageUri: image.imageUri,
+      sagemakerRole,
       minImprovement: props.minImprovement ?? 0,
       ownerTag: { key: OWNER_TAG_KEY, value: ownerTagValue },
       notifications,

@@ -230,7 +230,7 @@ export function describeComparison(comparison: RunReport['comparison']): string[
   return [
     `  Champion         ${champion.modelName}: AUC ${champion.auc.toFixed(4)}, recall ${recall(champion.recall)} ` +
       `on the same ${champion.records} validation records (batch transform)`,
-    `  Challenger       AUC ${challenger.auc.toFixed(4)}, recall ${recall(challenger.recall)}: improvement ` +
+    `  Challenger       AUC ${challenger.auc.toFixed(4)}, recall ${recall(challenger.recall)} on the same records: improvement ` +
       `${comparison.improvement?.toFixed(4)}, at least ${comparison.minImprovement} needed: ${comparison.decision}`,
   ];
 }

@@ -1095,6 +1095,27 @@ function accessMatrix(app: DeployedApp, namePrefix: string, endpointName: string
       expect: 'allowed',
     },
     {
+      name: "The comparison function reads a run's challenger scores",
+      caller: compare,
+      action: 's3:GetObject',
+      resource: `${bucket('Models')}/models/${namePrefix}-run/challenger-scores/part-0.gz.out`,
+      expect: 'allowed',
+    },
+    {
+      name: 'The pipeline makes the candidate a model of its own for the transform, <run id>-c',
+      caller: pipeline,
+      action: 'sagemaker:CreateModel',
+      resource: sagemaker(`model/${namePrefix}-run-c`),
+      expect: 'allowed',
+    },
+    {
+      name: "The pipeline cannot create another stage's models",
+      caller: pipeline,
+      action: 'sagemaker:CreateModel',
+      resource: sagemaker('model/someone-elses-run'),
+      expect: 'denied',
+    },
+    {
       name: 'The comparison function cannot read a model artefact',
       caller: compare,
       action: 's3:GetObject',
@@ -1142,7 +1163,7 @@ function accessMatrix(app: DeployedApp, namePrefix: string, endpointName: string
     ...(stage === 'prod'
       ? [
           {
-            name: 'The training run cannot create a model where approval is manual',
+            name: 'The training run cannot create a model an endpoint would serve where approval is manual',
             caller: pipeline,
             action: 'sagemaker:CreateModel',
             resource: sagemaker(`model/${namePrefix}-0b7e6a2c`),

@@ -9,7 +9,8 @@ import {
   settingsFromEnvironment,
   type ScoredRecord,
 } from '../../lambda/compare-champion/compare';
-import { readChampionScores } from '../../lambda/compare-champion/scores';
+import { readScores } from '../../lambda/compare-champion/scores';
+import { championScoresPrefix } from '../../lib/contract/training-run';
 import { startLocalServer, type LocalServer } from '../local-server';
 
 /** The reference AUC: every fraud/legitimate pair counted, a tie as half (the definition rankAuc must match). */
@@ -145,7 +146,7 @@ describe('settingsFromEnvironment', () => {
   );
 });
 
-describe('readChampionScores, with the real S3 client against a local stand-in', () => {
+describe('readScores, with the real S3 client against a local stand-in', () => {
   let server: LocalServer;
   const objects: Record<string, string> = {};
   const requests: string[] = [];
@@ -202,7 +203,7 @@ describe('readChampionScores, with the real S3 client against a local stand-in',
     objects['models/run-1/champion-scores/a.gz.out'] = '1,0.9\n0,0.2\n';
     objects['models/run-1/champion-scores/b.gz.out'] = '0,0.4\n';
     objects['models/run-2/champion-scores/a.gz.out'] = '1,0.1\n';
-    const records = await readChampionScores(client(), 'models-bucket', 'run-1');
+    const records = await readScores(client(), 'models-bucket', championScoresPrefix('run-1'), 'champion');
     expect(records).toEqual([
       { label: 1, score: 0.9 },
       { label: 0, score: 0.2 },
@@ -216,15 +217,15 @@ describe('readChampionScores, with the real S3 client against a local stand-in',
     objects['models/run-1/champion-scores/big.gz.out'] = Array.from({ length: 200_000 }, (_, i) =>
       i % 50 === 0 ? '1,0.9' : '0,0.1',
     ).join('\n');
-    const records = await readChampionScores(client(), 'models-bucket', 'run-1');
+    const records = await readScores(client(), 'models-bucket', championScoresPrefix('run-1'), 'champion');
     expect(records).toHaveLength(200_000);
     expect(championFigures('m', records)).toMatchObject({ auc: 1, recall: 1, records: 200_000 });
   });
 
   test('fails with the prefix when the transform wrote nothing', async () => {
     objects['models/run-1/champion-scores/empty.out'] = '';
-    await expect(readChampionScores(client(), 'models-bucket', 'run-1')).rejects.toThrow(
-      /s3:\/\/models-bucket\/models\/run-1\/champion-scores\/ holds 1 file\(s\) and no scored record/,
+    await expect(readScores(client(), 'models-bucket', championScoresPrefix('run-1'), 'champion')).rejects.toThrow(
+      /s3:\/\/models-bucket\/models\/run-1\/champion-scores\/ holds 1 file\(s\) and no scored record; the champion's/,
     );
   });
 });

@@ -24,17 +24,23 @@ const CHAMPION_SCORES: ScoredRecord[] = [
   ...[0.7, 0.2, 0.1, 0.05].map((score) => ({ label: 0 as const, score })),
 ];
 /** The Lambda task's answer: the function's real comparison, on the scores the transform would have written. */
-function compared(input: Record<string, unknown>, scores: ScoredRecord[]) {
-  const payload = input.Payload as { championModel: string; challenger: { auc: number; recall: number | null } };
+function compared(input: Record<string, unknown>, champion: ScoredRecord[], challenger = CHALLENGER_SCORES) {
+  const payload = input.Payload as { championModel: string; challengerModel: string };
   return {
     StatusCode: 200,
     Payload: compareWithChampion(
-      payload.challenger,
-      championFigures(payload.championModel, scores),
+      championFigures(payload.challengerModel, challenger),
+      championFigures(payload.championModel, champion),
       config.qualityGate.minImprovement,
     ),
   };
 }
+
+/** The candidate's scores of the same records from the same transform: every pair in order, an AUC of 1. */
+const CHALLENGER_SCORES: ScoredRecord[] = [
+  ...[0.9, 0.8, 0.75].map((score) => ({ label: 1 as const, score })),
+  ...[0.7, 0.2, 0.1, 0.05].map((score) => ({ label: 0 as const, score })),
+];
 
 /** An endpoint that serves a previous run's model: the champion. */
 const SERVING = {
@@ -79,7 +85,9 @@ function serviceMocks(
       EndpointConfigName: input.EndpointConfigName,
       ProductionVariants: [{ VariantName: 'primary', ModelName: `${prefix}-champion` }],
     }),
+    CreateChallengerModel: () => ({ ModelArn: 'arn:challenger-model' }),
     ScoreChampion: (input) => ({ TransformJobName: input.TransformJobName, TransformJobStatus: 'Completed' }),
+    ScoreChallenger: (input) => ({ TransformJobName: input.TransformJobName, TransformJobStatus: 'Completed' }),
     CompareWithChampion: (input) => compared(input, CHAMPION_SCORES),
     NotifyChampionKept: () => ({ MessageId: 'm-4' }),
     WriteModelMetrics: () => ({ ETag: '"abc"' }),
@@ -404,21 +412,43 @@ describe('a local execution of the training pipeline', () => {
       new RegExp(`/training-exports/${runId}-scoring/$`),
     );
     expect(transform.TransformOutput.S3OutputPath).toMatch(new RegExp(`/models/${runId}/champion-scores/$`));
+    // The candidate is made a model from its artefact, and scores the same CSV in a job of its own.
+    const challengerModel = `${runId}-c`;
+    expect(run.calls.CreateChallengerModel[0]).toMatchObject({
+      ModelName: challengerModel,
+      EnableNetworkIsolation: true,
+      PrimaryContainer: { ModelDataUrl: `s3://models/models/${runId}/output/model.tar.gz` },
+      Tags: [{ Key: 'ml-pipeline:owner', Value: `${prefix}-training-pipeline` }],
+    });
+    const challengerTransform = run.calls.ScoreChallenger[0] as Json & {
+      TransformInput: { DataSource: { S3DataSource: { S3Uri: string } } };
+      TransformOutput: { S3OutputPath: string };
+    };
+    expect(challengerTransform).toMatchObject({
+      TransformJobName: challengerModel,
+      ModelName: challengerModel,
+      DataProcessing: transform.DataProcessing as Json,
+    });
+    expect(challengerTransform.TransformInput).toEqual(transform.TransformInput);
+    expect(challengerTransform.TransformOutput.S3OutputPath).toMatch(
+      new RegExp(`/models/${runId}/challenger-scores/$`),
+    );
     expect(run.calls.CompareWithChampion[0].Payload).toEqual({
       runId,
       championModel: `${prefix}-champion`,
-      challenger: { auc: 0.93, recall: 0.78 },
+      challengerModel,
     });
+    // Both figures from the transforms of the same records, not the job's last round.
     expect(run.output?.comparison).toEqual({
       decision: 'challenger-wins',
       minImprovement: 0,
-      challenger: { auc: 0.93, recall: 0.78 },
+      challenger: { auc: 1, recall: 1 },
       champion: { modelName: `${prefix}-champion`, auc: 0.916667, recall: 0.666667, precision: 0.666667, records: 7 },
-      improvement: 0.013333,
+      improvement: 0.083333,
     });
     expect(run.calls.RegisterModel[0].CustomerMetadataProperties).toMatchObject({
       challenge: 'challenger-wins',
-      improvementOverChampion: '0.013333',
+      improvementOverChampion: '0.083333',
     });
     expect(called(run, 'CreateModel')).toBe(1);
     expect(parseReport(JSON.stringify(run.output))).toEqual(run.output);
@@ -428,16 +458,22 @@ describe('a local execution of the training pipeline', () => {
     const run = await execute({
       ...SERVING,
       CompareWithChampion: (input) =>
-        compared(input, [
-          { label: 1, score: 0.9 },
-          { label: 0, score: 0.1 },
-        ]),
+        compared(
+          input,
+          [
+            { label: 1, score: 0.9 },
+            { label: 0, score: 0.1 },
+          ],
+          CHAMPION_SCORES,
+        ),
     });
     expect(run.error?.message).toMatch(/ChampionKept|against the champion/);
-    expect(run.error?.message).toContain(`Validation AUC 0.93 against the champion ${prefix}-champion at 1`);
+    expect(run.error?.message).toContain(
+      `Challenger AUC 0.916667 against the champion ${prefix}-champion at 1 on the same records`,
+    );
     expect(called(run, 'NotifyChampionKept')).toBe(1);
     expect(run.calls.NotifyChampionKept[0].Message).toMatchObject({
-      comparison: { decision: 'champion-kept', improvement: -0.07 },
+      comparison: { decision: 'champion-kept', improvement: -0.083333 },
     });
     for (const state of ['WriteModelMetrics', 'RegisterModel', 'CreateModel', 'CreateEndpointConfig', 'FindEndpoint']) {
       expect(called(run, state)).toBe(0);
@@ -451,6 +487,19 @@ describe('a local execution of the training pipeline', () => {
     expect(called(run, 'DescribeChampionConfig')).toBe(0);
     expect(called(run, 'ScoreChampion')).toBe(0);
     expect(run.calls.RegisterModel[0].CustomerMetadataProperties).toMatchObject({ challenge: 'first-model' });
+  });
+
+  test('fails, deploying nothing, when a transform job fails', async () => {
+    const run = await execute({
+      ...SERVING,
+      ScoreChallenger: () => {
+        throw awsError('SageMaker.AmazonSageMakerException', 'ClientError: the model container failed');
+      },
+    });
+    expect(run.error?.message).toContain('the model container failed');
+    expect(called(run, 'NotifyFailure')).toBe(1);
+    expect(called(run, 'CompareWithChampion')).toBe(0);
+    expect(called(run, 'RegisterModel')).toBe(0);
   });
 
   test('fails when the champion cannot be looked up for a reason other than a missing endpoint', async () => {

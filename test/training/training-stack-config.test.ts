@@ -116,10 +116,19 @@ describe('champion and challenger configuration', () => {
   });
 
   test('runs the transform on the configured instance and passes the minimum improvement to the comparison', () => {
-    expect(parameters(challenged.states, 'ScoreChampion').TransformResources).toMatchObject({
-      InstanceType: 'ml.c5.xlarge',
-      InstanceCount: 1,
-    });
+    // Both transforms run in the branches of one Parallel state, on the same instance type.
+    const branches = (
+      challenged.states.ScoreBothModels as { Branches: { States: Record<string, Record<string, unknown>> }[] }
+    ).Branches;
+    for (const [branch, state] of [
+      [0, 'ScoreChampion'],
+      [1, 'ScoreChallenger'],
+    ] as const) {
+      expect(parameters(branches[branch].States, state).TransformResources).toMatchObject({
+        InstanceType: 'ml.c5.xlarge',
+        InstanceCount: 1,
+      });
+    }
     challenged.template.hasResourceProperties('AWS::Lambda::Function', {
       Environment: { Variables: Match.objectLike({ MIN_IMPROVEMENT: '-0.02' }) },
     });

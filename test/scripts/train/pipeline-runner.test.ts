@@ -132,7 +132,7 @@ describe('the run summary', () => {
       '  Last round       accuracy 0.9805, precision 0.5411, recall 0.7733, f1_binary 0.6367, auc 0.9313 (classes at probability 0.5)',
       '  Spot saving      71% (billed 96 s of 330 s of training)',
       '  Champion         mlpipe-sandbox-1000: AUC 0.9204, recall 0.7512 on the same 4012 validation records (batch transform)',
-      '  Challenger       AUC 0.9313, recall 0.7733: improvement 0.0109, at least 0 needed: challenger-wins',
+      '  Challenger       AUC 0.9313, recall 0.7733 on the same records: improvement 0.0109, at least 0 needed: challenger-wins',
       '  Model            s3://models/models/mlpipe-sandbox-1234/output/model.tar.gz',
       '  Registered       arn:aws:sagemaker:eu-west-1:123456789012:model-package/mlpipe-sandbox-models/3',
       '  Endpoint         mlpipe-sandbox-fraud: InService (config mlpipe-sandbox-1234)',
