@@ -7,7 +7,7 @@
 
 import { CONTAINER_CLASS_CUT, type ChampionFigures, type ModelComparison } from '../../lib/contract/training-run';
 
-/** One validation record as the champion scored it. */
+/** One validation record as a model scored it. */
 export interface ScoredRecord {
   /** 1 for fraud, 0 otherwise. */
   readonly label: 0 | 1;
@@ -19,7 +19,7 @@ export interface ScoredRecord {
 export class UnreadableScoresError extends Error {
   constructor(message: string) {
     super(message);
-    this.name = 'UnreadableChampionScores';
+    this.name = 'UnreadableScores';
   }
 }
 
@@ -40,7 +40,7 @@ export function parseScores(text: string, source: string): ScoredRecord[] {
     const where = `${source} line ${index + 1} ('${line.slice(0, 80)}')`;
     if (fields.length !== 2 || fields[0].trim() === '' || fields[1].trim() === '') {
       throw new UnreadableScoresError(
-        `${where} has ${fields.length} field(s); a champion score line is <label>,<score> (the transform's ` +
+        `${where} has ${fields.length} field(s); a score line is <label>,<score> (the transform's ` +
           "OutputFilter '$[0,-1]' keeps the label and the score)",
       );
     }
@@ -100,6 +100,25 @@ export function ratesAt(
     recall: positives === 0 ? null : truePositives / positives,
     precision: flagged === 0 ? null : truePositives / flagged,
   };
+}
+
+/**
+ * Throws unless both models scored the same records: as many, with the same labels in the same order (both outputs
+ * are named after the same input files, so they list alike). A partial output would otherwise compare two AUCs over
+ * different records.
+ */
+export function checkSameRecords(champion: readonly ScoredRecord[], challenger: readonly ScoredRecord[]): void {
+  const differs =
+    champion.length !== challenger.length ? -1 : champion.findIndex((r, i) => r.label !== challenger[i].label);
+  if (champion.length !== challenger.length || differs >= 0) {
+    throw new UnreadableScoresError(
+      champion.length !== challenger.length
+        ? `The champion scored ${champion.length} record(s) and the challenger ${challenger.length}; both transforms ` +
+            'read the same split, so one output is incomplete'
+        : `The champion's and the challenger's outputs disagree on the label of record ${differs + 1}; both ` +
+            'transforms read the same split, in the same order',
+    );
+  }
 }
 
 /** A model's figures on its scores; an output without both classes cannot be compared with, and fails. */

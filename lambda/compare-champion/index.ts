@@ -1,7 +1,7 @@
 // Wiring only: read the environment once, build the client once; the logic is in compare.ts and scores.ts.
 import { S3Client } from '@aws-sdk/client-s3';
 import { challengerScoresPrefix, championScoresPrefix } from '../../lib/contract/training-run';
-import { championFigures, compareWithChampion, settingsFromEnvironment } from './compare';
+import { championFigures, checkSameRecords, compareWithChampion, settingsFromEnvironment } from './compare';
 import { readScores } from './scores';
 
 const { minImprovement, bucket } = settingsFromEnvironment(process.env);
@@ -21,6 +21,7 @@ export const handler = async (event: CompareChampionEvent) => {
     readScores(s3, bucket, championScoresPrefix(event.runId), 'champion'),
     readScores(s3, bucket, challengerScoresPrefix(event.runId), 'challenger'),
   ]);
+  checkSameRecords(champion, challenger);
   const comparison = compareWithChampion(
     championFigures(event.challengerModel, challenger),
     championFigures(event.championModel, champion),

@@ -28,10 +28,11 @@ export interface ExportQueryOptions {
    */
   readonly windowDays: number;
   /**
-   * The window's last day, as an SQL date expression. The training pipeline passes its run's start day, so the
-   * exports of one run select the same records whenever each query runs. @default current_date
+   * When the run started, as an SQL timestamp expression: the window then ends before that hour's partition, and its
+   * days count back from that day, so the exports of one run select the same records whenever each query runs.
+   * @default - the window ends now and counts back from current_date
    */
-  readonly lastDay?: string;
+  readonly runStart?: string;
 }
 
 const quoteIdentifier = (name: string) => `"${name.replace(/"/g, '""')}"`;
@@ -69,16 +70,28 @@ export function splitExpression(schema: FeatureSchema, validationPercent: number
  * values before it reads a file (HivePartitionManager.partitionMatches), so only the window's files are scanned; the
  * `year` bound is a plain range that Glue's GetPartitions can also filter on, so listing stays small as years pile up.
  */
-export function partitionWindowPredicate(days: number, lastDay = 'current_date'): string {
+export function partitionWindowPredicate(days: number, runStart?: string): string {
   if (!Number.isInteger(days) || days < 1) {
     throw new Error(`partitionWindowPredicate: days ${days} must be a whole number of at least 1`);
   }
+  const lastDay = runStart === undefined ? 'current_date' : `date(${runStart})`;
   const start = `${lastDay} - INTERVAL '${days - 1}' DAY`;
-  const [year, month, day] = RAW_PARTITION_KEYS.map((k) => quoteIdentifier(k.name));
-  return [
+  const keys = RAW_PARTITION_KEYS.map((k) => quoteIdentifier(k.name));
+  const [year, month, day] = keys;
+  const since = [
     `${year} >= date_format(${start}, '%Y')`,
     `concat(${year}, '-', ${month}, '-', ${day}) >= date_format(${start}, '%Y-%m-%d')`,
-  ].join('\n    AND ');
+  ];
+  // A fixed end: the hours before the run's own, whose partitions are complete (zero-padded, so the concatenated
+  // keys compare as the hours do).
+  const until =
+    runStart === undefined
+      ? []
+      : [
+          `${year} <= date_format(${runStart}, '%Y')`,
+          `concat(${keys.join(', ')}) < date_format(${runStart}, '%Y%m%d%H')`,
+        ];
+  return [...since, ...until].join('\n    AND ');
 }
 
 /**
@@ -107,7 +120,7 @@ export function trainingExportQuery(schema: FeatureSchema, options: ExportQueryO
     '  SELECT',
     columns.map((c) => `    ${c}`).join(',\n'),
     `  FROM ${tableRef(options.database, schema)}`,
-    `  WHERE ${exportedRecordsPredicate(schema, options.windowDays, options.lastDay)}`,
+    `  WHERE ${exportedRecordsPredicate(schema, options.windowDays, options.runStart)}`,
     ')',
     `TO ${quoteLiteral(options.destination)}`,
     // Snappy rather than UNLOAD's Parquet default (gzip): faster to read back, and both are readable by pyarrow.
@@ -120,8 +133,8 @@ export function trainingExportQuery(schema: FeatureSchema, options: ExportQueryO
  * format): one line per record, no header, the label first and then the features as the export encodes them, so a
  * transform's `InputFilter` of `$[1:]` hands the model the features alone. UNLOAD writes TEXTFILE gzip-compressed by
  * default (Athena, "Compression support"), which the transform reads with `CompressionType: Gzip`. The same window
- * and split expression as trainingExportQuery select the same records (with the same `lastDay`; with the default,
- * `current_date`, a day that changes between the two queries moves the window by one day).
+ * and split expression as trainingExportQuery select the same records (with the same `runStart`; without one, a
+ * day that changes between the two queries moves the window by one day, and records arriving between them differ).
  */
 export function scoringExportQuery(schema: FeatureSchema, options: ExportQueryOptions): string {
   if (!options.destination.startsWith('s3://') || !options.destination.endsWith('/')) {
@@ -137,7 +150,7 @@ export function scoringExportQuery(schema: FeatureSchema, options: ExportQueryOp
     '  SELECT',
     exported.map((f) => `    ${encodedExpression(f)} AS ${quoteIdentifier(f.name)}`).join(',\n'),
     `  FROM ${tableRef(options.database, schema)}`,
-    `  WHERE ${exportedRecordsPredicate(schema, options.windowDays, options.lastDay)}`,
+    `  WHERE ${exportedRecordsPredicate(schema, options.windowDays, options.runStart)}`,
     `    AND ${splitExpression(schema, options.validationPercent)} = 'validation'`,
     ')',
     `TO ${quoteLiteral(options.destination)}`,
@@ -149,9 +162,9 @@ export function scoringExportQuery(schema: FeatureSchema, options: ExportQueryOp
  * The records a training run learns from: the last `windowDays` days of partitions, without a null in the label or
  * a feature (a missing label cannot be learned from; the null-count query shows how many are left out).
  */
-export function exportedRecordsPredicate(schema: FeatureSchema, windowDays: number, lastDay?: string): string {
+export function exportedRecordsPredicate(schema: FeatureSchema, windowDays: number, runStart?: string): string {
   const notNull = [labelField(schema), ...featureFields(schema)].map((f) => `${quoteIdentifier(f.name)} IS NOT NULL`);
-  return [partitionWindowPredicate(windowDays, lastDay), ...notNull].join('\n    AND ');
+  return [partitionWindowPredicate(windowDays, runStart), ...notNull].join('\n    AND ');
 }
 
 /**

@@ -149,7 +149,7 @@ export function baselineUnloadQuery(schema: FeatureSchema, options: ExportQueryO
   }
   const training = [
     `(SELECT * FROM ${tableRef(options.database, schema)}`,
-    `  WHERE ${exportedRecordsPredicate(schema, options.windowDays, options.lastDay)}`,
+    `  WHERE ${exportedRecordsPredicate(schema, options.windowDays, options.runStart)}`,
     `    AND ${splitExpression(schema, options.validationPercent)} = 'train')`,
   ].join('\n');
   return [

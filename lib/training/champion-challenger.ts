@@ -228,6 +228,17 @@ export class ChampionChallenger extends Construct {
     });
     retryOrFail(compare, 'lambda', props.onFailure);
 
+    // The candidate model served only the transform: it goes whatever the decision. A failure to delete it does not
+    // undo the decision; the next rollout's clean-up deletes what is left.
+    const deleteChallenger = new tasks.CallAwsService(this, 'DeleteChallengerModel', {
+      service: 'sagemaker',
+      action: 'deleteModel',
+      parameters: { ModelName: challengerModel },
+      iamResources: [modelArns],
+      resultPath: sfn.JsonPath.DISCARD,
+    });
+    retryTransient(deleteChallenger, 'sagemakerSdk');
+
     const kept = new PipelineNotification(this, 'NotifyChampionKept', {
       stateName: TRAINING_STATES.notifyChampionKept,
       topic: props.notifications,
@@ -257,8 +268,10 @@ export class ChampionChallenger extends Construct {
         }),
       ),
     });
-    compare.next(
-      new sfn.Choice(this, 'IsChallengerBetter')
+    const decide = new sfn.Choice(this, 'IsChallengerBetter');
+    deleteChallenger.addCatch(decide, { errors: [sfn.Errors.ALL], resultPath: '$.challengerCleanup' });
+    compare.next(deleteChallenger).next(
+      decide
         .when(sfn.Condition.stringEquals('$.comparison.decision', 'challenger-wins'), props.next)
         .otherwise(kept),
     );

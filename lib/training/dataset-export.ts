@@ -20,16 +20,22 @@ import { retryOrFail } from '../shared/retries';
 const RUN_ID = 'RUN_ID_OF_THIS_RUN';
 const RUN_START = 'START_TIME_OF_THIS_RUN';
 /**
- * The run's start day in UTC, from the execution's start time (ISO 8601 with `Z`, `2026-12-02T13:00:00.123Z`, which
- * Trino's from_iso8601_timestamp reads as a UTC timestamp; `date()` keeps its zone, as Firehose's partitions do).
+ * When the run started, from the execution's start time (ISO 8601 with `Z`, `2026-12-02T13:00:00.123Z`, which Trino's
+ * from_iso8601_timestamp reads as a UTC timestamp; its day and hour are UTC, as Firehose's partitions are).
  */
-const RUN_START_DAY = `date(from_iso8601_timestamp('${RUN_START}'))`;
+const RUN_START_TIME = `from_iso8601_timestamp('${RUN_START}')`;
 
 /**
  * A query naming its run, as a `States.Format` over the run id and the execution's start time: each marker becomes a
  * `{}`, and its value an argument in the order the markers appear.
  */
 function runQuery(query: string): string {
+  // States.Format reads every `{}` as a placeholder and CDK escapes only quotes and backslashes: a brace in the SQL
+  // itself would shift the arguments. CDK's tokens (`${Token[…]}`) resolve to names without braces.
+  const literal = query.replace(/\$\{Token\[[^\]]+\]\}/g, '');
+  if (/[{}]/.test(literal)) {
+    throw new Error(`DatasetExport: a query holds a brace, which States.Format would read as a placeholder:\n${query}`);
+  }
   const values: Record<string, string> = { [RUN_ID]: '$.run.id', [RUN_START]: '$$.Execution.StartTime' };
   const markers = query.match(new RegExp(`${RUN_ID}|${RUN_START}`, 'g')) ?? [];
   return sfn.JsonPath.format(
@@ -95,9 +101,9 @@ export class DatasetExport extends Construct {
           'least 1 (the raw table is partitioned by day); pass for example Duration.days(30)',
       );
     }
-    // The three queries end their window on the day the run started, not on the day each one runs: a run that
-    // crosses midnight still trains, baselines and challenges on the same records.
-    const selection = { database: props.databaseName, validationPercent, windowDays, lastDay: RUN_START_DAY };
+    // The three queries end their window before the hour the run started, not when each one runs: they select the
+    // same records, across midnight and while new records arrive.
+    const selection = { database: props.databaseName, validationPercent, windowDays, runStart: RUN_START_TIME };
     const exportQuery = trainingExportQuery(props.schema, { ...selection, destination: this.exportUri(RUN_ID) });
     const baselineQuery = baselineUnloadQuery(props.schema, {
       ...selection,

@@ -1109,6 +1109,13 @@ function accessMatrix(app: DeployedApp, namePrefix: string, endpointName: string
       expect: 'allowed',
     },
     {
+      name: 'The pipeline deletes the candidate model once both transforms are done',
+      caller: pipeline,
+      action: 'sagemaker:DeleteModel',
+      resource: sagemaker(`model/${namePrefix}-run-c`),
+      expect: 'allowed',
+    },
+    {
       name: "The pipeline cannot create another stage's models",
       caller: pipeline,
       action: 'sagemaker:CreateModel',
@@ -1166,6 +1173,13 @@ function accessMatrix(app: DeployedApp, namePrefix: string, endpointName: string
             name: 'The training run cannot create a model an endpoint would serve where approval is manual',
             caller: pipeline,
             action: 'sagemaker:CreateModel',
+            resource: sagemaker(`model/${namePrefix}-0b7e6a2c`),
+            expect: 'denied',
+          } as Call,
+          {
+            name: 'The training run cannot delete a model an endpoint would serve where approval is manual',
+            caller: pipeline,
+            action: 'sagemaker:DeleteModel',
             resource: sagemaker(`model/${namePrefix}-0b7e6a2c`),
             expect: 'denied',
           } as Call,

@@ -1,6 +1,7 @@
 import { S3Client } from '@aws-sdk/client-s3';
 import {
   UnreadableScoresError,
+  checkSameRecords,
   championFigures,
   compareWithChampion,
   parseScores,
@@ -127,6 +128,24 @@ describe('compareWithChampion', () => {
 
   test('a champion output without both classes fails with what to check', () => {
     expect(() => championFigures('m', [{ label: 0, score: 0.1 }])).toThrow(/without both a fraud and a legitimate/);
+  });
+});
+
+describe('checkSameRecords', () => {
+  const scored = (...labels: (0 | 1)[]) => labels.map((label) => ({ label, score: 0.5 }));
+
+  test('passes two outputs of the same records, whatever the scores', () => {
+    expect(() =>
+      checkSameRecords(
+        scored(1, 0, 0),
+        [0.9, 0.1, 0.2].map((score, i) => ({ label: ([1, 0, 0] as const)[i], score })),
+      ),
+    ).not.toThrow();
+  });
+
+  test('refuses outputs of different lengths, or of different labels in the same place', () => {
+    expect(() => checkSameRecords(scored(1, 0, 0), scored(1, 0))).toThrow(/scored 3 record\(s\) and the challenger 2/);
+    expect(() => checkSameRecords(scored(1, 0, 0), scored(1, 1, 0))).toThrow(/disagree on the label of record 2/);
   });
 });
 

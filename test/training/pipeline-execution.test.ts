@@ -86,6 +86,7 @@ function serviceMocks(
       ProductionVariants: [{ VariantName: 'primary', ModelName: `${prefix}-champion` }],
     }),
     CreateChallengerModel: () => ({ ModelArn: 'arn:challenger-model' }),
+    DeleteChallengerModel: () => ({}),
     ScoreChampion: (input) => ({ TransformJobName: input.TransformJobName, TransformJobStatus: 'Completed' }),
     ScoreChallenger: (input) => ({ TransformJobName: input.TransformJobName, TransformJobStatus: 'Completed' }),
     CompareWithChampion: (input) => compared(input, CHAMPION_SCORES),
@@ -282,6 +283,9 @@ describe('a local execution of the training pipeline', () => {
     expect(exportSql).toContain(
       `>= date_format(date(from_iso8601_timestamp('${lastDay}')) - INTERVAL '29' DAY, '%Y-%m-%d')`,
     );
+    // ...and ends before the hour it started, whose partition is still filling.
+    const hourBound = `concat("year", "month", "day", "hour") < date_format(from_iso8601_timestamp('${lastDay}'), '%Y%m%d%H')`;
+    expect(exportSql).toContain(hourBound);
     // The baseline of the same records lands next to the run's model, before training starts.
     expect(called(run, 'WriteBaseline')).toBe(1);
     const baselineSql = String(run.calls.WriteBaseline[0].QueryString);
@@ -293,6 +297,8 @@ describe('a local execution of the training pipeline', () => {
     expect(String(run.calls.ExportScoringSet[0].QueryString)).toContain(
       `>= date_format(date(from_iso8601_timestamp('${lastDay}')) - INTERVAL '29' DAY, '%Y-%m-%d')`,
     );
+    for (const sql of [baselineSql, String(run.calls.ExportScoringSet[0].QueryString)])
+      expect(sql).toContain(hourBound);
     expect(String(run.calls.ExportScoringSet[0].QueryString)).toContain(`/training-exports/${runId}-scoring/'`);
     expect(baselineSql).toContain('ntile(10) OVER (PARTITION BY feature ORDER BY value)');
     const channels = run.calls.TrainModel[0].InputDataConfig as {
@@ -438,6 +444,8 @@ describe('a local execution of the training pipeline', () => {
       championModel: `${prefix}-champion`,
       challengerModel,
     });
+    // The candidate model served the transform only.
+    expect(run.calls.DeleteChallengerModel).toEqual([{ ModelName: challengerModel }]);
     // Both figures from the transforms of the same records, not the job's last round.
     expect(run.output?.comparison).toEqual({
       decision: 'challenger-wins',
@@ -475,6 +483,7 @@ describe('a local execution of the training pipeline', () => {
     expect(run.calls.NotifyChampionKept[0].Message).toMatchObject({
       comparison: { decision: 'champion-kept', improvement: -0.083333 },
     });
+    expect(called(run, 'DeleteChallengerModel')).toBe(1);
     for (const state of ['WriteModelMetrics', 'RegisterModel', 'CreateModel', 'CreateEndpointConfig', 'FindEndpoint']) {
       expect(called(run, state)).toBe(0);
     }
@@ -487,6 +496,17 @@ describe('a local execution of the training pipeline', () => {
     expect(called(run, 'DescribeChampionConfig')).toBe(0);
     expect(called(run, 'ScoreChampion')).toBe(0);
     expect(run.calls.RegisterModel[0].CustomerMetadataProperties).toMatchObject({ challenge: 'first-model' });
+  });
+
+  test('goes on to the decision when the candidate model cannot be deleted', async () => {
+    const run = await execute({
+      ...SERVING,
+      DeleteChallengerModel: () => {
+        throw awsError('SageMaker.SageMakerException', 'User is not authorized to perform sagemaker:DeleteModel');
+      },
+    });
+    expect(run.error).toBeUndefined();
+    expect(called(run, 'RegisterModel')).toBe(1);
   });
 
   test('fails, deploying nothing, when a transform job fails', async () => {
