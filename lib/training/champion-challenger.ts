@@ -270,11 +270,11 @@ export class ChampionChallenger extends Construct {
     });
     const decide = new sfn.Choice(this, 'IsChallengerBetter');
     deleteChallenger.addCatch(decide, { errors: [sfn.Errors.ALL], resultPath: '$.challengerCleanup' });
-    compare.next(deleteChallenger).next(
-      decide
-        .when(sfn.Condition.stringEquals('$.comparison.decision', 'challenger-wins'), props.next)
-        .otherwise(kept),
-    );
+    compare
+      .next(deleteChallenger)
+      .next(
+        decide.when(sfn.Condition.stringEquals('$.comparison.decision', 'challenger-wins'), props.next).otherwise(kept),
+      );
 
     // DescribeEndpoint answers a missing endpoint with "Could not find endpoint" under the same error name as
     // throttling (see endpoint-rollout.ts), so the catch tells them apart by the cause.
