@@ -17,15 +17,25 @@ export interface LocalRun {
 /** An AWS error as Step Functions names it, e.g. `SageMaker.SageMakerException`. */
 export const awsError = (name: string, message: string): Error => Object.assign(new Error(message), { name });
 
+/** The names of every Wait state in a definition, in Parallel branches and Map iterators too. */
+function waitStates(definition: Json): string[] {
+  const states = (definition.States ?? {}) as Record<string, Json>;
+  return Object.entries(states).flatMap(([name, state]) => [
+    ...(state.Type === 'Wait' ? [name] : []),
+    ...((state.Branches ?? []) as Json[]).flatMap(waitStates),
+    ...[state.ItemProcessor, state.Iterator].filter((inner): inner is Json => inner !== undefined).flatMap(waitStates),
+  ]);
+}
+
 /**
- * Runs `definition` on `input` with the given task handlers. Retries wait no time, and so do the Wait states named
- * in `waits`; the execution is `executionName` of the state machine `stateMachineArn`.
+ * Runs `definition` on `input` with the given task handlers. Retries and Wait states wait no time; the execution is
+ * `executionName` of the state machine `stateMachineArn`.
  */
 export async function runLocally(
   definition: Json,
   input: Json,
   handlers: Record<string, Handler>,
-  options: { executionName?: string; stateMachineArn?: string; waits?: readonly string[] } = {},
+  options: { executionName?: string; stateMachineArn?: string } = {},
 ): Promise<LocalRun> {
   const calls: Record<string, Json[]> = {};
   const machine = new StateMachine(definition as unknown as StateMachineDefinition, {
@@ -44,7 +54,7 @@ export async function runLocally(
   const run = machine.run(input as never, {
     overrides: {
       taskResourceLocalHandlers: local as never,
-      waitTimeOverrides: Object.fromEntries((options.waits ?? []).map((state) => [state, 0])),
+      waitTimeOverrides: Object.fromEntries(waitStates(definition).map((state) => [state, 0])),
       retryIntervalOverrides: Object.fromEntries(Object.keys(handlers).map((state) => [state, 0])),
     },
     context: {

@@ -122,7 +122,7 @@ export function checkSameRecords(champion: readonly ScoredRecord[], challenger: 
 }
 
 /** A model's figures on its scores; an output without both classes cannot be compared with, and fails. */
-export function championFigures(modelName: string, records: readonly ScoredRecord[]): ChampionFigures {
+export function modelFigures(modelName: string, records: readonly ScoredRecord[]): ChampionFigures {
   const auc = rankAuc(records);
   const { recall, precision } = ratesAt(records, CONTAINER_CLASS_CUT);
   if (auc === null || recall === null) {

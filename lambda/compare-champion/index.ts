@@ -1,7 +1,7 @@
 // Wiring only: read the environment once, build the client once; the logic is in compare.ts and scores.ts.
 import { S3Client } from '@aws-sdk/client-s3';
 import { challengerScoresPrefix, championScoresPrefix } from '../../lib/contract/training-run';
-import { championFigures, checkSameRecords, compareWithChampion, settingsFromEnvironment } from './compare';
+import { modelFigures, checkSameRecords, compareWithChampion, settingsFromEnvironment } from './compare';
 import { readScores } from './scores';
 
 const { minImprovement, bucket } = settingsFromEnvironment(process.env);
@@ -23,8 +23,8 @@ export const handler = async (event: CompareChampionEvent) => {
   ]);
   checkSameRecords(champion, challenger);
   const comparison = compareWithChampion(
-    championFigures(event.challengerModel, challenger),
-    championFigures(event.championModel, champion),
+    modelFigures(event.challengerModel, challenger),
+    modelFigures(event.championModel, champion),
     minImprovement,
   );
   console.log(JSON.stringify({ runId: event.runId, ...comparison }));

@@ -19,7 +19,7 @@ const instanceStore = (path: string, type: string, example: string) =>
 
 /** The problems between settings; `valid` says which passed their own checks (the others may hold anything). */
 export function ruleProblems(config: StageConfig, valid: (...paths: string[]) => boolean): string[] {
-  const { crawler, lifecycle, training, serving, cost, region, data } = config;
+  const { crawler, lifecycle, training, serving, qualityGate, cost, region, data } = config;
   const ia = 'lifecycle.rawInfrequentAccessAfterDays';
   return [
     valid('crawler.schedule') &&
@@ -42,6 +42,9 @@ export function ruleProblems(config: StageConfig, valid: (...paths: string[]) =>
     valid('training.instanceType') &&
       hasInstanceStore(training.instanceType) &&
       instanceStore('training.instanceType', training.instanceType, 'ml.m5.xlarge'),
+    valid('qualityGate.transformInstanceType') &&
+      hasInstanceStore(qualityGate.transformInstanceType) &&
+      instanceStore('qualityGate.transformInstanceType', qualityGate.transformInstanceType, 'ml.m5.large'),
     valid('serving.mode', 'serving.instanceType') &&
       serving.mode === 'instance' &&
       hasInstanceStore(serving.instanceType) &&

@@ -3,7 +3,7 @@
  * base default, which is the sandbox's (cheap and disposable). Prod overrides only what differs (STAGE_DIFFS).
  */
 import { z } from 'zod';
-import { PARQUET_BUFFER_MIB, PUT_RECORD_BATCH_LIMITS } from '../contract/service-limits';
+import { PARQUET_BUFFER_MIB, PUT_RECORD_BATCH_LIMITS, SAGEMAKER_INSTANCE_TYPE } from '../contract/service-limits';
 
 export const STAGE_NAMES = ['sandbox', 'prod'] as const;
 export type StageName = (typeof STAGE_NAMES)[number];
@@ -33,7 +33,7 @@ const text = (pattern: RegExp, why: string, example: string) =>
   z.string(says(why, `, for example ${show(example)}`)).regex(pattern);
 const orNull = <T extends z.ZodType>(schema: T) => schema.nullable().default(null);
 const email = (why: string) => orNull(text(/^[^@\s]+@[^@\s]+\.[^@\s]+$/, why, 'ml-team@example.com'));
-const mlType = (why: string, base: string) => text(/^ml\.[a-z0-9-]+\.[a-z0-9]+$/, why, base).default(base);
+const mlType = (why: string, base: string) => text(SAGEMAKER_INSTANCE_TYPE, why, base).default(base);
 
 /** A Firehose stream's buffer when it converts records to Parquet: the ingest stream's and the inference log's. */
 const parquetBuffer = () => ({

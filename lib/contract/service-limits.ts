@@ -50,9 +50,12 @@ export const INSTANCE_STORE_FAMILIES: readonly string[] = [
   'trn2',
 ];
 
+/** A SageMaker instance type, `ml.<family>.<size>`: SageMaker trains, hosts and transforms only on these. */
+export const SAGEMAKER_INSTANCE_TYPE = /^ml\.([a-z0-9-]+)\.[a-z0-9]+$/;
+
 /** Whether an `ml.<family>.<size>` instance type has local instance store (and so takes no KMS volume key). */
 export function hasInstanceStore(instanceType: string): boolean {
-  const family = /^ml\.([a-z0-9-]+)\.[a-z0-9]+$/.exec(instanceType)?.[1];
+  const family = SAGEMAKER_INSTANCE_TYPE.exec(instanceType)?.[1];
   return family !== undefined && INSTANCE_STORE_FAMILIES.includes(family);
 }
 

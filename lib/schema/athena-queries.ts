@@ -94,6 +94,23 @@ export function partitionWindowPredicate(days: number, runStart?: string): strin
   return [...since, ...until].join('\n    AND ');
 }
 
+/** Throws, naming `query`, unless the destination is an s3:// prefix and the validation share a percentage. */
+export function checkExportOptions(query: string, options: ExportQueryOptions): void {
+  if (!options.destination.startsWith('s3://') || !options.destination.endsWith('/')) {
+    throw new Error(`${query}: destination '${options.destination}' must be an s3:// URI ending in '/'`);
+  }
+  if (!(options.validationPercent > 0 && options.validationPercent < 100)) {
+    throw new Error(`${query}: validationPercent ${options.validationPercent} must be between 0 and 100`);
+  }
+}
+
+/** What every export selects, in model order: the label first, then the features, encoded as the model reads them. */
+function exportedColumns(schema: FeatureSchema): string[] {
+  return [labelField(schema), ...featureFields(schema)].map(
+    (f) => `${encodedExpression(f)} AS ${quoteIdentifier(f.name)}`,
+  );
+}
+
 /**
  * One UNLOAD of both splits in the form the built-in XGBoost algorithm reads as `application/x-parquet`: the label
  * in the first column, then the features in schema order, every column numeric (aws/sagemaker-xgboost-container
@@ -102,15 +119,9 @@ export function partitionWindowPredicate(days: number, runStart?: string): strin
  * cannot be learned from, and the null-count query shows how many that is.
  */
 export function trainingExportQuery(schema: FeatureSchema, options: ExportQueryOptions): string {
-  if (!options.destination.startsWith('s3://') || !options.destination.endsWith('/')) {
-    throw new Error(`trainingExportQuery: destination '${options.destination}' must be an s3:// URI ending in '/'`);
-  }
-  if (!(options.validationPercent > 0 && options.validationPercent < 100)) {
-    throw new Error(`trainingExportQuery: validationPercent ${options.validationPercent} must be between 0 and 100`);
-  }
-  const exported = [labelField(schema), ...featureFields(schema)];
+  checkExportOptions('trainingExportQuery', options);
   const columns = [
-    ...exported.map((f) => `${encodedExpression(f)} AS ${quoteIdentifier(f.name)}`),
+    ...exportedColumns(schema),
     // UNLOAD wants the partition column last.
     `${splitExpression(schema, options.validationPercent)} AS ${quoteIdentifier(SPLIT_COLUMN)}`,
   ];
@@ -137,18 +148,14 @@ export function trainingExportQuery(schema: FeatureSchema, options: ExportQueryO
  * day that changes between the two queries moves the window by one day, and records arriving between them differ).
  */
 export function scoringExportQuery(schema: FeatureSchema, options: ExportQueryOptions): string {
-  if (!options.destination.startsWith('s3://') || !options.destination.endsWith('/')) {
-    throw new Error(`scoringExportQuery: destination '${options.destination}' must be an s3:// URI ending in '/'`);
-  }
-  if (!(options.validationPercent > 0 && options.validationPercent < 100)) {
-    throw new Error(`scoringExportQuery: validationPercent ${options.validationPercent} must be between 0 and 100`);
-  }
-  const exported = [labelField(schema), ...featureFields(schema)];
+  checkExportOptions('scoringExportQuery', options);
   return [
     `-- The validation split as CSV (label first, no header) for the champion's and the candidate's batch transforms, from the last ${options.windowDays} day(s).`,
     'UNLOAD (',
     '  SELECT',
-    exported.map((f) => `    ${encodedExpression(f)} AS ${quoteIdentifier(f.name)}`).join(',\n'),
+    exportedColumns(schema)
+      .map((c) => `    ${c}`)
+      .join(',\n'),
     `  FROM ${tableRef(options.database, schema)}`,
     `  WHERE ${exportedRecordsPredicate(schema, options.windowDays, options.runStart)}`,
     `    AND ${splitExpression(schema, options.validationPercent)} = 'validation'`,

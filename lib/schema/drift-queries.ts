@@ -11,6 +11,7 @@
  */
 import {
   encodedExpression,
+  checkExportOptions,
   exportedRecordsPredicate,
   splitExpression,
   tableRef,
@@ -144,9 +145,7 @@ export function baselineQuery(schema: FeatureSchema, source: string): string {
  * window's train split, without nulls), written as Parquet rows of `BASELINE_COLUMNS`.
  */
 export function baselineUnloadQuery(schema: FeatureSchema, options: ExportQueryOptions): string {
-  if (!options.destination.startsWith('s3://') || !options.destination.endsWith('/')) {
-    throw new Error(`baselineUnloadQuery: destination '${options.destination}' must be an s3:// URI ending in '/'`);
-  }
+  checkExportOptions('baselineUnloadQuery', options);
   const training = [
     `(SELECT * FROM ${tableRef(options.database, schema)}`,
     `  WHERE ${exportedRecordsPredicate(schema, options.windowDays, options.runStart)}`,

@@ -1,4 +1,4 @@
-import { Duration, type RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import { Duration, type RemovalPolicy, Validations } from 'aws-cdk-lib';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as eventTargets from 'aws-cdk-lib/aws-events-targets';
 import type * as iam from 'aws-cdk-lib/aws-iam';
@@ -24,7 +24,11 @@ export interface ApprovedRolloutProps {
   /** Prefix of the state machine and of the model and config it creates (`<namePrefix>-<uuid>`). */
   readonly namePrefix: string;
   /** The registry's group: only its versions' approvals start a rollout. */
-  readonly modelPackageGroupName: string;
+  readonly registry: {
+    readonly groupName: string;
+    /** Every version of the group, `model-package/<group>/*` (ModelRegistry.packagesArn). */
+    readonly packagesArn: string;
+  };
   readonly endpointName: string;
   readonly capacity: EndpointCapacity;
   readonly sagemakerRole: iam.IRole;
@@ -50,7 +54,6 @@ export class ApprovedRollout extends Construct {
 
   constructor(scope: Construct, id: string, props: ApprovedRolloutProps) {
     super(scope, id);
-    const stack = Stack.of(this);
     const stateMachineName = approvedRolloutStateMachineName(props.namePrefix);
     const failure = new PipelineNotification(this, 'NotifyDeployFailure', {
       topic: props.notifications,
@@ -76,11 +79,7 @@ export class ApprovedRollout extends Construct {
       executionPath: '$.run.execution',
       onFailure: failure,
     });
-    const packages = stack.formatArn({
-      service: 'sagemaker',
-      resource: 'model-package',
-      resourceName: `${props.modelPackageGroupName}/*`,
-    });
+    const packages = props.registry.packagesArn;
     const describe = new tasks.CallAwsService(this, 'ReadApprovedVersion', {
       service: 'sagemaker',
       action: 'describeModelPackage',
@@ -159,11 +158,11 @@ export class ApprovedRollout extends Construct {
     );
 
     new events.Rule(this, 'OnApproval', {
-      description: `A version of ${props.modelPackageGroupName} was approved: roll it out`,
+      description: `A version of ${props.registry.groupName} was approved: roll it out`,
       eventPattern: {
         source: ['aws.sagemaker'],
         detailType: ['SageMaker Model Package State Change'],
-        detail: { ModelPackageGroupName: [props.modelPackageGroupName], ModelApprovalStatus: ['Approved'] },
+        detail: { ModelPackageGroupName: [props.registry.groupName], ModelApprovalStatus: ['Approved'] },
       },
       targets: [new eventTargets.SfnStateMachine(stateMachine)],
     });

@@ -7,11 +7,13 @@ import type * as sns from 'aws-cdk-lib/aws-sns';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
+import { SAGEMAKER_INSTANCE_TYPE, hasInstanceStore } from '../contract/service-limits';
 import { TRAINING_STATES, challengerScoresPrefix, championScoresPrefix } from '../contract/training-run';
 import { resourceFindingId } from '../shared/nag-findings';
 import { retryOrFail, retryTransient } from '../shared/retries';
 import { CompareChampionFunction } from './compare-champion-function';
 import { ChampionTransformJob } from './champion-transform-job';
+import { MissingEndpointCatch } from './missing-endpoint-catch';
 import { PipelineNotification } from './pipeline-notification';
 import { runResourceArn } from './run-names';
 
@@ -50,13 +52,6 @@ export interface ChampionChallengerProps {
   /** How long to wait before looking the endpoint up again after throttling. @default Duration.seconds(30) */
   readonly pollInterval?: Duration;
 }
-
-const SAGEMAKER_INSTANCE_TYPE = /^ml\.[a-z0-9-]+\.[a-z0-9]+$/;
-/**
- * Families with local NVMe storage carry a `d` in their name (ml.m5d, ml.c5d, ml.g4dn); SageMaker encrypts that
- * storage in hardware and refuses a `VolumeKmsKeyId` for them (TransformResources), which the job sets.
- */
-const LOCAL_STORAGE_FAMILY = /^ml\.[a-z]+[0-9]+[a-z]*dn?\./;
 
 /**
  * Champion and challenger on the same data: the model the endpoint serves now (the champion) scores the new
@@ -98,10 +93,11 @@ export class ChampionChallenger extends Construct {
           "one such as 'ml.m5.large'",
       );
     }
-    if (LOCAL_STORAGE_FAMILY.test(props.transformInstanceType)) {
+    // Instance store takes no KMS volume key, which the job sets (contract/service-limits.ts).
+    if (hasInstanceStore(props.transformInstanceType)) {
       throw new Error(
         `${owner}: transformInstanceType '${props.transformInstanceType}' has local storage, for which SageMaker ` +
-          "refuses the volume key the job encrypts with; pick a family without 'd', such as 'ml.m5.large'",
+          "refuses the volume key the job encrypts with; pick a type without local storage, such as 'ml.m5.large'",
       );
     }
     const stack = Stack.of(this);
@@ -276,8 +272,7 @@ export class ChampionChallenger extends Construct {
         decide.when(sfn.Condition.stringEquals('$.comparison.decision', 'challenger-wins'), props.next).otherwise(kept),
       );
 
-    // DescribeEndpoint answers a missing endpoint with "Could not find endpoint" under the same error name as
-    // throttling (see endpoint-rollout.ts), so the catch tells them apart by the cause.
+    // No endpoint, no champion (missing-endpoint-catch.ts).
     const firstModel = new sfn.Pass(this, 'NoChampion', {
       comment: 'Nothing serves (no endpoint, or a Failed one): the floors alone decide',
       parameters: {
@@ -291,28 +286,13 @@ export class ChampionChallenger extends Construct {
       resultPath: '$.comparison',
     });
     firstModel.next(props.next);
-    const waitBeforeLookup = new sfn.Wait(this, 'WaitBeforeChampionLookup', {
-      time: sfn.WaitTime.duration(props.pollInterval ?? Duration.seconds(30)),
+    new MissingEndpointCatch(this, 'ChampionLookup', {
+      lookup: findChampion,
+      stateNames: { choice: 'IsThereAChampion', wait: 'WaitBeforeChampionLookup', failed: 'ChampionLookupFailed' },
+      onMissing: firstModel,
+      onFailure: props.onFailure,
+      pollInterval: props.pollInterval,
     });
-    waitBeforeLookup.next(findChampion);
-    findChampion.addCatch(
-      new sfn.Choice(this, 'IsThereAChampion')
-        .when(sfn.Condition.stringMatches('$.lookup.Cause', '*Could not find endpoint*'), firstModel)
-        .when(
-          sfn.Condition.or(
-            sfn.Condition.stringMatches('$.lookup.Cause', '*Rate exceeded*'),
-            sfn.Condition.stringMatches('$.lookup.Cause', '*ThrottlingException*'),
-          ),
-          waitBeforeLookup,
-        )
-        .otherwise(
-          new sfn.Pass(this, 'ChampionLookupFailed', {
-            parameters: { 'Error.$': '$.lookup.Error', 'Cause.$': '$.lookup.Cause' },
-            resultPath: '$.failure',
-          }).next(props.onFailure),
-        ),
-      { errors: [sfn.Errors.ALL], resultPath: '$.lookup' },
-    );
     // A Failed endpoint serves nothing: its model is no champion (and may be why it failed), and the rollout replaces
     // the endpoint. Any other status has a model that served or will.
     findChampion.next(

@@ -3,6 +3,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import type { Construct } from 'constructs';
+import { sageMakerJobSyncStatements } from './sagemaker-job-sync';
 
 export interface ChampionTransformJobProps {
   /** The job's name, a JSONPath or `States.Format` expression (unique per run and model). */
@@ -73,24 +74,7 @@ export class ChampionTransformJob extends sfn.CustomState {
       resourceName: `${props.namePrefix}-*`,
     });
     this.jobsArn = jobs;
-    this.policyStatements = [
-      new iam.PolicyStatement({
-        actions: ['sagemaker:CreateTransformJob', 'sagemaker:DescribeTransformJob', 'sagemaker:StopTransformJob'],
-        resources: [jobs],
-      }),
-      new iam.PolicyStatement({ actions: ['sagemaker:AddTags'], resources: [jobs] }),
-      new iam.PolicyStatement({ actions: ['sagemaker:ListTags'], resources: ['*'] }),
-      new iam.PolicyStatement({
-        actions: ['events:PutTargets', 'events:PutRule', 'events:DescribeRule'],
-        resources: [
-          stack.formatArn({
-            service: 'events',
-            resource: 'rule',
-            resourceName: 'StepFunctionsGetEventsForSageMakerTransformJobsRule',
-          }),
-        ],
-      }),
-    ];
+    this.policyStatements = sageMakerJobSyncStatements(stack, 'Transform', jobs);
   }
 
   protected override whenBoundToGraph(graph: sfn.StateGraph): void {

@@ -1,4 +1,5 @@
 import { type Size, SizeRoundingBehavior, Token } from 'aws-cdk-lib';
+import { SAGEMAKER_INSTANCE_TYPE } from '../contract/service-limits';
 import { ENDPOINT_VARIANT_NAME } from '../contract/training-run';
 
 /**
@@ -28,7 +29,7 @@ export function validateCapacity(owner: string, capacity: EndpointCapacity): voi
     }
   } else {
     const { instanceType, count } = capacity.instances;
-    if (!Token.isUnresolved(instanceType) && !/^ml\.[a-z0-9-]+\.[a-z0-9]+$/.test(instanceType)) {
+    if (!Token.isUnresolved(instanceType) && !SAGEMAKER_INSTANCE_TYPE.test(instanceType)) {
       fail(`instances.instanceType '${instanceType}' is not a SageMaker instance type; pass one such as 'ml.m5.large'`);
     }
     if (!Number.isInteger(count) || count < 1) fail(`instances.count ${count} must be a whole number of at least 1`);

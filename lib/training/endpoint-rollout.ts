@@ -6,6 +6,7 @@ import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
 import { productionVariant, validateCapacity, type EndpointCapacity } from './endpoint-capacity';
+import { MissingEndpointCatch } from './missing-endpoint-catch';
 import { OldVersionsCleanup } from './old-versions-cleanup';
 import { retryTransient } from '../shared/retries';
 import { runResourceArn, validateEndpointName } from './run-names';
@@ -113,9 +114,7 @@ export class EndpointRollout extends Construct {
       resultPath: sfn.JsonPath.DISCARD,
     });
 
-    // DescribeEndpoint answers a missing endpoint with a ValidationException, "Could not find endpoint", which
-    // arrives as the same SageMakerException as throttling. So FindEndpoint does not retry by name: its catch tells
-    // a first rollout, throttling and any other error apart by the cause.
+    // A missing endpoint is a first rollout (missing-endpoint-catch.ts).
     const findEndpoint = new tasks.CallAwsService(this, 'FindEndpoint', {
       service: 'sagemaker',
       action: 'describeEndpoint',
@@ -166,23 +165,13 @@ export class EndpointRollout extends Construct {
       });
     }
 
-    const lookupFailed = new sfn.Pass(this, 'EndpointLookupFailed', {
-      parameters: { 'Error.$': '$.lookup.Error', 'Cause.$': '$.lookup.Cause' },
-      resultPath: '$.failure',
-    }).next(props.onFailure);
-    const waitBeforeLookup = new sfn.Wait(this, 'WaitBeforeEndpointLookup', { time: poll() });
-    waitBeforeLookup.next(findEndpoint);
-    const throttled = sfn.Condition.or(
-      sfn.Condition.stringMatches('$.lookup.Cause', '*Rate exceeded*'),
-      sfn.Condition.stringMatches('$.lookup.Cause', '*ThrottlingException*'),
-    );
-    findEndpoint.addCatch(
-      new sfn.Choice(this, 'IsEndpointMissing')
-        .when(sfn.Condition.stringMatches('$.lookup.Cause', '*Could not find endpoint*'), createEndpoint)
-        .when(throttled, waitBeforeLookup)
-        .otherwise(lookupFailed),
-      { errors: [sfn.Errors.ALL], resultPath: '$.lookup' },
-    );
+    const waitBeforeLookup = new MissingEndpointCatch(this, 'EndpointLookup', {
+      lookup: findEndpoint,
+      stateNames: { choice: 'IsEndpointMissing', wait: 'WaitBeforeEndpointLookup', failed: 'EndpointLookupFailed' },
+      onMissing: createEndpoint,
+      onFailure: props.onFailure,
+      pollInterval: props.pollInterval,
+    }).lookAgain;
 
     // An endpoint in a status that does not change by itself fails the run with SageMaker's FailureReason, which
     // DescribeEndpoint includes only when it has one: both callers hand the description to one message builder.

@@ -3,6 +3,8 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import type { Construct } from 'constructs';
+import { SAGEMAKER_INSTANCE_TYPE } from '../contract/service-limits';
+import { sageMakerJobSyncStatements } from './sagemaker-job-sync';
 
 /** One input channel of a training job: an S3 prefix the algorithm reads under a channel name. */
 export interface TrainingChannel {
@@ -53,8 +55,6 @@ export interface SpotTrainingJobProps {
   /** Where the job description goes in the state. @default '$' (it replaces the input) */
   readonly resultPath?: string;
 }
-
-const SAGEMAKER_INSTANCE_TYPE = /^ml\.[a-z0-9-]+\.[a-z0-9]+$/;
 
 /**
  * The train step: a SageMaker training job run by Step Functions' optimized `createTrainingJob.sync` integration,
@@ -174,7 +174,7 @@ function resolveSettings(id: string, props: SpotTrainingJobProps) {
   return { instanceType, instanceCount, volumeSize, maxRuntime, spot, maxWait };
 }
 
-/** What the state machine needs for `createTrainingJob.sync`, the same statements CDK's task generates. */
+/** What the state machine needs for `createTrainingJob.sync`, and passing the job's role to SageMaker only. */
 function syncIntegrationStatements(stack: Stack, props: SpotTrainingJobProps): iam.PolicyStatement[] {
   const jobArn = stack.formatArn({
     service: 'sagemaker',
@@ -182,26 +182,11 @@ function syncIntegrationStatements(stack: Stack, props: SpotTrainingJobProps): i
     resourceName: sfn.JsonPath.isEncodedJsonPath(props.trainingJobName) ? '*' : `${props.trainingJobName}*`,
   });
   return [
-    new iam.PolicyStatement({
-      actions: ['sagemaker:CreateTrainingJob', 'sagemaker:DescribeTrainingJob', 'sagemaker:StopTrainingJob'],
-      resources: [jobArn],
-    }),
-    new iam.PolicyStatement({ actions: ['sagemaker:ListTags'], resources: ['*'] }),
-    new iam.PolicyStatement({ actions: ['sagemaker:AddTags'], resources: [jobArn] }),
+    ...sageMakerJobSyncStatements(stack, 'Training', jobArn),
     new iam.PolicyStatement({
       actions: ['iam:PassRole'],
       resources: [props.role.roleArn],
       conditions: { StringEquals: { 'iam:PassedToService': 'sagemaker.amazonaws.com' } },
-    }),
-    new iam.PolicyStatement({
-      actions: ['events:PutTargets', 'events:PutRule', 'events:DescribeRule'],
-      resources: [
-        stack.formatArn({
-          service: 'events',
-          resource: 'rule',
-          resourceName: 'StepFunctionsGetEventsForSageMakerTrainingJobsRule',
-        }),
-      ],
     }),
   ];
 }

@@ -277,7 +277,7 @@ export class TrainingPipeline extends Construct {
       );
       this.approvedRollout = new ApprovedRollout(this, 'ApprovedRollout', {
         namePrefix,
-        modelPackageGroupName: registry.groupName,
+        registry,
         endpointName: props.endpointName,
         capacity: props.endpointCapacity,
         sagemakerRole,

@@ -2,7 +2,7 @@ import { S3Client } from '@aws-sdk/client-s3';
 import {
   UnreadableScoresError,
   checkSameRecords,
-  championFigures,
+  modelFigures,
   compareWithChampion,
   parseScores,
   rankAuc,
@@ -101,7 +101,7 @@ describe('ratesAt', () => {
 });
 
 describe('compareWithChampion', () => {
-  const champion = championFigures('m-old', [
+  const champion = modelFigures('m-old', [
     { label: 1, score: 0.9 },
     { label: 1, score: 0.4 },
     { label: 0, score: 0.6 },
@@ -127,7 +127,7 @@ describe('compareWithChampion', () => {
   });
 
   test('a champion output without both classes fails with what to check', () => {
-    expect(() => championFigures('m', [{ label: 0, score: 0.1 }])).toThrow(/without both a fraud and a legitimate/);
+    expect(() => modelFigures('m', [{ label: 0, score: 0.1 }])).toThrow(/without both a fraud and a legitimate/);
   });
 });
 
@@ -238,7 +238,7 @@ describe('readScores, with the real S3 client against a local stand-in', () => {
     ).join('\n');
     const records = await readScores(client(), 'models-bucket', championScoresPrefix('run-1'), 'champion');
     expect(records).toHaveLength(200_000);
-    expect(championFigures('m', records)).toMatchObject({ auc: 1, recall: 1, records: 200_000 });
+    expect(modelFigures('m', records)).toMatchObject({ auc: 1, recall: 1, records: 200_000 });
   });
 
   test('fails with the prefix when the transform wrote nothing', async () => {

@@ -17,7 +17,6 @@ const execute = (definition: Json, input: Json, handlers: Record<string, Handler
   runLocally(definition, input, handlers, {
     executionName,
     stateMachineArn: `arn:aws:states:eu-west-1:123456789012:stateMachine:${prefix}-retrain-trigger`,
-    waits: ['CoolDown'],
   });
 
 /** GetQueryResults' rows: the header, then one row per measure, every value as text. */

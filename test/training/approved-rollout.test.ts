@@ -14,15 +14,7 @@ const endpointName = config.serving.endpointName;
 const PACKAGE = `arn:aws:sagemaker:eu-west-1:123456789012:model-package/${prefix}-models/4`;
 
 const execute = (definition: Json, input: Json, handlers: Record<string, Handler>) =>
-  runLocally(definition, input, handlers, {
-    waits: [
-      'WaitForCrawler',
-      'WaitForEndpoint',
-      'WaitBeforeEndpointLookup',
-      'WaitBeforeChampionLookup',
-      'WaitForVersion',
-    ],
-  });
+  runLocally(definition, input, handlers);
 
 const guard = {
   FindRunningRuns: () => ({

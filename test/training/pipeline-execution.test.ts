@@ -1,6 +1,6 @@
 import aslValidator from 'asl-validator';
 import { evaluateTraining, type TrainingJobDescription } from '../../lambda/evaluate-training/evaluate';
-import { championFigures, compareWithChampion, type ScoredRecord } from '../../lambda/compare-champion/compare';
+import { modelFigures, compareWithChampion, type ScoredRecord } from '../../lambda/compare-champion/compare';
 import { QUALITY_METRIC } from '../../lib/contract/training-run';
 import { PIPELINE_STATE_MACHINE, stateMachineDefinition, synthPipeline } from '../helpers';
 import { parseReport } from '../../scripts/train/pipeline-runner';
@@ -29,8 +29,8 @@ function compared(input: Record<string, unknown>, champion: ScoredRecord[], chal
   return {
     StatusCode: 200,
     Payload: compareWithChampion(
-      championFigures(payload.challengerModel, challenger),
-      championFigures(payload.championModel, champion),
+      modelFigures(payload.challengerModel, challenger),
+      modelFigures(payload.championModel, champion),
       config.qualityGate.minImprovement,
     ),
   };
@@ -163,13 +163,6 @@ type Execution = LocalRun;
 const execute = (overrides: Record<string, Handler> = {}, failFirst: Record<string, Error> = {}): Promise<Execution> =>
   runLocally(definition, {}, serviceMocks(overrides, failFirst), {
     stateMachineArn: STATE_MACHINE_ARN,
-    waits: [
-      'WaitForCrawler',
-      'WaitForEndpoint',
-      'WaitBeforeEndpointLookup',
-      'WaitBeforeChampionLookup',
-      'WaitForVersion',
-    ],
   });
 
 const called = (execution: Execution, state: string) => execution.calls[state]?.length ?? 0;
