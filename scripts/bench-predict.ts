@@ -3,14 +3,15 @@
  *  1. bundle size, built with esbuild as the app builds it (lib/contract/lambda-bundle.ts);
  *  2. cold initialization of the bundle vs importing the bare SageMaker runtime client, in fresh Node processes,
  *     alternated;
- *  3. time per request through the handler, which calls InvokeEndpoint and then sends the inference log with
- *     PutRecordBatch, vs the SDK's InvokeEndpoint alone and vs the same two SDK calls bare, against one local server
- *     that answers as SageMaker and Firehose do.
+ *  3. time per request through the handler, which calls InvokeEndpoint, answers, and then sends the inference log
+ *     with PutRecordBatch: until the answer (the end of its response stream, when API Gateway answers the client) and
+ *     until the invocation ends; vs the SDK's InvokeEndpoint alone and vs the same two SDK calls bare, against one
+ *     local server that answers as SageMaker and Firehose do. The handler runs as Lambda's runtime runs a streaming
+ *     function (scripts/lib/streaming-runtime.ts).
  * Usage: npm run bench [-- --requests 300 --cold-starts 7 --write-docs]
  */
 import { FirehoseClient, PutRecordBatchCommand } from '@aws-sdk/client-firehose';
 import { InvokeEndpointCommand, SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
-import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
@@ -24,6 +25,7 @@ import { lambdaBuildOptions } from '../lib/contract/lambda-bundle';
 import { checkRecord } from '../lib/schema/record-validation';
 import { schemaToJson } from '../lib/schema/schema-json';
 import { integerOption, runTool, toolMain, type ToolSpec } from './lib/cli';
+import { installStreamingRuntime, invokeStreaming } from './lib/streaming-runtime';
 import { GeneratedTable, markdownTable } from './lib/generated-table';
 
 /** The measures, in the order of the table's rows; test/scripts/bench-predict.test.ts checks the docs have each. */
@@ -32,12 +34,13 @@ export const PREDICT_MEASURES = [
   'Cold init, bundle',
   'Cold init, bare SageMaker runtime client',
   'Cold init ratio',
-  'Per request through the handler',
+  'Per request through the handler, to the answer',
+  'Per request through the handler, to the end of the invocation',
   'Per request, SDK InvokeEndpoint alone',
   'Per request, SDK InvokeEndpoint then PutRecordBatch',
-  'Per-request ratio',
-  'Per-request ratio to the two calls',
-  'Inference log overhead',
+  'Answer ratio',
+  'Invocation ratio to the two calls',
+  'Inference log overhead on the answer',
 ] as const;
 
 /** The benchmark table in docs/serving.md; test/scripts/bench-predict.test.ts checks it has every row. */
@@ -124,11 +127,22 @@ export const main = toolMain(SPEC, async ({ values }) => {
     Object.assign(process.env, env);
 
     // 2. Cold initialization, each sample in a fresh process.
+    // The runtime sets the awslambda global before it loads a function; so does the probe, before its clock starts.
+    const runtime = join(dir, 'streaming-runtime.js');
+    buildSync({
+      entryPoints: [join(__dirname, 'lib', 'streaming-runtime.ts')],
+      bundle: true,
+      platform: 'node',
+      format: 'cjs',
+      outfile: runtime,
+      logLevel: 'silent',
+    });
     const timeRequire = (code: string) => {
       const probe = join(dir, `probe-${Math.random().toString(36).slice(2)}.js`);
       writeFileSync(
         probe,
-        `const t = performance.now(); ${code}; process.stdout.write(String(performance.now() - t));`,
+        `require(${JSON.stringify(runtime)}).installStreamingRuntime(); ` +
+          `const t = performance.now(); ${code}; process.stdout.write(String(performance.now() - t));`,
       );
       return Number(execFileSync(process.execPath, [probe], { env, cwd: join(__dirname, '..') }).toString());
     };
@@ -150,8 +164,10 @@ export const main = toolMain(SPEC, async ({ values }) => {
     const coldRatio = median(coldPairs.map((pair) => pair.bundle / pair.sdk));
 
     // 3. Per-request time, handler vs the SDK alone, same server and payload.
+    // As the runtime loads a function: the awslambda global first.
+    installStreamingRuntime();
     // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const { handler } = require(bundle) as { handler: (e: APIGatewayProxyEvent) => Promise<APIGatewayProxyResult> };
+    const { handler } = require(bundle) as { handler: unknown };
     const event = {
       httpMethod: 'POST',
       resource: '/predict',
@@ -186,9 +202,14 @@ export const main = toolMain(SPEC, async ({ values }) => {
       await call();
       return performance.now() - start;
     };
+    // The handler's two figures come from the same request: the answer, and the end of the invocation.
+    const answers: number[] = [];
+    const invocations: number[] = [];
     const viaHandlerOnce = async () => {
-      const response = await handler(event as APIGatewayProxyEvent);
+      const response = await invokeStreaming(handler, event);
       if (response.statusCode !== 200) throw new Error(`handler answered ${response.statusCode}: ${response.body}`);
+      answers.push(response.answeredMs);
+      invocations.push(response.completedMs);
     };
     const viaSdkOnce = () =>
       client.send(new InvokeEndpointCommand({ EndpointName: 'bench-endpoint', ContentType: 'text/csv', Body: csv }));
@@ -200,6 +221,8 @@ export const main = toolMain(SPEC, async ({ values }) => {
     };
     const variants = [viaHandlerOnce, viaSdkOnce, viaBothOnce];
     for (let i = 0; i < 20; i++) await Promise.all(variants.map((run) => run())); // warm up connections and JIT
+    answers.length = 0;
+    invocations.length = 0;
     const times: number[][] = variants.map(() => []);
     for (let i = 0; i < requests; i++) {
       // Each round runs the three in a turned order, so none always follows the same neighbour.
@@ -208,12 +231,15 @@ export const main = toolMain(SPEC, async ({ values }) => {
         times[v].push(await timeOnce(variants[v]));
       }
     }
-    const [viaHandler, viaSdk, viaBoth] = times.map(median);
-    const perRequestRatio = viaHandler / viaSdk;
-    const twoCallsRatio = viaHandler / viaBoth;
-    // The handler without its log call would take its time less what PutRecordBatch adds to a bare InvokeEndpoint.
+    const [viaSdk, viaBoth] = times.slice(1).map(median);
+    const answer = median(answers);
+    const invocation = median(invocations);
+    const answerRatio = answer / viaSdk;
+    const twoCallsRatio = invocation / viaBoth;
+    // The handler without its log would take its invocation's time less what PutRecordBatch adds to a bare
+    // InvokeEndpoint; the client's wait is the answer. (The issue's target: at most 1.2x.)
     const logCost = viaBoth - viaSdk;
-    const logOverhead = viaHandler / (viaHandler - logCost);
+    const logOverhead = answer / (invocation - logCost);
     server.close();
 
     const [
@@ -221,10 +247,11 @@ export const main = toolMain(SPEC, async ({ values }) => {
       bundleCold,
       sdkCold,
       coldRatioLabel,
-      handlerWarm,
+      handlerAnswer,
+      handlerInvocation,
       sdkWarm,
       bothWarm,
-      warmRatioLabel,
+      answerRatioLabel,
       twoCallsLabel,
       logOverheadLabel,
     ] = PREDICT_MEASURES;
@@ -236,16 +263,20 @@ export const main = toolMain(SPEC, async ({ values }) => {
         `${coldRatioLabel} (bundle / bare client, median of ${coldStarts} alternated pairs)`,
         `${coldRatio.toFixed(2)}x`,
       ],
-      [`${handlerWarm} (median of ${requests}; the model call and the inference log)`, ms(viaHandler)],
+      [`${handlerAnswer} (median of ${requests}; the model call, then the response stream ends)`, ms(answer)],
+      [`${handlerInvocation} (median of ${requests}; the inference log sent after the answer)`, ms(invocation)],
       [`${sdkWarm} (median of ${requests})`, ms(viaSdk)],
       [`${bothWarm} (median of ${requests}; the handler's two calls, bare)`, ms(viaBoth)],
       [
-        `${warmRatioLabel} (handler / InvokeEndpoint alone, medians of ${requests} alternated rounds)`,
-        `${perRequestRatio.toFixed(2)}x`,
+        `${answerRatioLabel} (answer / InvokeEndpoint alone: the handler's own work before the answer)`,
+        `${answerRatio.toFixed(2)}x`,
       ],
-      [`${twoCallsLabel} (handler / the two SDK calls: the handler's own work)`, `${twoCallsRatio.toFixed(2)}x`],
       [
-        `${logOverheadLabel} (handler / handler less the PutRecordBatch's added time, both local)`,
+        `${twoCallsLabel} (invocation / the two SDK calls: the handler's own work in all)`,
+        `${twoCallsRatio.toFixed(2)}x`,
+      ],
+      [
+        `${logOverheadLabel} (answer / the invocation less the PutRecordBatch's added time; target 1.2x)`,
         `${logOverhead.toFixed(2)}x`,
       ],
     ];

@@ -4,7 +4,8 @@ import { MetricUnit, Metrics } from '@aws-lambda-powertools/metrics';
 import { FirehoseClient } from '@aws-sdk/client-firehose';
 import { SageMakerClient } from '@aws-sdk/client-sagemaker';
 import { SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
-import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
+import type { APIGatewayProxyEvent, Context } from 'aws-lambda';
+import { finished } from 'node:stream/promises';
 import { randomUUID } from 'node:crypto';
 import { schemaFromJson } from '../../lib/schema/schema-json';
 import { inferenceLogRows } from '../../lib/schema/inference-log';
@@ -68,12 +69,19 @@ const notFound: ApiResponse = {
   body: JSON.stringify({ message: 'Use POST /predict or GET /health' }),
 };
 
-export const handler = async (event: APIGatewayProxyEvent, context?: Context): Promise<APIGatewayProxyResult> => {
+/** A request's answer, and the work that follows it once the answer has gone. */
+interface Handled {
+  readonly response: ApiResponse;
+  readonly afterAnswer?: () => Promise<void>;
+}
+
+/** Answers one request; the inference log is left for afterAnswer, so it costs the client no time. */
+async function handle(event: APIGatewayProxyEvent, context: Context | undefined): Promise<Handled> {
   if (context !== undefined) logger.addContext(context);
   const route = `${event.httpMethod} ${event.resource}`;
   try {
-    if (route === 'GET /health') return await health(sagemaker, settings.endpointName);
-    if (route !== 'POST /predict') return notFound;
+    if (route === 'GET /health') return { response: await health(sagemaker, settings.endpointName) };
+    if (route !== 'POST /predict') return { response: notFound };
     // A proxy event without a body key (a test console, a hand-made event) is a request without a body.
     const raw = event.body ?? null;
     const body = event.isBase64Encoded && raw !== null ? Buffer.from(raw, 'base64').toString('utf8') : raw;
@@ -82,34 +90,74 @@ export const handler = async (event: APIGatewayProxyEvent, context?: Context): P
     // The outcome carries counts and an error type, never the request's values: those go to the inference log only.
     logger.info('predict', { ...outcome });
     metrics.addMetric('Records', MetricUnit.Count, outcome.records);
-    if (scored !== undefined) {
-      const logContext = {
-        // API Gateway's id, which the client sees as x-amzn-RequestId; a hand-made event has none.
-        requestId: event.requestContext?.requestId ?? context?.awsRequestId ?? randomUUID(),
-        predictedAt: Date.now(),
-        modelName: await identity.current(MODEL_NAME_WAIT_MS),
-        threshold: settings.threshold,
-      };
-      const rows = inferenceLogRows(settings.schema, logContext, scored);
-      const log = await sendInferenceLog(firehose, settings.inferenceLogStream, rows, settings.inferenceLogTimeoutMs);
-      metrics.addMetric(INFERENCE_LOG_SENT_METRIC, MetricUnit.Count, log.sent);
-      metrics.addMetric(INFERENCE_LOG_FAILED_METRIC, MetricUnit.Count, log.failed);
-      if (log.failed > 0) logger.warn('inference log records not sent', { ...log });
-    }
     if (outcome.errorType !== undefined) metrics.addMetric(`Rejected${outcome.statusCode}`, MetricUnit.Count, 1);
     // Lambda's Errors metric sees only a function that throws; the 5xx this handler answers itself are counted here.
     if (response.statusCode >= 500) metrics.addMetric(SERVER_ERRORS_METRIC, MetricUnit.Count, 1);
-    return response;
+    if (scored === undefined) return { response };
+    // Taken now: the request's id and the time it was scored, not the time it was logged. The id is API Gateway's,
+    // which the client sees as x-amzn-RequestId; a hand-made event has none.
+    const requestId = event.requestContext?.requestId ?? context?.awsRequestId ?? randomUUID();
+    const predictedAt = Date.now();
+    const afterAnswer = async () => {
+      const logContext = {
+        requestId,
+        predictedAt,
+        modelName: await identity.current(MODEL_NAME_WAIT_MS),
+        threshold: settings.threshold,
+      };
+      try {
+        const rows = inferenceLogRows(settings.schema, logContext, scored);
+        const log = await sendInferenceLog(firehose, settings.inferenceLogStream, rows, settings.inferenceLogTimeoutMs);
+        metrics.addMetric(INFERENCE_LOG_SENT_METRIC, MetricUnit.Count, log.sent);
+        metrics.addMetric(INFERENCE_LOG_FAILED_METRIC, MetricUnit.Count, log.failed);
+        if (log.failed > 0) logger.warn('inference log records not sent', { ...log });
+      } catch (err) {
+        // sendInferenceLog counts its own failures; this is anything else, and still no record goes uncounted.
+        logger.error('inference log failed', { error: (err as Error).name });
+        metrics.addMetric(INFERENCE_LOG_FAILED_METRIC, MetricUnit.Count, scored.length);
+      }
+    };
+    return { response, afterAnswer };
   } catch (err) {
     logger.error('unexpected failure', { error: (err as Error).name });
     metrics.addMetric(SERVER_ERRORS_METRIC, MetricUnit.Count, 1);
     return {
-      statusCode: 502,
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ message: 'Unexpected error' }),
+      response: {
+        statusCode: 502,
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ message: 'Unexpected error' }),
+      },
     };
+  }
+}
+
+/**
+ * API Gateway invokes this function in STREAM mode (InvokeWithResponseStream; lib/serving/inference-api.ts), so the
+ * client has its answer once the stream ends, while the invocation goes on until the handler returns. The inference
+ * log is sent in that time: inside the invocation, so Lambda does not freeze it half-sent, and after the answer, so
+ * it adds nothing to the client's latency (npm run bench). The output is API Gateway's streaming format, a JSON
+ * prelude with the status and headers, 8 NUL bytes, then the body, which HttpResponseStream.from writes.
+ */
+export const handler = awslambda.streamifyResponse<APIGatewayProxyEvent>(async (event, responseStream, context) => {
+  const { response, afterAnswer } = await handle(event, context);
+  const stream = awslambda.HttpResponseStream.from(responseStream, {
+    statusCode: response.statusCode,
+    headers: response.headers,
+  });
+  // The runtime's end() takes no data: the body is written first.
+  stream.write(response.body);
+  stream.end();
+  try {
+    // The answer is flushed before the log's work starts, so none of it delays the answer.
+    await finished(stream);
+  } catch (err) {
+    // The client may be gone; the prediction was made all the same, and its log still goes out.
+    logger.warn('response stream failed', { error: (err as Error).name });
+  }
+  try {
+    if (afterAnswer !== undefined) await afterAnswer();
   } finally {
     // Health checks and rejected routes store no metrics; publishing nothing would log a warning.
     if (metrics.hasStoredMetrics()) metrics.publishStoredMetrics();
   }
-};
+});

@@ -1,7 +1,8 @@
 /**
  * Sends a request's inference-log rows to the log's Firehose stream: one PutRecordBatch per request (and one re-send
- * of the records it reports as failed), cut off after a time budget, so a slow or failing stream delays an answer by at most the budget and never fails it. What could
- * not be sent is counted, never dropped silently: the caller publishes the count as a metric that an alarm watches.
+ * of the records it reports as failed), cut off after a time budget, so a slow or failing stream holds the invocation (which has already answered; see
+ * index.ts) by at most the budget and never fails it. What could not be sent is counted, never dropped silently: the
+ * caller publishes the count as a metric that an alarm watches.
  *
  * PutRecordBatch is not all-or-nothing: a call can succeed while some records fail, each with an ErrorCode in its
  * slot of RequestResponses (Firehose API reference, PutRecordBatch). Records Firehose accepts but cannot convert to

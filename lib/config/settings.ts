@@ -203,10 +203,14 @@ export const STAGE_CONFIG = group({
     // The interval is also the longest a prediction waits in the stream before the monitor can see it.
     ...parquetBuffer(),
     /**
-     * How long an answer may wait for its log rows to be sent; the rows are counted as failed after that. With two
-     * 10 s model attempts it stays inside the function's 25 s timeout.
+     * How long the invocation, after its answer, may spend sending the log rows; they are counted as failed after
+     * that. With two 10 s model attempts it stays inside the function's 25 s timeout.
      */
-    sendTimeoutMs: int(100, 3_000, 'it is how long an answer waits for its inference log to be sent').default(1_000),
+    sendTimeoutMs: int(
+      100,
+      3_000,
+      'it is how long an invocation spends, after its answer, sending the inference log',
+    ).default(1_000),
   }),
   /** The drift and quality monitor over the inference log (lib/monitoring/drift-monitor.ts). */
   monitor: group({

@@ -242,7 +242,15 @@ export class InferenceApi extends Construct {
     });
 
     // No console test-invoke permission: every call goes through the stage, its API key and its usage plan.
-    const integration = new apigateway.LambdaIntegration(handler.function, { proxy: true, allowTestInvoke: false });
+    // STREAM: API Gateway calls InvokeWithResponseStream (same lambda:InvokeFunction permission) and answers the
+    // client when the function ends its response stream, while the function goes on to send the inference log
+    // inside the same invocation (lambda/predict/index.ts). The features STREAM does not support (a stage cache,
+    // content encoding, VTL response templates) are not used by this API; gateway responses are API Gateway's own.
+    const integration = new apigateway.LambdaIntegration(handler.function, {
+      proxy: true,
+      allowTestInvoke: false,
+      responseTransferMode: apigateway.ResponseTransferMode.STREAM,
+    });
 
     const authorizationType =
       config.authorization === 'iam' ? apigateway.AuthorizationType.IAM : apigateway.AuthorizationType.NONE;

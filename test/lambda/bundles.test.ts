@@ -5,6 +5,7 @@ import { execFile } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { join } from 'node:path';
+import { buildSync } from 'esbuild';
 import { loadStageConfig } from '../../lib/config/stage-config';
 import { buildPipeline } from '../../lib/pipeline-app';
 import {
@@ -31,15 +32,33 @@ const config = loadStageConfig('sandbox');
 const printed = printedBy(() => buildPipeline(app, config, TRANSACTION_SCHEMA));
 const deployed = new DeployedApp(app);
 const DRIVER = join(outdir, 'invoke.js');
-// Requires the bundle like the runtime does, invokes the named handler once, and prints what it returned.
+// What Lambda's runtime gives a streaming function (the awslambda global, the response stream), as plain JavaScript
+// for the driver's process.
+const RUNTIME = join(outdir, 'streaming-runtime.js');
+buildSync({
+  entryPoints: [join(__dirname, '..', '..', 'scripts', 'lib', 'streaming-runtime.ts')],
+  bundle: true,
+  platform: 'node',
+  format: 'cjs',
+  outfile: RUNTIME,
+  logLevel: 'silent',
+});
+// Requires the bundle like the runtime does (after setting the awslambda global), invokes the named handler once,
+// streaming or not, and prints what it returned: for a streaming handler, the response as API Gateway reads it.
 writeFileSync(
   DRIVER,
   [
+    `const runtime = require(${JSON.stringify(RUNTIME)});`,
+    'runtime.installStreamingRuntime();',
     'const handler = require(process.argv[2])[process.argv[4]];',
     'const context = {',
     "  getRemainingTimeInMillis: () => 60000, logGroupName: 'group-1', logStreamName: 'stream-1', awsRequestId: 'req-1',",
     '};',
-    'Promise.resolve(handler(JSON.parse(process.argv[3]), context)).then(',
+    'const event = JSON.parse(process.argv[3]);',
+    'const result = handler[runtime.HANDLER_STREAMING] === undefined',
+    '  ? Promise.resolve(handler(event, context))',
+    '  : runtime.invokeStreaming(handler, event, context).then(({ statusCode, headers, body }) => ({ statusCode, headers, body }));',
+    'result.then(',
     "  (result) => process.stdout.write('\\nRESULT ' + JSON.stringify(result ?? null) + '\\n'),",
     "  (error) => { process.stdout.write('\\nTHREW ' + error.name + ': ' + error.message + '\\n'); process.exitCode = 1; },",
     ');',

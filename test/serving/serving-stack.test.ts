@@ -110,6 +110,18 @@ describe('the inference API', () => {
     });
   });
 
+  test('streams the function response, so the client has its answer before the inference log is sent', () => {
+    // API Gateway calls InvokeWithResponseStream in STREAM mode: its own URI, not the 2015-03-31 invocations path.
+    for (const method of methods) {
+      const integration = method.Properties.Integration;
+      expect(integration).toMatchObject({ Type: 'AWS_PROXY', IntegrationHttpMethod: 'POST' });
+      expect(integration.ResponseTransferMode).toBe('STREAM');
+      const uri = JSON.stringify(integration.Uri);
+      expect(uri).toContain(':lambda:path/2021-11-15/functions/');
+      expect(uri).toContain('/response-streaming-invocations');
+    }
+  });
+
   test('runs the handler on Node.js 24 arm64, under the 29 s integration limit, with the endpoint name', () => {
     template.hasResourceProperties('AWS::Lambda::Function', {
       Runtime: 'nodejs24.x',
