@@ -139,6 +139,10 @@ async function handle(event: APIGatewayProxyEvent, context: Context | undefined)
  * prelude with the status and headers, 8 NUL bytes, then the body, which HttpResponseStream.from writes.
  */
 export const handler = awslambda.streamifyResponse<APIGatewayProxyEvent>(async (event, responseStream, context) => {
+  // The invocation ends when the handler does, as an async handler's buffered invocation would: on its streaming
+  // path the runtime would otherwise also wait for an empty event loop (the runtime's StreamingContext), holding the
+  // environment, and its billed time, for a model-name read still under way (model-identity.ts).
+  context.callbackWaitsForEmptyEventLoop = false;
   const { response, afterAnswer } = await handle(event, context);
   const stream = awslambda.HttpResponseStream.from(responseStream, {
     statusCode: response.statusCode,

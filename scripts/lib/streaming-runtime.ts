@@ -12,11 +12,14 @@
  * - The response stream: `end()` takes no data, as the runtime's does (src/ResponseStream.js, which passes end's
  *   argument straight to the request, skipping the prelude hook), so a body given to end() fails here.
  * - The invocation: the runtime awaits the handler's promise before it asks for the next event, and the caller has
- *   the whole response once the stream has ended (src/Runtime.js, handleOnceStreaming). So a handler can end the
+ *   the whole response once the stream has ended (src/Runtime.js, handleOnceStreaming). Unlike the buffered path of
+ *   an async handler, the streaming path then also waits for an empty event loop unless the handler has set
+ *   `context.callbackWaitsForEmptyEventLoop = false` (src/StreamingContext.js); the result reports that setting. So a handler can end the
  *   response and go on working inside the same invocation, which AWS describes in "Running code after returning a
  *   response from an AWS Lambda function" (AWS Compute Blog).
  */
 import { Writable } from 'node:stream';
+import { finished } from 'node:stream/promises';
 import { performance } from 'node:perf_hooks';
 
 /** The symbol and value the runtime reads to run a handler on its streaming path (src/UserFunction.js). */
@@ -93,6 +96,8 @@ export interface StreamedInvocation {
   readonly answeredMs: number;
   /** From the call to the handler's end: when the invocation ends (and Lambda's billed duration with it). */
   readonly completedMs: number;
+  /** Whether the runtime would hold the invocation open, after the handler, until the event loop is empty. */
+  readonly waitsForEmptyEventLoop: boolean;
 }
 
 /**
@@ -103,7 +108,7 @@ export interface StreamedInvocation {
 export async function invokeStreaming(
   handler: unknown,
   event: unknown,
-  context: unknown = {},
+  context: object = {},
 ): Promise<StreamedInvocation> {
   if (typeof handler !== 'function' || (handler as { [HANDLER_STREAMING]?: string })[HANDLER_STREAMING] !== 'response')
     throw new Error('The handler is not wrapped in awslambda.streamifyResponse: the runtime would not stream it');
@@ -111,9 +116,13 @@ export async function invokeStreaming(
   const started = performance.now();
   let answeredMs: number | undefined;
   stream.on('finish', () => (answeredMs = performance.now() - started));
-  await (handler as StreamingHandler)(event, stream, context);
+  // The runtime's context carries the setting, true unless the handler turns it off.
+  const invocationContext = { callbackWaitsForEmptyEventLoop: true, ...context };
+  await (handler as StreamingHandler)(event, stream, invocationContext);
   const completedMs = performance.now() - started;
-  if (!stream.writableFinished) throw new Error('The handler returned before it ended the response stream');
+  if (!stream.writableEnded) throw new Error('The handler returned before it ended the response stream');
+  // As the runtime awaits its request to the Runtime API after the handler: the stream's last write.
+  await finished(stream);
   if (stream.contentType !== PRELUDE_CONTENT_TYPE)
     throw new Error(`The response has content type ${stream.contentType}, not ${PRELUDE_CONTENT_TYPE}`);
   const output = Buffer.concat(stream.chunks);
@@ -130,5 +139,6 @@ export async function invokeStreaming(
     body: output.subarray(split + DELIMITER.length).toString('utf8'),
     answeredMs: answeredMs ?? completedMs,
     completedMs,
+    waitsForEmptyEventLoop: invocationContext.callbackWaitsForEmptyEventLoop,
   };
 }

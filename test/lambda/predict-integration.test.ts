@@ -241,6 +241,8 @@ describe('the predict handler against a local SageMaker endpoint', () => {
     const response = await call('POST', '/predict', record);
     expect(response.headers).toEqual({ 'content-type': 'application/json', 'cache-control': 'no-store' });
     expect(response.answeredMs).toBeLessThanOrEqual(response.completedMs);
+    // Its invocation ends with the handler, not when the event loop is empty.
+    expect(response.waitsForEmptyEventLoop).toBe(false);
   });
 
   test('logs nothing for a request it rejects or could not score', async () => {
