@@ -115,7 +115,7 @@ export const STAGE_CONFIG = group({
     /** Counted back from the day a run starts: the export's scan, and its cost, grow with this window. */
     exportWindowDays: int(1, 3650, 'it is the number of days of raw partitions a run exports').default(30),
     /**
-     * XGBoost's (lib/training/xgboost-hyperparameters.ts); `objective` is binary:logistic and `eval_metric` the
+     * XGBoost's (lib/contract/xgboost-hyperparameters.ts); `objective` is binary:logistic and `eval_metric` the
      * metrics of lib/contract/training-run.ts, AUC last. The last five are regularization; minChildWeight and lambda
      * are above XGBoost's defaults (1 and 1), which let the trees learn the producer's data by heart (training AUC
      * 1.0 by round 200, measured offline with XGBoost 1.7) and stop a noisy validation AUC at round 4.

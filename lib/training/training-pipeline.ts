@@ -34,7 +34,7 @@ import { acknowledgeTrainingWildcards } from './training-wildcards';
 import { SingleRunGuard } from '../shared/single-run-guard';
 import { SpotTrainingJob } from './spot-training-job';
 import { XgboostImage } from './xgboost-image';
-import { xgboostHyperparameters, type XgboostHyperparameters } from './xgboost-hyperparameters';
+import { xgboostHyperparameters, type XgboostHyperparameters } from '../contract/xgboost-hyperparameters';
 
 export interface TrainingPipelineProps {
   /** Prefix of the state machine's name and of everything a run creates (`<namePrefix>-<uuid>`). */

@@ -95,6 +95,7 @@ describe('every tool', () => {
         'approve',
         'bench',
         'bench:lake',
+        'bench:model',
         'bench:synth',
         'diagram',
         'ingest',

@@ -1,5 +1,5 @@
 import { Stack } from 'aws-cdk-lib';
-import { xgboostHyperparameters, type XgboostHyperparameters } from '../../lib/training/xgboost-hyperparameters';
+import { xgboostHyperparameters, type XgboostHyperparameters } from '../../lib/contract/xgboost-hyperparameters';
 import { XgboostImage } from '../../lib/training/xgboost-image';
 import { testApp } from '../helpers';
 

@@ -1,4 +1,4 @@
-import { EVAL_METRICS } from '../contract/training-run';
+import { EVAL_METRICS } from './training-run';
 
 /**
  * The XGBoost hyperparameters a stage tunes; `objective` and `eval_metric` are fixed by the pipeline. The last five
