@@ -5,7 +5,6 @@ import { FirehoseClient } from '@aws-sdk/client-firehose';
 import { SageMakerClient } from '@aws-sdk/client-sagemaker';
 import { SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
 import type { APIGatewayProxyEvent, Context } from 'aws-lambda';
-import { finished } from 'node:stream/promises';
 import { randomUUID } from 'node:crypto';
 import { schemaFromJson } from '../../lib/schema/schema-json';
 import { inferenceLogRows } from '../../lib/schema/inference-log';
@@ -139,29 +138,41 @@ async function handle(event: APIGatewayProxyEvent, context: Context | undefined)
  * prelude with the status and headers, 8 NUL bytes, then the body, which HttpResponseStream.from writes.
  */
 export const handler = awslambda.streamifyResponse<APIGatewayProxyEvent>(async (event, responseStream, context) => {
-  // The invocation ends when the handler does, as an async handler's buffered invocation would: on its streaming
-  // path the runtime would otherwise also wait for an empty event loop (the runtime's StreamingContext), holding the
-  // environment, and its billed time, for a model-name read still under way (model-identity.ts).
-  context.callbackWaitsForEmptyEventLoop = false;
   const { response, afterAnswer } = await handle(event, context);
   const stream = awslambda.HttpResponseStream.from(responseStream, {
     statusCode: response.statusCode,
     headers: response.headers,
   });
-  // The runtime's end() takes no data: the body is written first.
+  // The runtime's end() sends data given to it without the prelude: the body is written first.
   stream.write(response.body);
   stream.end();
+  // The answer is out before the log's work starts, so none of it delays the answer.
+  const error = await lastWrite(stream);
+  // The client may be gone; the prediction was made all the same, and its log still goes out.
+  if (error !== undefined) logger.warn('response stream failed', { error: error.name });
+  if (afterAnswer !== undefined) await afterAnswer();
+  // Health checks and rejected routes store no metrics; publishing nothing would log a warning.
   try {
-    // The answer is flushed before the log's work starts, so none of it delays the answer.
-    await finished(stream);
-  } catch (err) {
-    // The client may be gone; the prediction was made all the same, and its log still goes out.
-    logger.warn('response stream failed', { error: (err as Error).name });
-  }
-  try {
-    if (afterAnswer !== undefined) await afterAnswer();
-  } finally {
-    // Health checks and rejected routes store no metrics; publishing nothing would log a warning.
     if (metrics.hasStoredMetrics()) metrics.publishStoredMetrics();
+  } catch (err) {
+    // After the answer a throw would only fail the invocation's trailers, unseen; the log says it instead.
+    logger.error('metrics not published', { error: (err as Error).name });
   }
 });
+
+/**
+ * Waits until the stream has handed its last write on (its `finish`), or has failed or closed. The runtime hands the
+ * handler its request's bound methods, not a Writable (its response-stream.ts), so node:stream's `finished` cannot
+ * read the state and would resolve at end() already; the events come through.
+ * @returns the stream's error, if it failed
+ */
+function lastWrite(stream: NodeJS.EventEmitter & { readonly writableFinished?: boolean }): Promise<Error | undefined> {
+  if (stream.writableFinished === true) return Promise.resolve(undefined);
+  return new Promise((resolve) => {
+    const done = (error?: Error) => {
+      stream.off('finish', done).off('close', done).off('error', done);
+      resolve(error instanceof Error ? error : undefined);
+    };
+    stream.once('finish', done).once('close', done).once('error', done);
+  });
+}

@@ -50,7 +50,7 @@ export interface InferenceApiProps {
   readonly maxBatchSize?: number;
   /** The Firehose stream the function sends every scored record to (the inference log). */
   readonly inferenceLog: firehose.IDeliveryStream;
-  /** How long an answer waits for its log rows to be sent, 100 ms to 3 s. @default Duration.seconds(1) */
+  /** How long the invocation may spend sending log rows after its answer, 100 ms to 3 s. @default 1 s */
   readonly inferenceLogTimeout?: Duration;
   /** The key of the function's and the API's log groups. */
   readonly encryptionKey: kms.IKey;
@@ -185,6 +185,10 @@ export class InferenceApi extends Construct {
             responseLatency: apigateway.AccessLogField.contextResponseLatency(),
             integrationStatus: apigateway.AccessLogField.contextIntegrationStatus(),
             integrationLatency: apigateway.AccessLogField.contextIntegrationLatency(),
+            // STREAM's (API Gateway, "Troubleshoot response streaming"): the function's Duration runs past the answer.
+            responseTransferMode: '$context.integration.responseTransferMode',
+            timeToAllHeaders: '$context.integration.timeToAllHeaders',
+            timeToFirstContent: '$context.integration.timeToFirstContent',
             error: apigateway.AccessLogField.contextErrorMessage(),
             validationError: apigateway.AccessLogField.contextErrorValidationErrorString(),
           }),
@@ -242,10 +246,8 @@ export class InferenceApi extends Construct {
     });
 
     // No console test-invoke permission: every call goes through the stage, its API key and its usage plan.
-    // STREAM: API Gateway calls InvokeWithResponseStream (same lambda:InvokeFunction permission) and answers the
-    // client when the function ends its response stream, while the function goes on to send the inference log
-    // inside the same invocation (lambda/predict/index.ts). The features STREAM does not support (a stage cache,
-    // content encoding, VTL response templates) are not used by this API; gateway responses are API Gateway's own.
+    // STREAM (InvokeWithResponseStream): the answer ends with the stream, before the inference log is sent
+    // (lambda/predict/index.ts). STREAM lacks a stage cache, content encoding and VTL response templates: unused here.
     const integration = new apigateway.LambdaIntegration(handler.function, {
       proxy: true,
       allowTestInvoke: false,

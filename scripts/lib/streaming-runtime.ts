@@ -1,38 +1,40 @@
 /**
  * What Lambda's Node.js runtime gives a response-streaming function, for the bench and the tests that run
- * lambda/predict outside Lambda. Written from the runtime's source (aws/aws-lambda-nodejs-runtime-interface-client)
- * and API Gateway's documentation, and no more than the predict function uses:
+ * lambda/predict outside Lambda. Written from the source of the runtime interface client that nodejs24.x runs,
+ * version 4 (aws/aws-lambda-nodejs-runtime-interface-client), and API Gateway's documentation, and no more than the
+ * predict function uses:
  *
- * - The `awslambda` global the runtime sets before it loads a function (src/UserFunction.js): `streamifyResponse`
- *   marks the handler with the symbol the runtime reads to choose the streaming path, and `HttpResponseStream.from`
- *   sets the content type `application/vnd.awslambda.http-integration-response` and, before the first write, writes
- *   the JSON metadata prelude and 8 NUL bytes (src/HttpResponseStream.js). That is the output format API Gateway
- *   requires of a Lambda proxy integration in STREAM mode ("Set up a Lambda proxy integration with payload response
- *   streaming", API Gateway developer guide).
- * - The response stream: `end()` takes no data, as the runtime's does (src/ResponseStream.js, which passes end's
- *   argument straight to the request, skipping the prelude hook), so a body given to end() fails here.
- * - The invocation: the runtime awaits the handler's promise before it asks for the next event, and the caller has
- *   the whole response once the stream has ended (src/Runtime.js, handleOnceStreaming). Unlike the buffered path of
- *   an async handler, the streaming path then also waits for an empty event loop unless the handler has set
- *   `context.callbackWaitsForEmptyEventLoop = false` (src/StreamingContext.js); the result reports that setting. So a handler can end the
- *   response and go on working inside the same invocation, which AWS describes in "Running code after returning a
- *   response from an AWS Lambda function" (AWS Compute Blog).
+ * - The `awslambda` global the runtime sets before it loads a function, kept beside what is there already
+ *   (src/utils/globals.ts): `streamifyResponse` marks the handler with the symbol the runtime reads to choose the
+ *   streaming path (src/function/user-function-loader.ts), and `HttpResponseStream.from` sets the content type
+ *   `application/vnd.awslambda.http-integration-response` and, before the first write, writes the JSON metadata
+ *   prelude and 8 NUL bytes (src/stream/http-response-stream.ts). That is the output format API Gateway requires of a
+ *   Lambda proxy integration in STREAM mode ("Set up a Lambda proxy integration with payload response streaming",
+ *   API Gateway developer guide).
+ * - The response stream (src/stream/response-stream.ts): the handler gets no Writable but an object of the
+ *   request's bound methods and getters, so stream utilities that read a Writable's internal state (such as
+ *   `finished` from node:stream) do not see its writes; and `end()` is the request's own, which sends data given to
+ *   it without the prelude, so a body given to end() fails here.
+ * - The invocation (src/runtime/streaming-invoke-processor.ts): the runtime awaits the handler's promise, then its
+ *   request to the Runtime API, whose last write the stream's end makes, and refuses a stream that has not finished.
+ *   The caller has the whole response once the stream has ended, while the handler may go on working inside the
+ *   same invocation, which AWS describes in "Running code after returning a response from an AWS Lambda function"
+ *   (AWS Compute Blog). Version 4 waits for no empty event loop.
  */
 import { Writable } from 'node:stream';
-import { finished } from 'node:stream/promises';
 import { performance } from 'node:perf_hooks';
 
-/** The symbol and value the runtime reads to run a handler on its streaming path (src/UserFunction.js). */
+/** The symbol and value the runtime reads to run a handler on its streaming path. */
 export const HANDLER_STREAMING = Symbol.for('aws.lambda.runtime.handler.streaming');
 const STREAM_RESPONSE = 'response';
 export const PRELUDE_CONTENT_TYPE = 'application/vnd.awslambda.http-integration-response';
 const DELIMITER = new Uint8Array(8);
 
 /** A streaming handler as the runtime calls it. */
-export type StreamingHandler = (event: unknown, responseStream: Writable, context: unknown) => Promise<unknown>;
+export type StreamingHandler = (event: unknown, responseStream: object, context: unknown) => Promise<unknown>;
 
-/** The runtime's response stream: it collects what is written, and its end() takes no data. */
-class ResponseStream extends Writable {
+/** The request to the Runtime API, as far as the handler sees it: it collects what is written. */
+class ResponseRequest extends Writable {
   readonly chunks: Buffer[] = [];
   contentType = 'application/octet-stream';
   /** Set by HttpResponseStream.from: writes the prelude before the first chunk. */
@@ -59,10 +61,57 @@ class ResponseStream extends Writable {
 
   override end(...args: unknown[]): this {
     if (args.length > 0 && typeof args[0] !== 'function') {
-      throw new Error("The runtime's response stream takes no data in end(): write the body, then end()");
+      throw new Error("The runtime's response stream sends data given to end() without the prelude: write it first");
     }
     return super.end(...(args as [() => void]));
   }
+}
+
+/** The request's methods and state as the runtime hands them to the handler (toWritableResponseStream). */
+const WRAPPED_METHODS = [
+  'cork',
+  'destroy',
+  'end',
+  'uncork',
+  'write',
+  'addListener',
+  'on',
+  'once',
+  'prependListener',
+  'prependOnceListener',
+  'off',
+  'removeListener',
+  'removeAllListeners',
+  'setMaxListeners',
+  'getMaxListeners',
+  'listeners',
+  'rawListeners',
+  'listenerCount',
+  'eventNames',
+  'emit',
+  'setContentType',
+] as const;
+const WRAPPED_READ_WRITE = ['destroyed', '_onBeforeFirstWrite'] as const;
+const WRAPPED_READ_ONLY = [
+  'writableFinished',
+  'writableObjectMode',
+  'writableEnded',
+  'writableNeedDrain',
+  'writableHighWaterMark',
+  'writableCorked',
+  'writableLength',
+  'writable',
+] as const;
+
+function handlerView(request: ResponseRequest): object {
+  const view: Record<string, unknown> = {};
+  const inner = request as unknown as Record<string, unknown>;
+  for (const method of WRAPPED_METHODS) view[method] = (inner[method] as (...a: unknown[]) => unknown).bind(request);
+  for (const name of WRAPPED_READ_WRITE) {
+    Object.defineProperty(view, name, { get: () => inner[name], set: (value) => (inner[name] = value) });
+  }
+  for (const name of WRAPPED_READ_ONLY) Object.defineProperty(view, name, { get: () => inner[name] });
+  return view;
 }
 
 /** Installs the `awslambda` global, as the runtime does before it loads the function's module. */
@@ -74,7 +123,7 @@ export function installStreamingRuntime(): void {
     streamifyResponse: <T extends object>(handler: T): T =>
       Object.assign(handler, { [HANDLER_STREAMING]: STREAM_RESPONSE }),
     HttpResponseStream: {
-      from(stream: ResponseStream, prelude: object): ResponseStream {
+      from<T extends Pick<ResponseRequest, 'setContentType' | '_onBeforeFirstWrite'>>(stream: T, prelude: object): T {
         stream.setContentType(PRELUDE_CONTENT_TYPE);
         const metadata = JSON.stringify(prelude);
         stream._onBeforeFirstWrite = (write) => {
@@ -92,12 +141,10 @@ export interface StreamedInvocation {
   readonly statusCode: number;
   readonly headers: { readonly [name: string]: string };
   readonly body: string;
-  /** From the call to the response's end: when API Gateway has the whole answer for the client. */
+  /** From the call to the response's last write: when API Gateway has the whole answer for the client. */
   readonly answeredMs: number;
   /** From the call to the handler's end: when the invocation ends (and Lambda's billed duration with it). */
   readonly completedMs: number;
-  /** Whether the runtime would hold the invocation open, after the handler, until the event loop is empty. */
-  readonly waitsForEmptyEventLoop: boolean;
 }
 
 /**
@@ -112,20 +159,23 @@ export async function invokeStreaming(
 ): Promise<StreamedInvocation> {
   if (typeof handler !== 'function' || (handler as { [HANDLER_STREAMING]?: string })[HANDLER_STREAMING] !== 'response')
     throw new Error('The handler is not wrapped in awslambda.streamifyResponse: the runtime would not stream it');
-  const stream = new ResponseStream();
+  const request = new ResponseRequest();
   const started = performance.now();
   let answeredMs: number | undefined;
-  stream.on('finish', () => (answeredMs = performance.now() - started));
-  // The runtime's context carries the setting, true unless the handler turns it off.
-  const invocationContext = { callbackWaitsForEmptyEventLoop: true, ...context };
-  await (handler as StreamingHandler)(event, stream, invocationContext);
+  const lastWrite = new Promise<void>((resolve) =>
+    request.once('finish', () => {
+      answeredMs = performance.now() - started;
+      resolve();
+    }),
+  );
+  await (handler as StreamingHandler)(event, handlerView(request), context);
   const completedMs = performance.now() - started;
-  if (!stream.writableEnded) throw new Error('The handler returned before it ended the response stream');
-  // As the runtime awaits its request to the Runtime API after the handler: the stream's last write.
-  await finished(stream);
-  if (stream.contentType !== PRELUDE_CONTENT_TYPE)
-    throw new Error(`The response has content type ${stream.contentType}, not ${PRELUDE_CONTENT_TYPE}`);
-  const output = Buffer.concat(stream.chunks);
+  if (!request.writableEnded) throw new Error('The handler returned before it ended the response stream');
+  // As the runtime awaits its request to the Runtime API after the handler.
+  await lastWrite;
+  if (request.contentType !== PRELUDE_CONTENT_TYPE)
+    throw new Error(`The response has content type ${request.contentType}, not ${PRELUDE_CONTENT_TYPE}`);
+  const output = Buffer.concat(request.chunks);
   const split = output.indexOf(DELIMITER);
   if (split < 0) throw new Error('The response has no 8-byte NUL delimiter after its prelude');
   const prelude = JSON.parse(output.subarray(0, split).toString('utf8')) as {
@@ -139,6 +189,5 @@ export async function invokeStreaming(
     body: output.subarray(split + DELIMITER.length).toString('utf8'),
     answeredMs: answeredMs ?? completedMs,
     completedMs,
-    waitsForEmptyEventLoop: invocationContext.callbackWaitsForEmptyEventLoop,
   };
 }

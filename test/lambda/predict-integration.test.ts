@@ -230,9 +230,9 @@ describe('the predict handler against a local SageMaker endpoint', () => {
     const response = await call('POST', '/predict', record);
     expect(response.statusCode).toBe(200);
     expect(JSON.parse(response.body).predictions).toHaveLength(1);
-    // The client's answer does not wait for the stream; the invocation waits for it, up to the budget.
-    expect(response.answeredMs).toBeLessThan(LOG_TIMEOUT_MS / 2);
-    expect(response.completedMs).toBeGreaterThanOrEqual(LOG_TIMEOUT_MS * 0.9);
+    // The client's answer does not wait for the stream: the invocation goes on after it for the whole budget (timers
+    // never fire early), and not much longer.
+    expect(response.completedMs - response.answeredMs).toBeGreaterThanOrEqual(LOG_TIMEOUT_MS * 0.9);
     expect(response.completedMs).toBeLessThan(LOG_TIMEOUT_MS + 700);
     expect(logged).toHaveLength(1);
   });
@@ -240,9 +240,6 @@ describe('the predict handler against a local SageMaker endpoint', () => {
   test('answers in the streaming format, with the status and headers in the prelude', async () => {
     const response = await call('POST', '/predict', record);
     expect(response.headers).toEqual({ 'content-type': 'application/json', 'cache-control': 'no-store' });
-    expect(response.answeredMs).toBeLessThanOrEqual(response.completedMs);
-    // Its invocation ends with the handler, not when the event loop is empty.
-    expect(response.waitsForEmptyEventLoop).toBe(false);
   });
 
   test('logs nothing for a request it rejects or could not score', async () => {

@@ -1,9 +1,8 @@
-import type { Writable } from 'node:stream';
 import { installStreamingRuntime, invokeStreaming, PRELUDE_CONTENT_TYPE } from '../../scripts/lib/streaming-runtime';
 
 /** The stand-in for Lambda's streaming runtime refuses what the runtime and API Gateway would not take. */
 installStreamingRuntime();
-type Stream = Writable & { setContentType(type: string): void };
+type Stream = NodeJS.WritableStream & { setContentType(type: string): void; writableEnded: boolean };
 const streamify = (fn: (event: unknown, stream: Stream) => Promise<void>) =>
   (globalThis as unknown as { awslambda: { streamifyResponse: <T>(f: T) => T } }).awslambda.streamifyResponse(fn);
 const from = (stream: Stream, prelude: object): Stream =>
@@ -21,14 +20,13 @@ describe('the streaming runtime stand-in', () => {
     });
     const response = await invokeStreaming(handler, {});
     expect(response).toMatchObject({ statusCode: 201, headers: { 'content-type': 'text/plain' }, body: 'hello world' });
-    expect(response.waitsForEmptyEventLoop).toBe(true);
   });
 
   test('refuses a body passed to end(), which the runtime would send without the prelude', async () => {
     const handler = streamify(async (_event, stream) => {
       from(stream, { statusCode: 200 }).end('body' as never);
     });
-    await expect(invokeStreaming(handler, {})).rejects.toThrow(/takes no data in end\(\)/);
+    await expect(invokeStreaming(handler, {})).rejects.toThrow(/data given to end\(\) without the prelude/);
   });
 
   test('refuses a handler the runtime would not stream, and one that never ends its stream', async () => {

@@ -120,6 +120,15 @@ describe('the inference API', () => {
       expect(uri).toContain(':lambda:path/2021-11-15/functions/');
       expect(uri).toContain('/response-streaming-invocations');
     }
+    // The access log records the mode and its timings, so a deployed stage shows the answer ending before the log.
+    const [stage] = Object.values(template.findResources('AWS::ApiGateway::Stage'));
+    const format = JSON.parse(stage.Properties.AccessLogSetting.Format) as Record<string, string>;
+    expect(format).toMatchObject({
+      integrationLatency: '$context.integrationLatency',
+      responseTransferMode: '$context.integration.responseTransferMode',
+      timeToAllHeaders: '$context.integration.timeToAllHeaders',
+      timeToFirstContent: '$context.integration.timeToFirstContent',
+    });
   });
 
   test('runs the handler on Node.js 24 arm64, under the 29 s integration limit, with the endpoint name', () => {
