@@ -196,7 +196,19 @@ export class ChampionChallenger extends Construct {
     })
       .branch(scoreChampion)
       .branch(scoreChallenger);
-    scoreBoth.addCatch(props.onFailure, { errors: [sfn.Errors.ALL], resultPath: '$.failure' });
+    // A run that fails once its candidate exists deletes it, then fails as before: the rollouts' clean-up spares
+    // candidate models, which may belong to a run still scoring them (old-versions-cleanup.ts).
+    const deleteAfterFailure = new tasks.CallAwsService(this, 'DeleteChallengerAfterFailure', {
+      service: 'sagemaker',
+      action: 'deleteModel',
+      parameters: { ModelName: challengerModel },
+      iamResources: [modelArns],
+      resultPath: sfn.JsonPath.DISCARD,
+    });
+    retryTransient(deleteAfterFailure, 'sagemakerSdk');
+    deleteAfterFailure.addCatch(props.onFailure, { errors: [sfn.Errors.ALL], resultPath: '$.challengerCleanup' });
+    deleteAfterFailure.next(props.onFailure);
+    scoreBoth.addCatch(deleteAfterFailure, { errors: [sfn.Errors.ALL], resultPath: '$.failure' });
     this.transformJobsArn = scoreChampion.jobsArn;
 
     const compareFunction = new CompareChampionFunction(this, 'CompareFunction', {
@@ -222,10 +234,10 @@ export class ChampionChallenger extends Construct {
       ),
       resultPath: '$.comparison',
     });
-    retryOrFail(compare, 'lambda', props.onFailure);
+    retryOrFail(compare, 'lambda', deleteAfterFailure);
 
     // The candidate model served only the transform: it goes whatever the decision. A failure to delete it does not
-    // undo the decision; the next rollout's clean-up deletes what is left.
+    // undo the decision (the model costs nothing; the notification of a failed clean-up is the rollout's).
     const deleteChallenger = new tasks.CallAwsService(this, 'DeleteChallengerModel', {
       service: 'sagemaker',
       action: 'deleteModel',

@@ -16,8 +16,9 @@ export interface OldVersionsCleanupProps {
 }
 
 /**
- * Deletes this stage's models and endpoint configs except the one just deployed (`$.run.id`) and the one it replaced
- * (`$.existing.EndpointConfigName`, when there was one), which an operator can roll back to. Without it every run
+ * Deletes this stage's models and endpoint configs except the one just deployed (`$.run.id`), the one it replaced
+ * (`$.existing.EndpointConfigName`, when there was one), which an operator can roll back to, and the training runs'
+ * candidate models, which each run deletes itself. Without it every run
  * adds one of each, toward the account's quotas. A failed clean-up is announced and the run goes on: the endpoint
  * already serves the new model.
  */
@@ -101,6 +102,10 @@ class DeleteOldVersions extends Construct {
       sfn.Condition.stringMatches('$.name', `${namePrefix}-*`),
       sfn.Condition.not(sfn.Condition.stringEqualsJsonPath('$.name', '$.keep.current')),
       sfn.Condition.not(sfn.Condition.stringEqualsJsonPath('$.name', '$.keep.previous')),
+      // A training run's candidate (`<run id>-c`, champion-challenger.ts) may still be scoring in a batch transform
+      // while an approved version rolls out; the run deletes its own, whatever its end. (A run id, `<prefix>-<uuid>`,
+      // never ends in `-c`.)
+      ...(kind === 'Model' ? [sfn.Condition.not(sfn.Condition.stringMatches('$.name', '*-c'))] : []),
     );
     const each = new sfn.Map(this, 'Each', {
       stateName: `DeleteOld${plural}`,

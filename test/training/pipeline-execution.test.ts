@@ -67,9 +67,14 @@ function serviceMocks(
   let describeCount = 0;
   let versionLooks = 0;
   const versions = (kind: 'EndpointConfig' | 'Model') => ({
-    [`${kind}s`]: [runId, `${prefix}-previous`, `${prefix}-older`, `other-${prefix}-lookalike`].map((name) => ({
-      [`${kind}Name`]: name,
-    })),
+    [`${kind}s`]: [
+      runId,
+      `${prefix}-previous`,
+      `${prefix}-older`,
+      `other-${prefix}-lookalike`,
+      // Another run's candidate, which may be scoring in a batch transform right now.
+      ...(kind === 'Model' ? [`${prefix}-0f1e2d3c-4b5a-4978-8695-a4b3c2d1e0f9-c`] : []),
+    ].map((name) => ({ [`${kind}Name`]: name })),
   });
   const defaults: Record<string, Handler> = {
     FindRunningRuns: () => ({ Executions: [{ ExecutionArn: EXECUTION_ARN, Status: 'RUNNING' }] }),
@@ -87,6 +92,7 @@ function serviceMocks(
     }),
     CreateChallengerModel: () => ({ ModelArn: 'arn:challenger-model' }),
     DeleteChallengerModel: () => ({}),
+    DeleteChallengerAfterFailure: () => ({}),
     ScoreChampion: (input) => ({ TransformJobName: input.TransformJobName, TransformJobStatus: 'Completed' }),
     ScoreChallenger: (input) => ({ TransformJobName: input.TransformJobName, TransformJobStatus: 'Completed' }),
     CompareWithChampion: (input) => compared(input, CHAMPION_SCORES),
@@ -513,6 +519,27 @@ describe('a local execution of the training pipeline', () => {
     expect(called(run, 'NotifyFailure')).toBe(1);
     expect(called(run, 'CompareWithChampion')).toBe(0);
     expect(called(run, 'RegisterModel')).toBe(0);
+    // The run deletes its own candidate, since the rollouts' clean-up spares candidates.
+    expect(run.calls.DeleteChallengerAfterFailure).toEqual([
+      { ModelName: `${run.calls.CreateChallengerModel[0].ModelName}` },
+    ]);
+    expect(called(run, 'DeleteChallengerModel')).toBe(0);
+  });
+
+  test('still fails with the comparison error when its candidate cannot be deleted after it', async () => {
+    const run = await execute({
+      ...SERVING,
+      CompareWithChampion: () => {
+        throw awsError('Lambda.Unknown', 'the outputs do not hold the same records');
+      },
+      DeleteChallengerAfterFailure: () => {
+        throw awsError('SageMaker.SageMakerException', 'User is not authorized to perform sagemaker:DeleteModel');
+      },
+    });
+    expect(called(run, 'DeleteChallengerAfterFailure')).toBeGreaterThan(0);
+    expect(called(run, 'NotifyFailure')).toBe(1);
+    expect(run.error?.message).toContain('the outputs do not hold the same records');
+    expect(called(run, 'RegisterModel')).toBe(0);
   });
 
   test('fails when the champion cannot be looked up for a reason other than a missing endpoint', async () => {
@@ -804,6 +831,7 @@ describe('a local execution of the training pipeline', () => {
       MaxResults: 100,
     });
     expect(run.calls.DeleteEndpointConfig).toEqual([{ EndpointConfigName: `${prefix}-older` }]);
+    // Not another run's candidate: that run deletes its own.
     expect(run.calls.DeleteModel).toEqual([{ ModelName: `${prefix}-older` }]);
   });
 
