@@ -16,6 +16,7 @@ import {
 import { sendInferenceLog } from './inference-log';
 import { ModelIdentity } from './model-identity';
 import { health, predict, type ApiResponse } from './predict';
+import { lastWrite, writeAnswer } from './response-stream';
 
 function requireEnv(name: string): string {
   const value = process.env[name];
@@ -139,17 +140,11 @@ async function handle(event: APIGatewayProxyEvent, context: Context | undefined)
  */
 export const handler = awslambda.streamifyResponse<APIGatewayProxyEvent>(async (event, responseStream, context) => {
   const { response, afterAnswer } = await handle(event, context);
-  const stream = awslambda.HttpResponseStream.from(responseStream, {
-    statusCode: response.statusCode,
-    headers: response.headers,
-  });
-  // The runtime's end() sends data given to it without the prelude: the body is written first.
-  stream.write(response.body);
-  stream.end();
+  const stream = writeAnswer(responseStream, response);
   // The answer is out before the log's work starts, so none of it delays the answer.
   const error = await lastWrite(stream);
   // The client may be gone; the prediction was made all the same, and its log still goes out.
-  if (error !== undefined) logger.warn('response stream failed', { error: error.name });
+  if (error !== undefined) logger.warn('response stream failed', { error: error.name, message: error.message });
   if (afterAnswer !== undefined) await afterAnswer();
   // Health checks and rejected routes store no metrics; publishing nothing would log a warning.
   try {
@@ -159,20 +154,3 @@ export const handler = awslambda.streamifyResponse<APIGatewayProxyEvent>(async (
     logger.error('metrics not published', { error: (err as Error).name });
   }
 });
-
-/**
- * Waits until the stream has handed its last write on (its `finish`), or has failed or closed. The runtime hands the
- * handler its request's bound methods, not a Writable (its response-stream.ts), so node:stream's `finished` cannot
- * read the state and would resolve at end() already; the events come through.
- * @returns the stream's error, if it failed
- */
-function lastWrite(stream: NodeJS.EventEmitter & { readonly writableFinished?: boolean }): Promise<Error | undefined> {
-  if (stream.writableFinished === true) return Promise.resolve(undefined);
-  return new Promise((resolve) => {
-    const done = (error?: Error) => {
-      stream.off('finish', done).off('close', done).off('error', done);
-      resolve(error instanceof Error ? error : undefined);
-    };
-    stream.once('finish', done).once('close', done).once('error', done);
-  });
-}

@@ -1,4 +1,4 @@
-import { ArnFormat, Duration, type RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import { Duration, type RemovalPolicy, Validations } from 'aws-cdk-lib';
 import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as eventTargets from 'aws-cdk-lib/aws-events-targets';
@@ -10,7 +10,7 @@ import { Construct } from 'constructs';
 import { EncryptedLogGroup } from '../shared/encrypted-log-group';
 import { executionLogs } from '../shared/execution-logs';
 import { retryTransient } from '../shared/retries';
-import { SingleRunGuard } from '../shared/single-run-guard';
+import { SingleRunGuard, stateMachineArnOf } from '../shared/single-run-guard';
 
 export interface RetrainTriggerProps {
   /** Prefix of the trigger's state machine. */
@@ -44,12 +44,7 @@ export class RetrainTrigger extends Construct {
       throw new Error(`RetrainTrigger: cooldown (${props.cooldown.toHumanString()}) must be 1 to 720 whole hours`);
     }
     const stateMachineName = `${props.namePrefix}-retrain-trigger`;
-    const trainingArn = Stack.of(this).formatArn({
-      service: 'states',
-      resource: 'stateMachine',
-      resourceName: props.trainingStateMachineName,
-      arnFormat: ArnFormat.COLON_RESOURCE_NAME,
-    });
+    const trainingArn = stateMachineArnOf(this, props.trainingStateMachineName);
 
     const prepare = new sfn.Pass(this, 'ReadAlarm', {
       parameters: {

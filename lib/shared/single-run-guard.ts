@@ -20,17 +20,22 @@ export interface SingleRunGuardProps {
  * other, the older one goes on. ListExecutions is eventually consistent, so two runs started within moments of
  * each other may still both go on; starts that far apart are what this guards against.
  */
+/** The ARN of a state machine of this stack's account and region, from its name (no reference, so no cycle). */
+export function stateMachineArnOf(scope: Construct, stateMachineName: string): string {
+  return Stack.of(scope).formatArn({
+    service: 'states',
+    resource: 'stateMachine',
+    resourceName: stateMachineName,
+    arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+  });
+}
+
 export class SingleRunGuard extends Construct {
   readonly chain: sfn.Chain;
 
   constructor(scope: Construct, id: string, props: SingleRunGuardProps) {
     super(scope, id);
-    const stateMachineArn = Stack.of(this).formatArn({
-      service: 'states',
-      resource: 'stateMachine',
-      resourceName: props.stateMachineName,
-      arnFormat: ArnFormat.COLON_RESOURCE_NAME,
-    });
+    const stateMachineArn = stateMachineArnOf(this, props.stateMachineName);
     const listRunning = new tasks.CallAwsService(this, 'FindRunningRuns', {
       service: 'sfn',
       action: 'listExecutions',

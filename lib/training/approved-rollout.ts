@@ -8,7 +8,7 @@ import type * as sns from 'aws-cdk-lib/aws-sns';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
-import { approvedRolloutStateMachineName } from '../contract/training-run';
+import { approvedRolloutStateMachineName, trainingStateMachineName } from '../contract/training-run';
 import { EncryptedLogGroup } from '../shared/encrypted-log-group';
 import { executionLogs } from '../shared/execution-logs';
 import { resourceFindingId } from '../shared/nag-findings';
@@ -112,6 +112,8 @@ export class ApprovedRollout extends Construct {
         },
       }),
       pollInterval: props.pollInterval,
+      // A training run may be scoring its candidate model while this rolls out: the clean-up spares candidates then.
+      trainingStateMachineName: trainingStateMachineName(props.namePrefix),
     });
     // Approved when the event was sent, and still: a version rejected since is not rolled out.
     const stillApproved = new sfn.Choice(this, 'IsStillApproved')

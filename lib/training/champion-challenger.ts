@@ -133,7 +133,8 @@ export class ChampionChallenger extends Construct {
     retryOrFail(describeConfig, 'sagemakerSdk', props.onFailure);
 
     // The candidate becomes a model of its own for the transform, `<run id>-c`, from its artefact: it is not yet a
-    // registered version. The clean-up after the next rollout deletes it with the other old models.
+    // registered version. The run deletes it on every path after this; a rollout's clean-up takes what a stopped run
+    // left, while no run is in progress (old-versions-cleanup.ts).
     const challengerModel = sfn.JsonPath.format('{}-c', runId);
     // Only candidate models: a run id ends in hex digits, never in `-c`, so where approval is manual the training
     // run still cannot create a model an endpoint would serve.
@@ -164,7 +165,6 @@ export class ChampionChallenger extends Construct {
       ],
       resultPath: sfn.JsonPath.DISCARD,
     });
-    retryOrFail(createChallenger, 'sagemakerSdk', props.onFailure);
 
     // Both models score the same CSV at the same time, each in a job of its own named after the run.
     const bucket = props.modelsBucket.bucketName;
@@ -196,8 +196,8 @@ export class ChampionChallenger extends Construct {
     })
       .branch(scoreChampion)
       .branch(scoreChallenger);
-    // A run that fails once its candidate exists deletes it, then fails as before: the rollouts' clean-up spares
-    // candidate models, which may belong to a run still scoring them (old-versions-cleanup.ts).
+    // A run that fails once its candidate may exist deletes it, then fails as before: an approved rollout's clean-up
+    // spares candidate models while a run is in progress (old-versions-cleanup.ts).
     const deleteAfterFailure = new tasks.CallAwsService(this, 'DeleteChallengerAfterFailure', {
       service: 'sagemaker',
       action: 'deleteModel',
@@ -209,6 +209,8 @@ export class ChampionChallenger extends Construct {
     deleteAfterFailure.addCatch(props.onFailure, { errors: [sfn.Errors.ALL], resultPath: '$.challengerCleanup' });
     deleteAfterFailure.next(props.onFailure);
     scoreBoth.addCatch(deleteAfterFailure, { errors: [sfn.Errors.ALL], resultPath: '$.failure' });
+    // Also after CreateModel: a retry of a call whose answer was lost finds the model already there.
+    retryOrFail(createChallenger, 'sagemakerSdk', deleteAfterFailure);
     this.transformJobsArn = scoreChampion.jobsArn;
 
     const compareFunction = new CompareChampionFunction(this, 'CompareFunction', {
@@ -237,7 +239,7 @@ export class ChampionChallenger extends Construct {
     retryOrFail(compare, 'lambda', deleteAfterFailure);
 
     // The candidate model served only the transform: it goes whatever the decision. A failure to delete it does not
-    // undo the decision (the model costs nothing; the notification of a failed clean-up is the rollout's).
+    // undo the decision: the model costs nothing, and a rollout's clean-up takes it while no run is in progress.
     const deleteChallenger = new tasks.CallAwsService(this, 'DeleteChallengerModel', {
       service: 'sagemaker',
       action: 'deleteModel',

@@ -35,6 +35,8 @@ export interface EndpointRolloutProps {
   readonly onSuccess: sfn.IChainable;
   /** How long to wait between polls of the endpoint. @default 30 seconds */
   readonly pollInterval?: Duration;
+  /** The training pipeline whose runs' candidate models the clean-up spares while one runs (OldVersionsCleanup). */
+  readonly trainingStateMachineName?: string;
 }
 
 /** Endpoint statuses that change on their own; any other status is final until someone acts. */
@@ -226,6 +228,7 @@ export class EndpointRollout extends Construct {
           ),
           new OldVersionsCleanup(this, 'OldVersions', {
             namePrefix: props.namePrefix,
+            trainingStateMachineName: props.trainingStateMachineName,
             notifications: props.notifications,
             next: props.onSuccess,
           }).startState,

@@ -4,11 +4,18 @@ import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
 import { PipelineNotification } from './pipeline-notification';
 import { retryTransient } from '../shared/retries';
+import { stateMachineArnOf } from '../shared/single-run-guard';
 import { runResourceArn } from './run-names';
 
 export interface OldVersionsCleanupProps {
   /** Prefix of the models and endpoint configs the pipeline creates (`<namePrefix>-<run id>`). */
   readonly namePrefix: string;
+  /**
+   * The training pipeline, when the clean-up runs outside it (the approved rollout): while one of its runs is in
+   * progress, the candidate models (`<run id>-c`) are spared, since that run may still be scoring its own. When
+   * omitted (the pipeline's own rollout, which no other run overlaps), leftover candidates go with the rest.
+   */
+  readonly trainingStateMachineName?: string;
   /** Where a clean-up that failed is announced. */
   readonly notifications: sns.ITopic;
   /** Where the run goes afterwards, whether the clean-up worked or not. */
@@ -37,6 +44,9 @@ export class OldVersionsCleanup extends Construct {
       parameters: { 'current.$': '$.run.id', 'previous.$': '$.run.id' },
       resultPath: '$.keep',
     });
+    const candidates = new CandidatePolicy(this, 'Candidates', {
+      trainingStateMachineName: props.trainingStateMachineName,
+    });
     const configs = new DeleteOldVersions(this, 'OldEndpointConfigs', { namePrefix, kind: 'EndpointConfig' });
     const models = new DeleteOldVersions(this, 'OldModels', { namePrefix, kind: 'Model' });
     const cleanupFailed = new PipelineNotification(this, 'NotifyCleanupFailed', {
@@ -51,9 +61,11 @@ export class OldVersionsCleanup extends Construct {
       next: props.next,
     });
     for (const step of [configs, models]) step.catchInto(cleanupFailed);
+    candidates.catchInto(cleanupFailed);
     // Configs first: each names a model, and a config left pointing at a deleted model could not be rolled back to.
-    keepBoth.next(configs.startState);
-    keepCurrent.next(configs.startState);
+    keepBoth.next(candidates.startState);
+    keepCurrent.next(candidates.startState);
+    candidates.next(configs.startState);
     configs.endState.next(models.startState);
     models.endState.next(props.next);
     this.startState = new sfn.Choice(this, 'HadPreviousVersion')
@@ -103,9 +115,17 @@ class DeleteOldVersions extends Construct {
       sfn.Condition.not(sfn.Condition.stringEqualsJsonPath('$.name', '$.keep.current')),
       sfn.Condition.not(sfn.Condition.stringEqualsJsonPath('$.name', '$.keep.previous')),
       // A training run's candidate (`<run id>-c`, champion-challenger.ts) may still be scoring in a batch transform
-      // while an approved version rolls out; the run deletes its own, whatever its end. (A run id, `<prefix>-<uuid>`,
-      // never ends in `-c`.)
-      ...(kind === 'Model' ? [sfn.Condition.not(sfn.Condition.stringMatches('$.name', '*-c'))] : []),
+      // while an approved version rolls out (CandidatePolicy). A run id, `<prefix>-<uuid>`, never ends in `-c`.
+      ...(kind === 'Model'
+        ? [
+            sfn.Condition.not(
+              sfn.Condition.and(
+                sfn.Condition.stringMatches('$.name', '*-c'),
+                sfn.Condition.stringEquals('$.keep.candidates', 'spare'),
+              ),
+            ),
+          ]
+        : []),
     );
     const each = new sfn.Map(this, 'Each', {
       stateName: `DeleteOld${plural}`,
@@ -129,5 +149,61 @@ class DeleteOldVersions extends Construct {
     for (const state of [this.startState, this.endState]) {
       state.addCatch(handler, { errors: [sfn.Errors.ALL], resultPath: '$.cleanup' });
     }
+  }
+}
+
+interface CandidatePolicyProps {
+  readonly trainingStateMachineName?: string;
+}
+
+/**
+ * Sets `$.keep.candidates`: `spare` while a run of the training pipeline is in progress, else `delete`. A run deletes
+ * its own candidate on every path it controls; what a stopped or timed-out run left goes at the next clean-up.
+ */
+class CandidatePolicy extends Construct {
+  readonly startState: sfn.State;
+  private readonly lookup?: tasks.CallAwsService;
+  private readonly decided: sfn.Pass[];
+
+  constructor(scope: Construct, id: string, props: CandidatePolicyProps) {
+    super(scope, id);
+    const candidates = (value: 'spare' | 'delete'): sfn.PassProps => ({
+      result: sfn.Result.fromString(value),
+      resultPath: '$.keep.candidates',
+    });
+    const deleteThem = new sfn.Pass(this, 'DeleteLeftoverCandidates', candidates('delete'));
+    if (props.trainingStateMachineName === undefined) {
+      this.startState = deleteThem;
+      this.decided = [deleteThem];
+      return;
+    }
+    const spareThem = new sfn.Pass(this, 'SpareCandidates', candidates('spare'));
+    const trainingArn = stateMachineArnOf(this, props.trainingStateMachineName);
+    const lookup = new tasks.CallAwsService(this, 'FindRunningTrainingRuns', {
+      service: 'sfn',
+      action: 'listExecutions',
+      parameters: { StateMachineArn: trainingArn, StatusFilter: 'RUNNING', MaxResults: 1 },
+      iamAction: 'states:ListExecutions',
+      iamResources: [trainingArn],
+      resultSelector: { count: sfn.JsonPath.arrayLength(sfn.JsonPath.listAt('$.Executions')) },
+      resultPath: '$.trainingRuns',
+    });
+    retryTransient(lookup, 'stepFunctionsSdk');
+    lookup.next(
+      new sfn.Choice(this, 'IsTrainingInProgress')
+        .when(sfn.Condition.numberGreaterThan('$.trainingRuns.count', 0), spareThem)
+        .otherwise(deleteThem),
+    );
+    this.lookup = lookup;
+    this.startState = lookup;
+    this.decided = [spareThem, deleteThem];
+  }
+
+  next(state: sfn.IChainable): void {
+    for (const decided of this.decided) decided.next(state);
+  }
+
+  catchInto(handler: sfn.IChainable): void {
+    this.lookup?.addCatch(handler, { errors: [sfn.Errors.ALL], resultPath: '$.cleanup' });
   }
 }

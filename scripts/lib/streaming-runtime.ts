@@ -36,6 +36,8 @@ export type StreamingHandler = (event: unknown, responseStream: object, context:
 /** The request to the Runtime API, as far as the handler sees it: it collects what is written. */
 class ResponseRequest extends Writable {
   readonly chunks: Buffer[] = [];
+  /** How long the last chunk takes to go out, as over the runtime's socket. */
+  lastWriteDelayMs = 0;
   contentType = 'application/octet-stream';
   /** Set by HttpResponseStream.from: writes the prelude before the first chunk. */
   _onBeforeFirstWrite: ((write: (chunk: string | Uint8Array) => void) => void) | undefined;
@@ -44,6 +46,11 @@ class ResponseRequest extends Writable {
   override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
     this.chunks.push(Buffer.from(chunk));
     callback();
+  }
+
+  override _final(callback: (error?: Error | null) => void): void {
+    if (this.lastWriteDelayMs > 0) setTimeout(callback, this.lastWriteDelayMs);
+    else callback();
   }
 
   setContentType(contentType: string): void {
@@ -156,10 +163,15 @@ export async function invokeStreaming(
   handler: unknown,
   event: unknown,
   context: object = {},
+  options: {
+    /** How long the response's last write takes to go out after end(), so a handler that does not wait shows. */
+    readonly lastWriteDelayMs?: number;
+  } = {},
 ): Promise<StreamedInvocation> {
   if (typeof handler !== 'function' || (handler as { [HANDLER_STREAMING]?: string })[HANDLER_STREAMING] !== 'response')
     throw new Error('The handler is not wrapped in awslambda.streamifyResponse: the runtime would not stream it');
   const request = new ResponseRequest();
+  request.lastWriteDelayMs = options.lastWriteDelayMs ?? 0;
   const started = performance.now();
   let answeredMs: number | undefined;
   const lastWrite = new Promise<void>((resolve) =>

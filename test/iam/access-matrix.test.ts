@@ -1205,6 +1205,20 @@ function accessMatrix(app: DeployedApp, namePrefix: string, endpointName: string
             expect: 'denied',
           } as Call,
           {
+            name: 'The approved rollout sees whether a training run is in progress, to spare its candidate model',
+            caller: role('Training/Pipeline/ApprovedRollout/StateMachine/Role'),
+            action: 'states:ListExecutions',
+            resource: stateMachineArn(`${namePrefix}-training`),
+            expect: 'allowed',
+          } as Call,
+          {
+            name: 'The approved rollout cannot stop a training run',
+            caller: role('Training/Pipeline/ApprovedRollout/StateMachine/Role'),
+            action: 'states:StopExecution',
+            resource: `arn:aws:states:${REGION}:${ACCOUNT}:execution:${namePrefix}-training:run-1`,
+            expect: 'denied',
+          } as Call,
+          {
             name: 'EventBridge starts the approved rollout',
             caller: role('Training/Pipeline/ApprovedRollout/StateMachine/EventsRole'),
             action: 'states:StartExecution',

@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { performance } from 'node:perf_hooks';
 import { TRANSACTION_SCHEMA } from '../../lib/schema/feature-schema';
 import { inferenceLogColumns } from '../../lib/schema/inference-log';
 import { schemaToJson } from '../../lib/schema/schema-json';
@@ -18,7 +19,7 @@ let scenario: Scenario = 'ok';
 type LogScenario = 'ok' | 'partial' | 'down' | 'hangs';
 let logScenario: LogScenario = 'ok';
 const received: { path?: string; contentType?: string; accept?: string; body: string }[] = [];
-const logged: { stream: string; rows: Record<string, unknown>[] }[] = [];
+const logged: { stream: string; rows: Record<string, unknown>[]; at: number }[] = [];
 const LOG_TIMEOUT_MS = 300;
 
 function firehose(response: ServerResponse, body: string): void {
@@ -29,7 +30,7 @@ function firehose(response: ServerResponse, body: string): void {
   const rows = Records.map(
     (r) => JSON.parse(Buffer.from(r.Data, 'base64').toString('utf8')) as Record<string, unknown>,
   );
-  logged.push({ stream: DeliveryStreamName, rows });
+  logged.push({ stream: DeliveryStreamName, rows, at: performance.now() });
   const json = (status: number, payload: unknown, type?: string): void => {
     response
       .writeHead(status, {
@@ -235,6 +236,20 @@ describe('the predict handler against a local SageMaker endpoint', () => {
     expect(response.completedMs - response.answeredMs).toBeGreaterThanOrEqual(LOG_TIMEOUT_MS * 0.9);
     expect(response.completedMs).toBeLessThan(LOG_TIMEOUT_MS + 700);
     expect(logged).toHaveLength(1);
+  });
+
+  test('sends the log only once the answer has gone out, not at the end() call', async () => {
+    const started = performance.now();
+    // The answer's last write takes 30 ms to go out: a handler that did not wait would log before it.
+    const response = await invokeStreaming(
+      handler,
+      { httpMethod: 'POST', resource: '/predict', body: JSON.stringify(record), requestContext: { requestId: 'r' } },
+      {},
+      { lastWriteDelayMs: 30 },
+    );
+    expect(response.statusCode).toBe(200);
+    expect(logged).toHaveLength(1);
+    expect(logged[0].at - started).toBeGreaterThanOrEqual(response.answeredMs);
   });
 
   test('answers in the streaming format, with the status and headers in the prelude', async () => {

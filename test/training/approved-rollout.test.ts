@@ -119,6 +119,33 @@ describe('the approved-rollout workflow', () => {
     expect(run.output).toEqual({ modelPackageArn: PACKAGE, endpointName, endpointConfigName: runId });
   });
 
+  test("spares the candidate models while a training run is in progress, and deletes a stopped run's", async () => {
+    const candidate = `${prefix}-0f1e2d3c-4b5a-4978-8695-a4b3c2d1e0f9-c`;
+    const withCandidate = (running: number): Record<string, Handler> => ({
+      ...rollout('Approved'),
+      ListModels: () => ({ Models: [{ ModelName: runId }, { ModelName: candidate }, { ModelName: `${prefix}-old` }] }),
+      FindRunningTrainingRuns: () => ({
+        Executions: Array.from({ length: running }, (_, i) => ({
+          ExecutionArn: `arn:training:${i}`,
+          Status: 'RUNNING',
+        })),
+      }),
+      DeleteModel: () => ({}),
+    });
+    const during = await execute(definition, approval, withCandidate(1));
+    expect(during.calls.FindRunningTrainingRuns).toEqual([
+      {
+        StateMachineArn: expect.stringMatching(new RegExp(`:stateMachine:${prefix}-training$`)),
+        StatusFilter: 'RUNNING',
+        MaxResults: 1,
+      },
+    ]);
+    expect(during.calls.DeleteModel).toEqual([{ ModelName: `${prefix}-old` }]);
+    const after = await execute(definition, approval, withCandidate(0));
+    expect(after.calls.DeleteModel).toEqual([{ ModelName: candidate }, { ModelName: `${prefix}-old` }]);
+    expect(after.error).toBeUndefined();
+  });
+
   test('rolls out nothing for a version rejected since it was approved', async () => {
     const run = await execute(definition, approval, rollout('Rejected'));
     expect(run.error).toBeUndefined();

@@ -72,7 +72,7 @@ function serviceMocks(
       `${prefix}-previous`,
       `${prefix}-older`,
       `other-${prefix}-lookalike`,
-      // Another run's candidate, which may be scoring in a batch transform right now.
+      // A candidate model that a stopped run left.
       ...(kind === 'Model' ? [`${prefix}-0f1e2d3c-4b5a-4978-8695-a4b3c2d1e0f9-c`] : []),
     ].map((name) => ({ [`${kind}Name`]: name })),
   });
@@ -526,6 +526,19 @@ describe('a local execution of the training pipeline', () => {
     expect(called(run, 'DeleteChallengerModel')).toBe(0);
   });
 
+  test('deletes the candidate model when its creation fails, in case a lost answer hid that it was made', async () => {
+    const run = await execute({
+      ...SERVING,
+      CreateChallengerModel: () => {
+        throw awsError('SageMaker.SageMakerException', 'Cannot create already existing model');
+      },
+    });
+    expect(called(run, 'DeleteChallengerAfterFailure')).toBeGreaterThan(0);
+    expect(called(run, 'ScoreChampion')).toBe(0);
+    expect(called(run, 'NotifyFailure')).toBe(1);
+    expect(run.error?.message).toContain('already existing model');
+  });
+
   test('still fails with the comparison error when its candidate cannot be deleted after it', async () => {
     const run = await execute({
       ...SERVING,
@@ -831,8 +844,11 @@ describe('a local execution of the training pipeline', () => {
       MaxResults: 100,
     });
     expect(run.calls.DeleteEndpointConfig).toEqual([{ EndpointConfigName: `${prefix}-older` }]);
-    // Not another run's candidate: that run deletes its own.
-    expect(run.calls.DeleteModel).toEqual([{ ModelName: `${prefix}-older` }]);
+    // And a candidate a stopped run left: no other run overlaps the pipeline's own (SingleRunGuard).
+    expect(run.calls.DeleteModel).toEqual([
+      { ModelName: `${prefix}-older` },
+      { ModelName: `${prefix}-0f1e2d3c-4b5a-4978-8695-a4b3c2d1e0f9-c` },
+    ]);
   });
 
   test('keeps only the new version on a first rollout', async () => {
