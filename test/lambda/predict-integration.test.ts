@@ -43,10 +43,11 @@ function firehose(response: ServerResponse, body: string): void {
     case 'down':
       return json(500, { message: 'Service unavailable' }, 'ServiceUnavailableException');
     case 'hangs':
+      // Unref'd: a stream that never answers in time must not keep Jest waiting after the tests.
       setTimeout(
         () => json(200, { FailedPutCount: 0, RequestResponses: Records.map(() => ({ RecordId: 'r' })) }),
         2_000,
-      );
+      ).unref();
       return;
     case 'partial':
       return json(200, {
@@ -88,7 +89,7 @@ function sagemaker(request: IncomingMessage, response: ServerResponse, body: str
       case 'missing':
         return error(400, 'ValidationError', 'Endpoint mlpipe-sandbox-fraud of account 123456789012 not found.');
       case 'slow':
-        setTimeout(() => response.writeHead(200, { 'content-type': 'text/csv' }).end('0.5\n'), 1_000);
+        setTimeout(() => response.writeHead(200, { 'content-type': 'text/csv' }).end('0.5\n'), 1_000).unref();
         return;
       default: {
         const rows = body.split('\n').length;
