@@ -26,6 +26,7 @@ import { checkRecord } from '../lib/schema/record-validation';
 import { schemaToJson } from '../lib/schema/schema-json';
 import { integerOption, runTool, toolMain, type ToolSpec } from './lib/cli';
 import { installStreamingRuntime, invokeStreaming } from './lib/streaming-runtime';
+import { bundleStreamingRuntime } from './lib/streaming-runtime-bundle';
 import { GeneratedTable, markdownTable } from './lib/generated-table';
 
 /** The measures, in the order of the table's rows; test/scripts/bench-predict.test.ts checks the docs have each. */
@@ -148,15 +149,7 @@ export const main = toolMain(SPEC, async ({ values }) => {
 
     // 2. Cold initialization, each sample in a fresh process.
     // The runtime sets the awslambda global before it loads a function; so does the probe, before its clock starts.
-    const runtime = join(dir, 'streaming-runtime.js');
-    buildSync({
-      entryPoints: [join(__dirname, 'lib', 'streaming-runtime.ts')],
-      bundle: true,
-      platform: 'node',
-      format: 'cjs',
-      outfile: runtime,
-      logLevel: 'silent',
-    });
+    const runtime = bundleStreamingRuntime(join(dir, 'streaming-runtime.js'));
     const timeRequire = (code: string) => {
       const probe = join(dir, `probe-${Math.random().toString(36).slice(2)}.js`);
       writeFileSync(
@@ -225,52 +218,48 @@ export const main = toolMain(SPEC, async ({ values }) => {
     // The two alternate request by request, each pair in turned order, and each figure is the median of its
     // requests: a neighbour's load on a shared machine then slows both alike, and a garbage collection or a burst
     // moves a few samples, not the median. (Rounds of many requests each varied by ±20% here.)
-    const timeOnce = async (call: () => Promise<unknown>) => {
-      const start = performance.now();
-      await call();
-      return performance.now() - start;
-    };
-    // The handler's two figures come from the same request: the answer, and the end of the invocation.
-    const answers: number[] = [];
-    const invocations: number[] = [];
-    const answersWithoutLog: number[] = [];
-    const invokeOnce = async (fn: unknown, sink: (answered: number, completed: number) => void) => {
+    // Each variant records its own samples: the handler's two from the same request (the answer, and the end of the
+    // invocation), the SDK calls' from the clock around them.
+    const samples = { answer: [] as number[], invocation: [] as number[], answerWithoutLog: [] as number[] };
+    const sdkSamples = { sdk: [] as number[], both: [] as number[] };
+    const invokeOnce = async (fn: unknown) => {
       const response = await invokeStreaming(fn, event);
       if (response.statusCode !== 200) throw new Error(`handler answered ${response.statusCode}: ${response.body}`);
-      sink(response.answeredMs, response.completedMs);
+      return response;
     };
-    const viaHandlerOnce = () =>
-      invokeOnce(handler, (answered, completed) => {
-        answers.push(answered);
-        invocations.push(completed);
-      });
-    const viaHandlerWithoutLogOnce = () =>
-      invokeOnce(handlerWithoutLog, (answered) => answersWithoutLog.push(answered));
-    const viaSdkOnce = () =>
+    const timed = (call: () => Promise<unknown>, into: number[]) => async () => {
+      const start = performance.now();
+      await call();
+      into.push(performance.now() - start);
+    };
+    const sdkCall = () =>
       client.send(new InvokeEndpointCommand({ EndpointName: 'bench-endpoint', ContentType: 'text/csv', Body: csv }));
-    const viaBothOnce = async () => {
-      await viaSdkOnce();
-      await firehose.send(
-        new PutRecordBatchCommand({ DeliveryStreamName: 'bench-predictions', Records: [{ Data: logRow }] }),
-      );
-    };
-    const variants = [viaHandlerOnce, viaHandlerWithoutLogOnce, viaSdkOnce, viaBothOnce];
+    const variants = [
+      async () => {
+        const { answeredMs, completedMs } = await invokeOnce(handler);
+        samples.answer.push(answeredMs);
+        samples.invocation.push(completedMs);
+      },
+      async () => samples.answerWithoutLog.push((await invokeOnce(handlerWithoutLog)).answeredMs),
+      timed(sdkCall, sdkSamples.sdk),
+      timed(async () => {
+        await sdkCall();
+        await firehose.send(
+          new PutRecordBatchCommand({ DeliveryStreamName: 'bench-predictions', Records: [{ Data: logRow }] }),
+        );
+      }, sdkSamples.both),
+    ];
     for (let i = 0; i < 20; i++) await Promise.all(variants.map((run) => run())); // warm up connections and JIT
-    answers.length = 0;
-    invocations.length = 0;
-    answersWithoutLog.length = 0;
-    const times: number[][] = variants.map(() => []);
+    for (const list of [...Object.values(samples), ...Object.values(sdkSamples)]) list.length = 0;
     for (let i = 0; i < requests; i++) {
       // Each round runs the four in a turned order, so none always follows the same neighbour.
-      for (let k = 0; k < variants.length; k++) {
-        const v = (i + k) % variants.length;
-        times[v].push(await timeOnce(variants[v]));
-      }
+      for (let k = 0; k < variants.length; k++) await variants[(i + k) % variants.length]();
     }
-    const [viaSdk, viaBoth] = times.slice(2).map(median);
-    const answer = median(answers);
-    const invocation = median(invocations);
-    const answerWithoutLog = median(answersWithoutLog);
+    const viaSdk = median(sdkSamples.sdk);
+    const viaBoth = median(sdkSamples.both);
+    const answer = median(samples.answer);
+    const invocation = median(samples.invocation);
+    const answerWithoutLog = median(samples.answerWithoutLog);
     const answerRatio = answer / viaSdk;
     const twoCallsRatio = invocation / viaBoth;
     // What the client waits for, with the log and without its call. (The issue's target: at most 1.2x.)

@@ -1,6 +1,6 @@
 /** Reads a run's scores from S3: every object under one of its score prefixes, page by page. */
 
-import { GetObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, paginateListObjectsV2, type S3Client } from '@aws-sdk/client-s3';
 import { UnreadableScoresError, parseScores, type ScoredRecord } from './compare';
 
 export async function readScores(
@@ -11,9 +11,7 @@ export async function readScores(
 ): Promise<ScoredRecord[]> {
   const records: ScoredRecord[] = [];
   let files = 0;
-  let token: string | undefined;
-  do {
-    const page = await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }));
+  for await (const page of paginateListObjectsV2({ client: s3 }, { Bucket: bucket, Prefix: prefix })) {
     for (const { Key: key } of page.Contents ?? []) {
       if (key === undefined) continue;
       const object = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
@@ -22,8 +20,7 @@ export async function readScores(
       for (const record of parseScores(text, `s3://${bucket}/${key}`)) records.push(record);
       files += 1;
     }
-    token = page.IsTruncated === true ? page.NextContinuationToken : undefined;
-  } while (token !== undefined);
+  }
   if (records.length === 0) {
     throw new UnreadableScoresError(
       `s3://${bucket}/${prefix} holds ${files} file(s) and no scored record; the ${model}'s batch transform ` +

@@ -15,7 +15,7 @@ import {
   DeleteModelCommand,
   DeleteModelPackageCommand,
   DescribeEndpointCommand,
-  ListModelPackagesCommand,
+  paginateListModelPackages,
   type SageMakerClient,
 } from '@aws-sdk/client-sagemaker';
 import { GetResourcesCommand, type ResourceGroupsTaggingAPIClient } from '@aws-sdk/client-resource-groups-tagging-api';
@@ -47,22 +47,16 @@ export async function modelPackagesOf(
   group: string,
 ): Promise<{ arn: string; status: string }[]> {
   const versions: { arn: string; status: string }[] = [];
-  let nextToken: string | undefined;
-  do {
-    const page = await sagemaker.send(
-      new ListModelPackagesCommand({
-        ModelPackageGroupName: group,
-        ModelPackageType: 'Versioned',
-        NextToken: nextToken,
-        MaxResults: 100,
-      }),
-    );
+  const pages = paginateListModelPackages(
+    { client: sagemaker, pageSize: 100 },
+    { ModelPackageGroupName: group, ModelPackageType: 'Versioned' },
+  );
+  for await (const page of pages) {
     for (const summary of page.ModelPackageSummaryList ?? []) {
       if (summary.ModelPackageArn)
         versions.push({ arn: summary.ModelPackageArn, status: summary.ModelPackageStatus ?? '' });
     }
-    nextToken = page.NextToken;
-  } while (nextToken !== undefined && nextToken !== '');
+  }
   return versions;
 }
 

@@ -196,15 +196,17 @@ export class ChampionChallenger extends Construct {
     })
       .branch(scoreChampion)
       .branch(scoreChallenger);
-    // A run that fails once its candidate may exist deletes it, then fails as before: an approved rollout's clean-up
-    // spares candidate models while a run is in progress (old-versions-cleanup.ts).
-    const deleteAfterFailure = new tasks.CallAwsService(this, 'DeleteChallengerAfterFailure', {
+    // The candidate's deletion, in two places: after the comparison, and after a failure once it may exist.
+    const deleteCandidate: tasks.CallAwsServiceProps = {
       service: 'sagemaker',
       action: 'deleteModel',
       parameters: { ModelName: challengerModel },
       iamResources: [modelArns],
       resultPath: sfn.JsonPath.DISCARD,
-    });
+    };
+    // A run that fails once its candidate may exist deletes it, then fails as before: an approved rollout's clean-up
+    // spares candidate models while a run is in progress (old-versions-cleanup.ts).
+    const deleteAfterFailure = new tasks.CallAwsService(this, 'DeleteChallengerAfterFailure', deleteCandidate);
     retryTransient(deleteAfterFailure, 'sagemakerSdk');
     deleteAfterFailure.addCatch(props.onFailure, { errors: [sfn.Errors.ALL], resultPath: '$.challengerCleanup' });
     deleteAfterFailure.next(props.onFailure);
@@ -240,13 +242,7 @@ export class ChampionChallenger extends Construct {
 
     // The candidate model served only the transform: it goes whatever the decision. A failure to delete it does not
     // undo the decision: the model costs nothing, and a rollout's clean-up takes it while no run is in progress.
-    const deleteChallenger = new tasks.CallAwsService(this, 'DeleteChallengerModel', {
-      service: 'sagemaker',
-      action: 'deleteModel',
-      parameters: { ModelName: challengerModel },
-      iamResources: [modelArns],
-      resultPath: sfn.JsonPath.DISCARD,
-    });
+    const deleteChallenger = new tasks.CallAwsService(this, 'DeleteChallengerModel', deleteCandidate);
     retryTransient(deleteChallenger, 'sagemakerSdk');
 
     const kept = new PipelineNotification(this, 'NotifyChampionKept', {

@@ -7,9 +7,9 @@ import {
   DescribeEndpointConfigCommand,
   DescribeModelCommand,
   DescribeModelPackageCommand,
-  ListModelPackagesCommand,
   ListTagsCommand,
   type ModelPackageSummary,
+  paginateListModelPackages,
   type SageMakerClient,
   UpdateModelPackageCommand,
 } from '@aws-sdk/client-sagemaker';
@@ -58,21 +58,17 @@ async function listVersions(
   status?: 'PendingManualApproval',
 ): Promise<ModelPackageSummary[]> {
   const versions: ModelPackageSummary[] = [];
-  let token: string | undefined;
-  do {
-    const page = await sagemaker.send(
-      new ListModelPackagesCommand({
-        ModelPackageGroupName: group,
-        ModelPackageType: 'Versioned',
-        ...(status === undefined ? {} : { ModelApprovalStatus: status }),
-        SortBy: 'CreationTime',
-        SortOrder: 'Descending',
-        NextToken: token,
-      }),
-    );
-    versions.push(...(page.ModelPackageSummaryList ?? []));
-    token = page.NextToken;
-  } while (token !== undefined);
+  const pages = paginateListModelPackages(
+    { client: sagemaker },
+    {
+      ModelPackageGroupName: group,
+      ModelPackageType: 'Versioned',
+      ...(status === undefined ? {} : { ModelApprovalStatus: status }),
+      SortBy: 'CreationTime',
+      SortOrder: 'Descending',
+    },
+  );
+  for await (const page of pages) versions.push(...(page.ModelPackageSummaryList ?? []));
   return versions;
 }
 

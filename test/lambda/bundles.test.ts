@@ -5,7 +5,6 @@ import { execFile } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { join } from 'node:path';
-import { buildSync } from 'esbuild';
 import { loadStageConfig } from '../../lib/config/stage-config';
 import { buildPipeline } from '../../lib/pipeline-app';
 import {
@@ -15,6 +14,7 @@ import {
   type FieldSpec,
 } from '../../lib/schema/feature-schema';
 import { InferenceApi } from '../../lib/serving/inference-api';
+import { bundleStreamingRuntime } from '../../scripts/lib/streaming-runtime-bundle';
 import { bareStack, printedBy, testApp } from '../helpers';
 import { DeployedApp } from '../iam/deployed-app';
 import { startLocalServer, type LocalServer } from '../local-server';
@@ -34,15 +34,7 @@ const deployed = new DeployedApp(app);
 const DRIVER = join(outdir, 'invoke.js');
 // What Lambda's runtime gives a streaming function (the awslambda global, the response stream), as plain JavaScript
 // for the driver's process.
-const RUNTIME = join(outdir, 'streaming-runtime.js');
-buildSync({
-  entryPoints: [join(__dirname, '..', '..', 'scripts', 'lib', 'streaming-runtime.ts')],
-  bundle: true,
-  platform: 'node',
-  format: 'cjs',
-  outfile: RUNTIME,
-  logLevel: 'silent',
-});
+const RUNTIME = bundleStreamingRuntime(join(outdir, 'streaming-runtime.js'));
 // Requires the bundle like the runtime does (after setting the awslambda global), invokes the named handler once,
 // streaming or not, and prints what it returned: for a streaming handler, the response as API Gateway reads it.
 writeFileSync(
