@@ -22,6 +22,12 @@ export const VERSION_METADATA = {
   validationAuc: 'validationAuc',
   validationRecall: 'validationRecall',
   challenge: 'challenge',
+  /**
+   * The candidate's AUC as the comparison measured it (its batch transform, on the same records as the champion's;
+   * the job's metric for a first model). The champion's is this minus improvementOverChampion; validationAuc, the
+   * job's last round, is a lower bound of it.
+   */
+  comparedAuc: 'comparedAuc',
   improvementOverChampion: 'improvementOverChampion',
 } as const;
 

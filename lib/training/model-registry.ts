@@ -136,6 +136,7 @@ export class ModelRegistry extends Construct {
             sfn.JsonPath.stringAt('$.training.validationMetrics.recall'),
           ),
           [META.challenge]: sfn.JsonPath.stringAt('$.comparison.decision'),
+          [META.comparedAuc]: sfn.JsonPath.format('{}', sfn.JsonPath.stringAt('$.comparison.challenger.auc')),
           [META.improvementOverChampion]: sfn.JsonPath.format('{}', sfn.JsonPath.stringAt('$.comparison.improvement')),
         },
         // A version takes its group's tags; CreateModelPackage refuses Tags with a group name.

@@ -27,6 +27,8 @@ export interface VersionFigures {
   readonly validationRecall: number | null;
   /** first-model, challenger-wins or champion-kept; undefined for a version registered before the comparison. */
   readonly challenge: string | undefined;
+  /** The candidate's AUC as the comparison measured it, beside the champion's (VERSION_METADATA.comparedAuc). */
+  readonly comparedAuc: number | null;
   /** The candidate's AUC minus the champion's on the candidate's validation split. */
   readonly improvementOverChampion: number | null;
 }
@@ -48,6 +50,7 @@ async function describeVersion(sagemaker: SageMakerClient, arn: string): Promise
     validationAuc: figure(metadata[VERSION_METADATA.validationAuc]),
     validationRecall: figure(metadata[VERSION_METADATA.validationRecall]),
     challenge: metadata[VERSION_METADATA.challenge],
+    comparedAuc: figure(metadata[VERSION_METADATA.comparedAuc]),
     improvementOverChampion: figure(metadata[VERSION_METADATA.improvementOverChampion]),
   };
 }
@@ -164,10 +167,9 @@ export function describePending(
     '  Version  Registered (UTC)  Validation AUC  Recall  Champion then  Decision',
   );
   for (const v of pending) {
+    // Both from the comparison's transforms: validationAuc, the job's last round, is not the AUC compared.
     const championAuc =
-      v.validationAuc === null || v.improvementOverChampion === null
-        ? null
-        : v.validationAuc - v.improvementOverChampion;
+      v.comparedAuc === null || v.improvementOverChampion === null ? null : v.comparedAuc - v.improvementOverChampion;
     const registered = v.registered?.toISOString().slice(0, 16).replace('T', ' ') ?? 'unknown';
     lines.push(
       `  ${String(v.version).padEnd(7)}  ${registered.padEnd(16)}  ${four(v.validationAuc).padEnd(14)}  ` +

@@ -254,6 +254,8 @@ describe('a local execution of the training pipeline', () => {
       validationAuc: '0.93',
       validationRecall: '0.78',
       challenge: 'first-model',
+      // A first model is compared with no one: its AUC is the job's.
+      comparedAuc: '0.93',
       improvementOverChampion: 'null',
     });
     const packageArn = `arn:aws:sagemaker:eu-west-1:123456789012:model-package/${prefix}-models/3`;
@@ -455,6 +457,8 @@ describe('a local execution of the training pipeline', () => {
     });
     expect(run.calls.RegisterModel[0].CustomerMetadataProperties).toMatchObject({
       challenge: 'challenger-wins',
+      // The candidate's transform AUC, from which the champion's is the improvement below (1 - 0.083333).
+      comparedAuc: '1',
       improvementOverChampion: '0.083333',
     });
     expect(called(run, 'CreateModel')).toBe(1);

@@ -25,6 +25,8 @@ function registry(): void {
       auc: '0.9313',
       recall: '0.7733',
       challenge: 'challenger-wins',
+      // The transform's AUC, above the job's last round.
+      compared: '0.9351',
       gain: '0.0109',
     },
     {
@@ -33,10 +35,27 @@ function registry(): void {
       auc: '0.9012',
       recall: 'null',
       challenge: 'challenger-wins',
+      compared: '0.9',
       gain: '-0.005',
     },
-    { version: 4, status: 'Rejected', auc: '0.88', recall: '0.7', challenge: 'challenger-wins', gain: '0.001' },
-    { version: 3, status: 'Approved', auc: '0.9204', recall: '0.7512', challenge: 'first-model', gain: 'null' },
+    {
+      version: 4,
+      status: 'Rejected',
+      auc: '0.88',
+      recall: '0.7',
+      challenge: 'challenger-wins',
+      compared: '0.89',
+      gain: '0.001',
+    },
+    {
+      version: 3,
+      status: 'Approved',
+      auc: '0.9204',
+      recall: '0.7512',
+      challenge: 'first-model',
+      compared: '0.9204',
+      gain: 'null',
+    },
   ];
   const summaries = versions.map((v) => ({
     ModelPackageArn: arn(v.version),
@@ -71,6 +90,7 @@ function registry(): void {
         validationAuc: v.auc,
         validationRecall: v.recall,
         challenge: v.challenge,
+        comparedAuc: v.compared,
         improvementOverChampion: v.gain,
       },
     } as never);
@@ -109,10 +129,10 @@ describe('npm run approve', () => {
     expect(text).toContain(`2 version(s) of ${GROUP} await approval`);
     // The champion's AUC on each candidate's split is the candidate's AUC minus its improvement.
     expect(lines.find((line) => line.startsWith('  6 '))).toBe(
-      '  6        2026-12-06 09:30  0.9313          0.7733  0.9204         challenger-wins',
+      '  6        2026-12-06 09:30  0.9313          0.7733  0.9242         challenger-wins',
     );
     expect(lines.find((line) => line.startsWith('  5 '))).toBe(
-      '  5        2026-12-05 09:30  0.9012          n/a     0.9062         challenger-wins',
+      '  5        2026-12-05 09:30  0.9012          n/a     0.9050         challenger-wins',
     );
     expect(text).toContain('Approve: npm run approve -- --approve 6');
     expect(sagemaker.commandCalls(UpdateModelPackageCommand)).toHaveLength(0);
